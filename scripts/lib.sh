@@ -1,0 +1,48 @@
+# Shared by scripts/test and scripts/quickstart: install what is missing, configure, build.
+# Sourced, not run. Works as root on a fresh Debian 12 machine with no stdin.
+
+PGRECOVER_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$PGRECOVER_ROOT/build}
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+
+# Debian 12 packages pgrecover builds, tests and runs with.
+PGRECOVER_PACKAGES=(
+  g++ cmake ninja-build pkg-config
+  libpq-dev libyaml-cpp-dev libtomlplusplus-dev libboost-graph-dev libspdlog-dev catch2
+  libcli11-dev nlohmann-json3-dev libvalijson-dev libmstch-dev zlib1g-dev liblz4-dev libzstd-dev
+  libssl-dev postgresql-15
+)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+ensure_packages() {
+  local missing=()
+  local p
+  for p in "${PGRECOVER_PACKAGES[@]}" "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing missing packages: ${missing[*]}"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "error: need root (or sudo) to install: ${missing[*]}" >&2; return 1; }
+    sudo=(sudo -n)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq </dev/null
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+}
+
+build_pgrecover() {
+  local generator=()
+  command -v ninja >/dev/null && generator=(-G Ninja)
+  if [ -f "$BUILD_DIR/CMakeCache.txt" ] && ! grep -q "CMAKE_HOME_DIRECTORY:INTERNAL=$PGRECOVER_ROOT\$" "$BUILD_DIR/CMakeCache.txt"; then
+    rm -rf "$BUILD_DIR"   # a build folder copied from another checkout
+  fi
+  if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+    say "configuring ($BUILD_DIR)"
+    cmake -S "$PGRECOVER_ROOT" -B "$BUILD_DIR" "${generator[@]}" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" </dev/null
+  fi
+  say "building with $JOBS jobs"
+  cmake --build "$BUILD_DIR" --parallel "$JOBS" </dev/null
+}

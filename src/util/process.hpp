@@ -1,0 +1,52 @@
+// Child processes (initdb, pg_ctl, pg_dump, pg_restore, ...): fork/exec with an argv vector (no
+// shell), optional drop to an unprivileged user, captured stdout/stderr drained with poll().
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgr {
+
+struct UserIdentity {
+  std::string name;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string home;
+};
+
+// Looks a user up by name; throws pgr::Error(instance) naming the user when it does not exist.
+UserIdentity lookup_user(const std::string& name);
+bool running_as_root();
+
+struct ProcessSpec {
+  std::vector<std::string> argv;
+  std::vector<std::string> env;            // extra KEY=VALUE entries, override the inherited ones
+  std::vector<std::string> unset_env;      // names removed from the inherited environment
+  std::optional<UserIdentity> run_as;      // setgid/initgroups/setuid before exec (needs root)
+  std::filesystem::path cwd;               // empty: inherit
+  std::optional<std::filesystem::path> stdout_file;  // write stdout there instead of capturing
+  std::optional<std::filesystem::path> stdin_file;   // read stdin from there (else /dev/null)
+  bool new_process_group = false;
+};
+
+struct ProcessResult {
+  int exit_code = -1;   // -1 when killed by a signal
+  int term_signal = 0;
+  std::string out;
+  std::string err;
+  bool ok() const { return exit_code == 0; }
+};
+
+ProcessResult run_process(const ProcessSpec& spec);
+
+// "initdb exited with code 1: <last lines of stderr>" (redacted)
+std::string describe_failure(const std::string& what, const ProcessResult& result);
+
+// Finds an executable on PATH; empty when absent.
+std::filesystem::path find_on_path(const std::string& name);
+
+}  // namespace pgr

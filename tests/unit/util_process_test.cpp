@@ -1,0 +1,49 @@
+#include <catch2/catch.hpp>
+
+#include "util/error.hpp"
+#include "util/process.hpp"
+
+using namespace pgr;
+
+TEST_CASE("run_process captures stdout, stderr and the exit code", "[process]") {
+  ProcessSpec s;
+  s.argv = {"/bin/sh", "-c", "echo out; echo err >&2; exit 3"};
+  auto r = run_process(s);
+  CHECK(r.exit_code == 3);
+  CHECK(r.out == "out\n");
+  CHECK(r.err == "err\n");
+}
+
+TEST_CASE("run_process drains large outputs on both pipes without deadlock", "[process]") {
+  ProcessSpec s;
+  s.argv = {"/bin/sh", "-c", "head -c 300000 /dev/zero | tr '\\0' a; head -c 300000 /dev/zero | tr '\\0' b >&2"};
+  auto r = run_process(s);
+  CHECK(r.ok());
+  CHECK(r.out.size() == 300000);
+  CHECK(r.err.size() == 300000);
+}
+
+TEST_CASE("run_process passes extra environment and a missing program fails with 127", "[process]") {
+  ProcessSpec s;
+  s.argv = {"/bin/sh", "-c", "printf %s \"$PGR_TEST_VAR\""};
+  s.env = {"PGR_TEST_VAR=hello"};
+  CHECK(run_process(s).out == "hello");
+  ProcessSpec missing;
+  missing.argv = {"/nonexistent/program"};
+  auto r = run_process(missing);
+  CHECK(r.exit_code == 127);
+  CHECK(r.err.find("/nonexistent/program") != std::string::npos);
+}
+
+TEST_CASE("describe_failure redacts and keeps the tail", "[process]") {
+  ProcessResult r;
+  r.exit_code = 2;
+  r.err = "line1\nconnection to password=abc failed\n";
+  std::string d = describe_failure("pg_dump", r);
+  CHECK(d.find("pg_dump exited with code 2") != std::string::npos);
+  CHECK(d.find("abc") == std::string::npos);
+}
+
+TEST_CASE("lookup_user of an unknown user is a clear error", "[process]") {
+  CHECK_THROWS_WITH(lookup_user("no_such_user_pgrecover"), Catch::Contains("no_such_user_pgrecover"));
+}
