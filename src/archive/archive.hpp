@@ -1,0 +1,117 @@
+// Reader for pg_dump archives (directory -Fd, custom -Fc, tar -Ft) written by PostgreSQL 12 to 17
+// (archive versions 1.12 to 1.16): the header, every TOC entry with its dependencies, and data
+// streams (TABLE DATA rows, large objects) with bounded memory whatever the compression.
+//
+// Archives are hostile input: every length is bounded by the bytes that remain before it is
+// allocated, data file names are checked to stay inside the archive folder, and every failure is
+// a pgr::Error(ErrorKind::archive) naming the file, the entry and the byte offset.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgr::archive {
+
+enum class Format { directory, custom, tar };
+enum class Compression { none, gzip, lz4, zstd };
+enum class Section { none, pre_data, data, post_data };  // SECTION_NONE, SECTION_PRE_DATA, ...
+
+const char* to_string(Format f) noexcept;       // "directory", "custom", "tar"
+const char* to_string(Compression c) noexcept;  // "none", "gzip", "lz4", "zstd"
+const char* to_string(Section s) noexcept;      // "none", "pre-data", "data", "post-data"
+
+struct Header {
+  int version_major = 0, version_minor = 0, version_rev = 0;
+  int int_size = 0, offset_size = 0;
+  Format format = Format::custom;
+  Compression compression = Compression::none;
+  int compression_level = 0;  // -1 (Z_DEFAULT_COMPRESSION) when pg_dump used the default
+  std::string created_at;     // ISO-8601, as recorded (local time of the dumping machine)
+  std::string database, server_version, dump_version;
+};
+
+struct DataLocation {
+  enum class Kind { none, file, offset } kind = Kind::none;
+  std::string file;          // directory/tar: member name as recorded in the TOC ("1234.dat.gz")
+  std::int64_t offset = -1;  // custom: offset of the data block in the file (-1: not recorded)
+  std::int64_t bytes = -1;   // size as stored (compressed), -1 unknown
+};
+
+struct TocEntry {
+  int id = 0;
+  bool had_dumper = false;
+  std::string table_oid, oid, tag, desc;
+  Section section = Section::none;
+  std::string defn, drop_stmt, copy_stmt, namespace_, tablespace, table_am;
+  char relkind = 0;  // archive 1.16+; 0 when absent
+  std::string owner;
+  std::vector<int> dependencies;
+  DataLocation data;
+};
+
+struct Toc {
+  Header header;
+  std::vector<TocEntry> entries;
+  std::string checksum;  // sha256 hex over the TOC bytes, stable for the same archive
+};
+
+// The rows of one TABLE DATA entry, decompressed, exactly as COPY FROM STDIN should receive them
+// (what pg_restore would send): no "\.\n" terminator.
+class RowReader {
+ public:
+  virtual ~RowReader() = default;
+  // Next COPY text row including its trailing '\n'; false at the end. The "\.\n" terminator is
+  // not returned.
+  virtual bool next_row(std::string& row) = 0;
+  // Raw decompressed bytes, for bulk streaming; returns 0 at the end. Do not mix with next_row()
+  // on the same reader.
+  virtual size_t read(char* buf, size_t cap) = 0;
+};
+
+// A large object's contents, streamed.
+class BlobStream {
+ public:
+  virtual ~BlobStream() = default;
+  virtual size_t read(char* buf, size_t cap) = 0;  // 0 at the end
+};
+
+class Archive {
+ public:
+  virtual ~Archive() = default;
+  // Detects the format: a folder with toc.dat is directory format, a file starting with "PGDMP"
+  // is custom format, a file whose first 512 bytes are a tar header is tar format.
+  static std::unique_ptr<Archive> open(const std::filesystem::path& path);
+
+  const Toc& toc() const { return toc_; }
+  const TocEntry* find(int id) const;
+  // TABLE DATA (and SEQUENCE SET-less data entries with a COPY statement). Usable concurrently
+  // from several threads, each with its own reader.
+  virtual std::unique_ptr<RowReader> open_data(const TocEntry& e) const = 0;
+  // BLOBS / LARGE OBJECTS data entries: calls fn(oid, stream) for each large object in the
+  // entry, in archive order. The stream is only valid during the call.
+  virtual void for_each_blob(const TocEntry& e,
+                             const std::function<void(std::uint32_t oid, BlobStream& data)>& fn) const = 0;
+  std::filesystem::path path() const { return path_; }
+
+ protected:
+  Archive(std::filesystem::path path, Toc toc);
+  std::filesystem::path path_;
+  Toc toc_;
+};
+
+// Parses a header + TOC from memory: toc.dat of a directory archive, the start of a custom
+// archive, or toc.dat inside a tar archive. `origin` names the source in error messages. Throws
+// pgr::Error(archive) with the byte offset on anything malformed. (The fuzz target's entry point.)
+Toc parse_toc(std::string_view bytes, Format format, const std::string& origin);
+
+// Whether a data file name recorded in a TOC is safe to open under the archive folder: relative,
+// no "..", no empty components, no NUL. Entries failing this are refused, never opened.
+bool safe_member_name(std::string_view name);
+
+}  // namespace pgr::archive
