@@ -1,0 +1,322 @@
+#include "executor/executor.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "pg/pg.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/redact.hpp"
+
+namespace pgr::executor {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool conflicts(const model::Step& a, const model::Step& b) {
+  for (const auto& la : a.locks) {
+    if (la.mode == model::LockMode::none) continue;
+    for (const auto& lb : b.locks) {
+      if (lb.mode == model::LockMode::none || la.table != lb.table) continue;
+      if (la.mode == model::LockMode::exclusive || lb.mode == model::LockMode::exclusive) return true;
+    }
+  }
+  return false;
+}
+
+struct Slot {
+  std::unique_ptr<Worker> worker;
+  std::thread thread;
+  // guarded by State::mu
+  std::optional<size_t> assigned;
+  bool busy = false;
+  StepProgress progress;
+};
+
+struct Finished {
+  size_t step;
+  size_t slot;
+  bool ok;
+  StepOutcome outcome;
+  Failure failure;
+  std::int64_t ms;
+  bool cancelled = false;
+};
+
+struct State {
+  std::mutex mu;
+  std::condition_variable work_cv;   // workers wait for assignments
+  std::condition_variable done_cv;   // dispatcher waits for results
+  std::deque<Finished> finished;
+  bool shutdown = false;
+};
+
+}  // namespace
+
+Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, const Options& options) {
+  model::Dag dag(plan.steps);
+  const size_t n = dag.size();
+  Summary summary;
+  summary.total = static_cast<int>(n);
+  summary.run = journal.last_run() + 1;
+  auto t0 = Clock::now();
+
+  std::set<std::string> done_ids = journal.done_steps();
+  std::set<std::string> in_flight = journal.in_flight_steps();
+  std::vector<bool> done(n, false);
+  std::vector<int> waiting(n, 0);  // unfinished dependencies
+  std::int64_t bytes_planned = 0, bytes_done = 0;
+  for (size_t i = 0; i < n; ++i) {
+    bytes_planned += dag.step(i).action == model::Action::no_op ? 0 : dag.step(i).estimate.bytes;
+    if (done_ids.count(dag.step(i).id)) {
+      done[i] = true;
+      summary.done_before++;
+      bytes_done += dag.step(i).estimate.bytes;
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t d : dag.dependencies(i))
+      if (!done[d]) waiting[i]++;
+  }
+
+  auto make = [](Event::Type type, const model::Step* step = nullptr, std::string message = {},
+                 std::int64_t rows = 0, std::int64_t bytes = 0, std::int64_t ms = 0) {
+    Event e;
+    e.type = type;
+    if (step) {
+      e.step = step->id;
+      e.kind = step->kind;
+      e.object = step->object;
+    }
+    e.message = std::move(message);
+    e.rows = rows;
+    e.bytes = bytes;
+    e.ms = ms;
+    return e;
+  };
+  auto emit = [&](Event e) {
+    if (!options.on_event) return;
+    e.steps_done = summary.done_before + summary.done_now;
+    e.steps_total = summary.total;
+    e.rows_total = summary.rows;
+    e.bytes_done = bytes_done;
+    e.bytes_planned = bytes_planned;
+    e.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    options.on_event(e);
+  };
+
+  journal.append({"run-start", "", now_iso8601(), summary.run, 0, 0, 0,
+                  fmt::format("{} of {} steps done before", summary.done_before, n)},
+                 true);
+  emit(make(Event::Type::run_start, nullptr,
+            summary.done_before ? fmt::format("resuming run: {} of {} steps done", summary.done_before, n) : ""));
+
+  // Ready set: not done, all dependencies done.
+  std::vector<size_t> ready;
+  for (size_t i : dag.topological_order())
+    if (!done[i] && waiting[i] == 0) ready.push_back(i);
+
+  int jobs = std::max(1, options.jobs);
+  State st;
+  std::vector<std::unique_ptr<Slot>> slots;
+  for (int k = 0; k < jobs; ++k) {
+    auto s = std::make_unique<Slot>();
+    s->worker = runner.make_worker(k);
+    slots.push_back(std::move(s));
+  }
+  for (size_t k = 0; k < slots.size(); ++k) {
+    Slot* slot = slots[k].get();
+    slot->thread = std::thread([&, slot, k] {
+      for (;;) {
+        size_t idx;
+        {
+          std::unique_lock lock(st.mu);
+          st.work_cv.wait(lock, [&] { return st.shutdown || slot->assigned.has_value(); });
+          if (!slot->assigned) return;
+          idx = *slot->assigned;
+        }
+        const model::Step& step = dag.step(idx);
+        Finished f{idx, k, true, {}, {}, 0};
+        slot->progress.rows = 0;
+        slot->progress.bytes = 0;
+        StepContext ctx{in_flight.count(step.id) > 0, summary.run, &slot->progress};
+        auto started = Clock::now();
+        try {
+          f.outcome = slot->worker->run(step, ctx);
+        } catch (const pg::DbError& e) {
+          f.ok = false;
+          f.failure = {step.id, step.kind, step.object, e.what(), e.hint(), e.sqlstate()};
+          f.cancelled = e.sqlstate() == "57014";
+        } catch (const Error& e) {
+          f.ok = false;
+          f.failure = {step.id, step.kind, step.object, e.what(), e.hint(), ""};
+          f.cancelled = e.kind() == ErrorKind::cancelled;
+        } catch (const std::exception& e) {
+          f.ok = false;
+          f.failure = {step.id, step.kind, step.object, std::string("unexpected error: ") + e.what(), "", ""};
+        }
+        f.ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+        {
+          std::lock_guard lock(st.mu);
+          slot->assigned.reset();
+          st.finished.push_back(std::move(f));
+        }
+        st.done_cv.notify_one();
+      }
+    });
+  }
+
+  std::vector<std::optional<size_t>> running(slots.size());
+  int running_count = 0;
+  bool stopping = false;
+  bool cancelled = false;
+  std::vector<StepTiming> timings;
+  auto last_progress = Clock::now();
+
+  auto cancel_requested = [&] { return options.cancel && options.cancel->load(); };
+
+  auto finish_step = [&](const Finished& f) {
+    const model::Step& step = dag.step(f.step);
+    running[f.slot].reset();
+    running_count--;
+    if (f.ok) {
+      // Durable before it counts: the record is fsynced, then dependents may start.
+      journal.append({"done", step.id, now_iso8601(), summary.run, f.outcome.rows, f.outcome.bytes, f.ms,
+                      f.outcome.note},
+                     true);
+      done[f.step] = true;
+      summary.done_now++;
+      summary.rows += f.outcome.rows;
+      summary.bytes += f.outcome.bytes;
+      bytes_done += step.estimate.bytes;
+      summary.by_kind[step.kind]++;
+      timings.push_back({step.id, step.kind, step.object, f.ms, f.outcome.rows, f.outcome.bytes});
+      for (size_t m : dag.dependents(f.step)) {
+        if (--waiting[m] == 0 && !done[m]) ready.push_back(m);
+      }
+      emit(make(Event::Type::step_done, &step, f.outcome.note, f.outcome.rows, f.outcome.bytes, f.ms));
+    } else {
+      journal.append({"failed", step.id, now_iso8601(), summary.run, 0, 0, f.ms,
+                      redact_secrets(f.cancelled ? "cancelled" : f.failure.message)},
+                     true);
+      if (f.cancelled && (stopping || cancel_requested())) {
+        cancelled = true;
+      } else {
+        summary.failures.push_back(f.failure);
+        emit(make(Event::Type::step_failed, &step, f.failure.message, 0, 0, f.ms));
+      }
+      stopping = true;
+    }
+  };
+
+  for (;;) {
+    if (!stopping && cancel_requested()) {
+      stopping = true;
+      cancelled = true;
+      log::warn("interrupted: cancelling {} running step(s); their transactions roll back", running_count);
+      std::lock_guard lock(st.mu);
+      for (size_t k = 0; k < slots.size(); ++k)
+        if (running[k]) slots[k]->worker->cancel();
+    }
+    // Dispatch: highest critical path first among ready steps that conflict with nothing running.
+    if (!stopping) {
+      // no-op steps complete at once, without a worker
+      for (size_t r = 0; r < ready.size();) {
+        size_t i = ready[r];
+        if (dag.step(i).action == model::Action::no_op) {
+          ready.erase(ready.begin() + static_cast<long>(r));
+          journal.append({"done", dag.step(i).id, now_iso8601(), summary.run, 0, 0, 0, "no-op"}, false);
+          done[i] = true;
+          summary.done_now++;
+          summary.no_ops++;
+          for (size_t m : dag.dependents(i))
+            if (--waiting[m] == 0 && !done[m]) ready.push_back(m);
+          r = 0;
+          continue;
+        }
+        ++r;
+      }
+      std::sort(ready.begin(), ready.end(), [&](size_t a, size_t b) {
+        if (dag.critical_path(a) != dag.critical_path(b)) return dag.critical_path(a) > dag.critical_path(b);
+        return a < b;
+      });
+      for (size_t k = 0; k < slots.size() && !ready.empty(); ++k) {
+        if (running[k]) continue;
+        auto pick = ready.end();
+        for (auto it = ready.begin(); it != ready.end(); ++it) {
+          bool clash = false;
+          for (size_t q = 0; q < slots.size() && !clash; ++q)
+            if (running[q] && conflicts(dag.step(*it), dag.step(*running[q]))) clash = true;
+          if (!clash) {
+            pick = it;
+            break;
+          }
+        }
+        if (pick == ready.end()) break;
+        size_t i = *pick;
+        ready.erase(pick);
+        const model::Step& step = dag.step(i);
+        journal.append({"start", step.id, now_iso8601(), summary.run, 0, 0, 0, ""}, false);
+        emit(make(Event::Type::step_start, &step));
+        running[k] = i;
+        running_count++;
+        summary.peak_parallel = std::max(summary.peak_parallel, running_count);
+        {
+          std::lock_guard lock(st.mu);
+          slots[k]->assigned = i;
+        }
+        st.work_cv.notify_all();
+      }
+    }
+    if (running_count == 0) break;
+    std::deque<Finished> batch;
+    {
+      std::unique_lock lock(st.mu);
+      st.done_cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return !st.finished.empty(); });
+      batch.swap(st.finished);
+    }
+    for (auto& f : batch) finish_step(f);
+    if (options.on_event && Clock::now() - last_progress >= options.progress_interval) {
+      last_progress = Clock::now();
+      Event e = make(Event::Type::progress);
+      std::int64_t live_rows = 0, live_bytes = 0;
+      for (auto& s : slots) {
+        live_rows += s->progress.rows.load();
+        live_bytes += s->progress.bytes.load();
+      }
+      e.rows = live_rows;
+      e.bytes = live_bytes;
+      emit(e);
+    }
+  }
+
+  {
+    std::lock_guard lock(st.mu);
+    st.shutdown = true;
+  }
+  st.work_cv.notify_all();
+  for (auto& s : slots) s->thread.join();
+
+  summary.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::sort(timings.begin(), timings.end(), [](auto& a, auto& b) { return a.ms > b.ms; });
+  if (timings.size() > 5) timings.resize(5);
+  summary.slowest = timings;
+  bool all_done = std::all_of(done.begin(), done.end(), [](bool b) { return b; });
+  summary.run_status = !summary.failures.empty() ? "failed" : cancelled ? "cancelled" : all_done ? "ok" : "failed";
+  if (summary.run_status == "failed" && summary.failures.empty()) {
+    summary.failures.push_back({"", "", "", "some steps could not run (internal scheduling error)", "", ""});
+  }
+  journal.append({"run-end", "", now_iso8601(), summary.run, summary.rows, summary.bytes,
+                  static_cast<std::int64_t>(summary.seconds * 1000), summary.run_status},
+                 true);
+  emit(make(Event::Type::run_end, nullptr, summary.run_status, summary.rows, summary.bytes,
+            static_cast<std::int64_t>(summary.seconds * 1000)));
+  return summary;
+}
+
+}  // namespace pgr::executor

@@ -1,0 +1,52 @@
+// Side effects behind a narrow interface (ninja's CommandRunner): the executor decides what runs
+// when; a StepRunner does it. Implementations: the real one (restore_runner), a dry-run one, and
+// the tests' fake.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "model/plan.hpp"
+
+namespace pgr::executor {
+
+// Counters a running step bumps as it goes; read by the progress reporter from another thread.
+struct StepProgress {
+  std::atomic<std::int64_t> rows{0};
+  std::atomic<std::int64_t> bytes{0};
+};
+
+struct StepContext {
+  // The step was started by an earlier run that died before recording its end: its transaction
+  // either committed or rolled back. The worker re-checks the target (e.g. "already exists"
+  // means it committed) instead of trusting either.
+  bool was_in_flight = false;
+  int run = 1;
+  StepProgress* progress = nullptr;
+};
+
+struct StepOutcome {
+  std::int64_t rows = 0;
+  std::int64_t bytes = 0;
+  std::string note;  // e.g. "already present (committed by an interrupted run)"
+};
+
+// One worker per executor thread; each owns its own resources (a libpq connection).
+class Worker {
+ public:
+  virtual ~Worker() = default;
+  // Runs one step to completion (its transaction committed) or throws pgr::Error.
+  virtual StepOutcome run(const model::Step& step, StepContext& ctx) = 0;
+  // Asks the running step to stop (e.g. PQcancel); called from another thread.
+  virtual void cancel() = 0;
+};
+
+class StepRunner {
+ public:
+  virtual ~StepRunner() = default;
+  virtual std::unique_ptr<Worker> make_worker(int index) = 0;
+};
+
+}  // namespace pgr::executor
