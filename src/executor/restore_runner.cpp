@@ -1,0 +1,375 @@
+#include "executor/restore_runner.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "pg/pg.hpp"
+#include "planner/toc_index.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+namespace pgr::executor {
+
+bool is_duplicate_object(const std::string& s) {
+  return s == "42P07" || s == "42710" || s == "42723" || s == "42P06" || s == "42P04" || s == "42P16" ||
+         s == "42701";
+}
+
+std::string add_not_valid(const std::string& sql) {
+  size_t semi = sql.rfind(';');
+  if (semi == std::string::npos) return sql + " NOT VALID";
+  return sql.substr(0, semi) + " NOT VALID" + sql.substr(semi);
+}
+
+namespace {
+
+constexpr size_t kChunk = 1 << 20;
+
+class RestoreWorker : public Worker {
+ public:
+  RestoreWorker(RestoreRunner& runner, int index) : r_(runner), index_(index) {}
+
+  StepOutcome run(const model::Step& step, StepContext& ctx) override {
+    cancelled_ = false;
+    try {
+      return dispatch(step, ctx);
+    } catch (const pg::DbError& e) {
+      rollback();
+      if (ctx.was_in_flight && is_duplicate_object(e.sqlstate())) {
+        return {0, 0, "already present (committed by an interrupted run)"};
+      }
+      if ((step.kind == "role" || step.kind == "database") && is_duplicate_object(e.sqlstate())) {
+        return {0, 0, "already present"};
+      }
+      throw pg::DbError(fmt::format("{} {} failed: {}", step.kind, step.object, e.what()), hint_for(step, e),
+                        e.sqlstate(), e.primary(), e.detail(), e.context());
+    } catch (...) {
+      rollback();
+      throw;
+    }
+  }
+
+  void cancel() override {
+    cancelled_ = true;
+    std::lock_guard lock(mu_);
+    if (active_) active_->cancel();
+  }
+
+ private:
+  static std::string hint_for(const model::Step& step, const pg::DbError& e) {
+    if (!e.hint().empty()) return e.hint();
+    if (e.sqlstate() == "23505" && step.kind == "table-data") {
+      return "the target table was not empty or another process wrote to it; use existing: truncate";
+    }
+    if (is_duplicate_object(e.sqlstate())) {
+      return "the object already exists in the target: restore into a new database, or set existing: skip";
+    }
+    if (e.sqlstate() == "42704") return "a role or object the restore needs is missing; check roles: create-missing";
+    return {};
+  }
+
+  pg::Connection& target() {
+    if (!target_) {
+      target_ = pg::Connection::open(r_.config().target_conninfo, "pgrecover apply");
+      setup_session(target_);
+    }
+    return target_;
+  }
+
+  pg::Connection& admin() {
+    if (!admin_) admin_ = pg::Connection::open(r_.config().admin_conninfo, "pgrecover apply");
+    return admin_;
+  }
+
+  void setup_session(pg::Connection& c) {
+    // pg_restore's fixed session state (statement_timeout = 0, client_encoding, search_path, ...)
+    c.exec(r_.ddl().prelude);
+    for (const auto& [k, v] : r_.config().session_settings) {
+      c.exec("SELECT pg_catalog.set_config($1, $2, false)", {k, v});
+    }
+  }
+
+  void rollback() {
+    for (pg::Connection* c : {&target_, &admin_}) {
+      if (*c && c->in_transaction()) {
+        try {
+          c->exec("ROLLBACK");
+        } catch (const std::exception&) {
+          *c = pg::Connection();  // broken: reconnect on next use
+        }
+      }
+      if (*c && PQstatus(c->raw()) != CONNECTION_OK) *c = pg::Connection();
+    }
+  }
+
+  struct Active {
+    RestoreWorker& w;
+    Active(RestoreWorker& worker, pg::Connection& c) : w(worker) {
+      std::lock_guard lock(w.mu_);
+      w.active_ = &c;
+      if (w.cancelled_) c.cancel();
+    }
+    ~Active() {
+      std::lock_guard lock(w.mu_);
+      w.active_ = nullptr;
+    }
+  };
+
+  StepOutcome dispatch(const model::Step& step, StepContext& ctx) {
+    if (cancelled_) fail(ErrorKind::cancelled, "cancelled before it started");
+    if (step.kind == "role") return run_admin(step.params.at("sql"));
+    if (step.kind == "database") return run_admin(step.params.at("sql"));
+    if (step.kind == "barrier") return {};
+    if (step.kind == "analyze") return run_sql(fmt::format("ANALYZE {}", step.params.at("table")));
+    if (step.kind == "sequence-fix") return sequence_fix(step);
+    if (step.kind == "verify") return verify(step);
+    if (step.kind == "fk-validate") return fk_validate(step);
+    const archive::TocEntry* e = r_.archive().find(step.toc_id);
+    if (!e) fail(ErrorKind::input, fmt::format("step {} names archive entry {}, which is not in the archive", step.id, step.toc_id));
+    if (e->desc == "TABLE DATA") return load_table(step, *e, ctx);
+    if (e->desc == "BLOBS" || e->desc == "LARGE OBJECTS") return load_blobs(*e, ctx);
+    return run_entry(step, *e);
+  }
+
+  StepOutcome run_admin(const std::string& sql) {
+    auto& c = admin();
+    Active a(*this, c);
+    c.exec(sql);  // CREATE DATABASE cannot run in a transaction block; CREATE ROLE needs none
+    return {};
+  }
+
+  StepOutcome run_sql(const std::string& sql) {
+    auto& c = target();
+    Active a(*this, c);
+    c.exec(sql);
+    return {};
+  }
+
+  StepOutcome run_entry(const model::Step& step, const archive::TocEntry& e) {
+    auto it = r_.ddl().chunks.find(e.id);
+    std::string sql;
+    if (it != r_.ddl().chunks.end()) {
+      sql = it->second;
+    } else {
+      // pg_restore wrote nothing for it (e.g. "-- *not* creating schema public"): its own SQL.
+      sql = e.defn;
+    }
+    if (step.params.count("not_valid") && sql.find(e.defn) != std::string::npos && !e.defn.empty()) {
+      sql.replace(sql.find(e.defn), e.defn.size(), add_not_valid(e.defn));
+    }
+    std::string prefix = fmt::format("SET default_tablespace = {};\n",
+                                     e.tablespace.empty() ? "''" : pg::quote_ident(e.tablespace));
+    if (!e.table_am.empty()) prefix += fmt::format("SET default_table_access_method = {};\n", pg::quote_ident(e.table_am));
+    auto& c = target();
+    Active a(*this, c);
+    c.exec("BEGIN");
+    c.exec(prefix + sql);
+    c.exec("COMMIT");
+    return {};
+  }
+
+  StepOutcome load_table(const model::Step& step, const archive::TocEntry& e, StepContext& ctx) {
+    std::string copy = e.copy_stmt;
+    while (!copy.empty() && (copy.back() == '\n' || copy.back() == ' ')) copy.pop_back();
+    if (!copy.empty() && copy.back() == ';') copy.pop_back();
+    // "COPY schema.table (cols) FROM stdin": is the COPY target the entry's own table? (Not with
+    // --load-via-partition-root, which loads through the root: no TRUNCATE then.)
+    std::string own = pg::qualified(e.namespace_, e.tag);
+    size_t pos = 5;  // after "COPY "
+    auto schema = copy.rfind("COPY ", 0) == 0 ? planner::parse_identifier(copy, pos) : std::nullopt;
+    std::optional<std::string> name;
+    if (schema && pos < copy.size() && copy[pos] == '.') {
+      ++pos;
+      name = planner::parse_identifier(copy, pos);
+    }
+    bool own_table = schema && name && *schema == e.namespace_ && *name == e.tag;
+    if (!own_table) {
+      log::warn("{}: the archive loads it through {} (e.g. --load-via-partition-root): no TRUNCATE, so a retry "
+                "after a crash may duplicate rows", step.object, copy.substr(0, copy.find(" FROM")));
+    }
+    auto& c = target();
+    Active a(*this, c);
+    c.exec("BEGIN");
+    bool freeze = false;
+    if (own_table) {
+      auto kind = c.exec("SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = $1::regclass", {own});
+      bool partitioned = kind.rows() && kind.get(0, 0) == "p";
+      c.exec("TRUNCATE ONLY " + own);
+      freeze = !partitioned;
+    }
+    auto in = c.copy_in(freeze ? copy + " WITH (FREEZE)" : copy);
+    auto reader = r_.archive().open_data(e);
+    std::vector<char> buf(kChunk);
+    std::int64_t rows = 0, bytes = 0;
+    for (;;) {
+      if (cancelled_) {
+        in.abort("cancelled by pgrecover");
+        fail(ErrorKind::cancelled, fmt::format("loading {} was cancelled", step.object));
+      }
+      size_t n = reader->read(buf.data(), buf.size());
+      if (n == 0) break;
+      std::string_view chunk(buf.data(), n);
+      in.put(chunk);
+      std::int64_t nl = std::count(chunk.begin(), chunk.end(), '\n');
+      rows += nl;
+      bytes += static_cast<std::int64_t>(n);
+      ctx.progress->rows += nl;
+      ctx.progress->bytes += static_cast<std::int64_t>(n);
+    }
+    in.finish();
+    c.exec("COMMIT");
+    r_.record_rows(step.id, rows);
+    return {rows, bytes, ""};
+  }
+
+  StepOutcome load_blobs(const archive::TocEntry& e, StepContext& ctx) {
+    auto& c = target();
+    Active a(*this, c);
+    c.exec("BEGIN");
+    std::int64_t count = 0, bytes = 0;
+    std::vector<char> buf(kChunk);
+    r_.archive().for_each_blob(e, [&](std::uint32_t oid, archive::BlobStream& data) {
+      std::string o = std::to_string(oid);
+      // The large object was created by its pre-data entry (lo_create); create it here when the
+      // archive has none (old style), then rewrite its contents from the start.
+      c.exec("SELECT pg_catalog.lo_create($1::oid) WHERE NOT EXISTS "
+             "(SELECT 1 FROM pg_catalog.pg_largeobject_metadata WHERE oid = $1::oid)",
+             {o});
+      auto fd = c.exec("SELECT pg_catalog.lo_open($1::oid, 131072)", {o}).str(0, 0);  // INV_WRITE
+      c.exec("SELECT pg_catalog.lo_truncate($1::int, 0)", {fd});
+      for (;;) {
+        size_t n = data.read(buf.data(), buf.size());
+        if (n == 0) break;
+        // lowrite takes bytea: pass it as hex text
+        std::string hex = "\\x";
+        hex.reserve(2 + n * 2);
+        static const char* digits = "0123456789abcdef";
+        for (size_t i = 0; i < n; ++i) {
+          auto b = static_cast<unsigned char>(buf[i]);
+          hex += digits[b >> 4];
+          hex += digits[b & 15];
+        }
+        c.exec("SELECT pg_catalog.lowrite($1::int, $2::bytea)", {fd, hex});
+        bytes += static_cast<std::int64_t>(n);
+        ctx.progress->bytes += static_cast<std::int64_t>(n);
+      }
+      c.exec("SELECT pg_catalog.lo_close($1::int)", {fd});
+      ++count;
+    });
+    c.exec("COMMIT");
+    return {count, bytes, fmt::format("{} large objects", count)};
+  }
+
+  StepOutcome fk_validate(const model::Step& step) {
+    const archive::TocEntry* e = r_.archive().find(std::stoi(step.params.at("toc_id")));
+    if (!e) fail(ErrorKind::input, fmt::format("step {}: archive entry is missing", step.id));
+    // The tag of a constraint is "table name"; the table is the one the ADD CONSTRAINT names.
+    static const std::string kAlter = "ALTER TABLE ONLY ";
+    size_t pos = e->defn.find(kAlter);
+    size_t end = e->defn.find('\n', pos);
+    std::string table = e->defn.substr(pos + kAlter.size(), end - pos - kAlter.size());
+    while (!table.empty() && (table.back() == ' ' || table.back() == '\r')) table.pop_back();
+    size_t cpos = e->defn.find("ADD CONSTRAINT ");
+    size_t p = cpos + 15;
+    auto name = planner::parse_identifier(e->defn, p);
+    if (!name) fail(ErrorKind::input, fmt::format("step {}: cannot find the constraint name", step.id));
+    return run_sql(fmt::format("ALTER TABLE ONLY {} VALIDATE CONSTRAINT {}", table, pg::quote_ident(*name)));
+  }
+
+  StepOutcome sequence_fix(const model::Step& step) {
+    auto& c = target();
+    Active a(*this, c);
+    const std::string& seq = step.params.at("sequence");
+    const std::string& table = step.params.at("table");
+    const std::string& column = step.params.at("column");
+    auto info = c.exec(fmt::format("SELECT s.last_value, s.is_called, q.increment_by, "
+                                   "(SELECT max({}) FROM {})::text FROM {} s, pg_catalog.pg_sequences q "
+                                   "WHERE q.schemaname || '.' || q.sequencename = "
+                                   "(SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c JOIN "
+                                   "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::regclass)",
+                                   column, table, seq),
+                       {seq});
+    if (info.rows() == 0 || info.is_null(0, 3)) return {0, 0, "table is empty: nothing to check"};
+    long long last = info.int64(0, 0);
+    bool called = info.boolean(0, 1);
+    long long inc = info.int64(0, 2);
+    long long max = std::stoll(info.str(0, 3));
+    bool behind = inc > 0 && (last < max || (last == max && !called));
+    if (!behind) return {0, 0, fmt::format("ok: {} is at {} (max {} = {})", seq, last, column, max)};
+    c.exec("SELECT pg_catalog.setval($1::regclass, $2::bigint, true)", {seq, std::to_string(max)});
+    log::warn("sequence {} was behind max({}) of {}: set from {} to {}", seq, column, table, last, max);
+    return {0, 0, fmt::format("fixed: {} moved from {} to {}", seq, last, max)};
+  }
+
+  StepOutcome verify(const model::Step& step) {
+    auto& c = target();
+    Active a(*this, c);
+    std::vector<std::string> failures;
+    int checked = 0;
+    if (auto it = step.params.find("tables"); it != step.params.end()) {
+      for (const auto& t : nlohmann::json::parse(it->second)) {
+        std::string table = t.at("table");
+        std::int64_t want = t.contains("expected") ? t.at("expected").get<std::int64_t>()
+                                                   : r_.rows_loaded(t.at("step").get<std::string>());
+        if (want < 0) continue;  // kept as it was (existing: skip): nothing to compare with
+        std::int64_t have = c.exec(fmt::format("SELECT count(*) FROM {}", table)).int64(0, 0);
+        ++checked;
+        if (have != want) failures.push_back(fmt::format("{} has {} rows, expected {}", table, have, want));
+      }
+    }
+    int sql_checks = 0;
+    if (auto it = step.params.find("sql"); it != step.params.end()) {
+      for (const auto& q : nlohmann::json::parse(it->second)) {
+        std::string sql = q.get<std::string>();
+        auto res = c.exec(sql);
+        ++sql_checks;
+        std::string v = res.rows() > 0 && res.cols() > 0 && !res.is_null(0, 0) ? res.str(0, 0) : "";
+        if (v != "t" && v != "true" && v != "1") {
+          failures.push_back(fmt::format("check \"{}\" returned {} (it must return true)", sql,
+                                         v.empty() ? "no value" : "\"" + v + "\""));
+        }
+      }
+    }
+    if (!failures.empty()) {
+      std::string list;
+      for (auto& f : failures) list += "\n  - " + f;
+      fail(ErrorKind::database, fmt::format("verification failed:{}", list),
+           "the restored data does not match the backup; look at the tables named above");
+    }
+    return {0, 0, fmt::format("{} row counts and {} SQL checks passed", checked, sql_checks)};
+  }
+
+  RestoreRunner& r_;
+  int index_;
+  pg::Connection target_, admin_;
+  std::mutex mu_;
+  pg::Connection* active_ = nullptr;
+  std::atomic<bool> cancelled_{false};
+};
+
+}  // namespace
+
+RestoreRunner::RestoreRunner(const model::Plan& plan, const archive::Archive& archive, DdlScript ddl,
+                             RestoreRunnerConfig config)
+    : plan_(plan), archive_(archive), ddl_(std::move(ddl)), config_(std::move(config)) {
+  rows_ = config_.prior_rows;
+}
+
+std::unique_ptr<Worker> RestoreRunner::make_worker(int index) { return std::make_unique<RestoreWorker>(*this, index); }
+
+std::int64_t RestoreRunner::rows_loaded(const std::string& step_id) const {
+  std::lock_guard lock(mu_);
+  auto it = rows_.find(step_id);
+  return it == rows_.end() ? -1 : it->second;
+}
+
+void RestoreRunner::record_rows(const std::string& step_id, std::int64_t rows) {
+  std::lock_guard lock(mu_);
+  rows_[step_id] = rows;
+}
+
+}  // namespace pgr::executor

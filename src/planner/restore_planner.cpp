@@ -1,0 +1,708 @@
+#include "planner/restore_planner.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <regex>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "pg/pg.hpp"
+#include "planner/toc_index.hpp"
+#include "spec/selection.hpp"
+#include "util/error.hpp"
+#include "util/hash.hpp"
+
+namespace pgr::planner {
+
+using archive::TocEntry;
+using model::Action;
+using model::LockMode;
+using model::Step;
+
+namespace {
+
+const std::string kCatalogLock = "(catalog)";
+
+// Why an entry is in the plan.
+struct Inclusion {
+  bool selected = false;
+  std::string reason;  // empty for plainly selected entries
+};
+
+class Planner {
+ public:
+  explicit Planner(const RestoreInputs& in) : in_(in), doc_(*in.document), toc_(*in.toc), idx_(toc_) {}
+
+  model::Plan run();
+
+ private:
+  void select_entries();
+  void decide_actions();
+  void build_steps();
+  void add_roles_and_database();
+  void add_post_restore_steps();
+  Action present_action(const TocEntry& e, std::string& reason);
+  Action data_action(const TocEntry& e, std::string& reason);
+  bool db_exists() const { return in_.database && in_.database->exists; }
+  std::string step_id(const TocEntry& e);
+  void conflict(const std::string& what) { conflicts_.push_back(what); }
+
+  const RestoreInputs& in_;
+  const spec::Restore& doc_;
+  const archive::Toc& toc_;
+  TocIndex idx_;
+  std::map<int, Inclusion> included_;      // entry id -> why
+  std::map<int, Action> action_;
+  std::map<int, std::string> reason_;
+  std::map<int, std::string> ids_;
+  std::set<std::string> used_ids_;
+  std::vector<Step> steps_;
+  std::vector<std::string> warnings_;
+  std::vector<std::string> conflicts_;
+  std::set<std::string> skipped_fks_;
+  std::string database_step_;
+  std::map<std::string, std::string> role_steps_;  // role -> step id
+};
+
+std::string Planner::step_id(const TocEntry& e) {
+  auto it = ids_.find(e.id);
+  if (it != ids_.end()) return it->second;
+  std::string id = step_kind(e.desc) + ":" + display_name(e);
+  if (!used_ids_.insert(id).second) {
+    id += fmt::format("#{}", e.id);
+    used_ids_.insert(id);
+  }
+  ids_[e.id] = id;
+  return id;
+}
+
+void Planner::select_entries() {
+  const auto& sel = doc_.spec.select;
+  bool everything = sel.empty();
+  bool roles_skipped = doc_.spec.roles == spec::RolesPolicy::no_owner;
+  auto wanted_kind = [&](const TocEntry& e) {
+    if (is_session_entry(e)) return false;
+    if (roles_skipped && is_acl_entry(e)) return false;  // no-owner: ownership and grants are skipped
+    return true;
+  };
+  // 1. Seeds: what the selection names.
+  for (const auto& e : toc_.entries) {
+    if (!wanted_kind(e)) continue;
+    bool seed = false;
+    if (everything) {
+      seed = true;
+    } else if (e.desc == "SCHEMA") {
+      seed = !sel.schemas.empty() && spec::selects_schema(sel, e.tag);
+    } else if (is_relation_entry(e) && e.desc != "SEQUENCE") {
+      seed = spec::selects_table(sel, e.namespace_, e.tag);
+    } else if (!e.namespace_.empty() && !is_attached_entry(e)) {
+      // functions, types, ... are selected with their schema (not by table patterns)
+      seed = !sel.schemas.empty() && spec::selects_schema(sel, e.namespace_);
+    }
+    // Exclusions win over everything, including a whole-archive restore.
+    if (seed && (is_relation_entry(e) || e.desc == "TABLE DATA")) {
+      if (!spec::selects_table(sel, e.namespace_, e.tag)) seed = false;
+    }
+    if (seed && e.desc == "SCHEMA" && !spec::selects_schema(sel, e.tag)) seed = false;
+    if (seed) included_[e.id] = {true, ""};
+  }
+  // 2. What hangs off a selected object follows it (data, indexes, constraints, triggers,
+  //    comments, grants, owned sequences), to a fixpoint. A foreign key comes only when every
+  //    table it touches is restored; otherwise it is skipped with a warning.
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (const auto& e : toc_.entries) {
+      if (included_.count(e.id) || !wanted_kind(e) || !is_attached_entry(e)) continue;
+      const TocEntry* parent = nullptr;
+      for (int d : e.dependencies) {
+        auto it = included_.find(d);
+        if (it != included_.end()) {
+          parent = idx_.by_id(d);
+          break;
+        }
+      }
+      if (!parent) continue;
+      if (e.desc == "FK CONSTRAINT") {
+        bool all = true;
+        std::string missing;
+        for (const auto* t : idx_.tables_touched(e)) {
+          if (!included_.count(t->id) || !included_.at(t->id).selected) {
+            all = false;
+            missing = display_name(*t);
+          }
+        }
+        if (!all) {
+          if (skipped_fks_.insert(display_name(e)).second) {
+            warnings_.push_back(fmt::format(
+                "foreign key {} is skipped: it references {}, which is not in the selection", display_name(e), missing));
+          }
+          continue;
+        }
+      }
+      bool data_of_unselected_table = (e.desc == "TABLE DATA" || e.desc == "MATERIALIZED VIEW DATA") &&
+                                      !included_.at(parent->id).selected;
+      if (data_of_unselected_table) continue;  // a table pulled in for its definition keeps no data
+      bool selected = included_.at(parent->id).selected && parent->desc != "SCHEMA";
+      std::string why = selected && everything ? "" : fmt::format("belongs to {}", display_name(*parent));
+      included_[e.id] = {selected, everything ? "" : why};
+      changed = true;
+    }
+  }
+  // 3. What the included entries need: their schema, types, functions used by defaults, the
+  //    sequences of serial columns; transitively. Pulled-in tables come without their data.
+  std::vector<int> queue;
+  for (auto& [id, inc] : included_) queue.push_back(id);
+  while (!queue.empty()) {
+    int id = queue.back();
+    queue.pop_back();
+    const TocEntry* e = idx_.by_id(id);
+    if (!e) continue;
+    for (int d : e->dependencies) {
+      const TocEntry* dep = idx_.by_id(d);
+      if (!dep || included_.count(d) || !wanted_kind(*dep)) continue;
+      if (dep->desc == "TABLE DATA") continue;
+      included_[d] = {false, fmt::format("needed by {}", display_name(*e))};
+      queue.push_back(d);
+    }
+  }
+  if (!everything) {
+    int selected = 0;
+    for (auto& [id, inc] : included_)
+      if (inc.selected && is_relation_entry(*idx_.by_id(id))) ++selected;
+    if (selected == 0) {
+      fail(ErrorKind::input,
+           fmt::format("Restore \"{}\": the selection matches no table, view or sequence in the archive",
+                       doc_.metadata.name),
+           "check select.schemas / select.tables against \"pgrecover inspect ARCHIVE\"");
+    }
+  }
+}
+
+Action Planner::data_action(const TocEntry& e, std::string& reason) {
+  const auto& db = *in_.database;
+  auto it = db.relations.find(catalog::key(e.namespace_, e.tag));
+  if (it == db.relations.end() || !it->second.has_rows) {
+    reason = "load rows";
+    return Action::create;
+  }
+  std::string key = catalog::key(e.namespace_, e.tag);
+  std::int64_t want = -1;
+  if (auto ex = in_.expected_rows.find(key); ex != in_.expected_rows.end()) {
+    want = ex->second;
+  } else if (in_.counter) {
+    want = in_.counter->archive_rows(e);
+  }
+  std::int64_t have = in_.counter ? in_.counter->target_rows(e.namespace_, e.tag) : -1;
+  if (want >= 0 && have == want) {
+    reason = fmt::format("present with the same row count ({})", have);
+    return Action::no_op;
+  }
+  switch (doc_.spec.existing) {
+    case spec::ExistingPolicy::skip:
+      reason = fmt::format("target table has {} rows (archive: {}); kept because existing: skip", have, want);
+      return Action::no_op;
+    case spec::ExistingPolicy::truncate:
+    case spec::ExistingPolicy::replace:
+      reason = fmt::format("target table has {} rows, the archive {}: truncate and reload", have, want);
+      return Action::replace;
+    case spec::ExistingPolicy::fail:
+      conflict(fmt::format("table {} already has {} rows (the archive has {})", display_name(e), have, want));
+      reason = "conflict";
+      return Action::no_op;
+  }
+  return Action::create;
+}
+
+Action Planner::present_action(const TocEntry& e, std::string& reason) {
+  const auto& db = *in_.database;
+  const std::string& ns = e.namespace_;
+  auto found_rel = [&](const std::string& name) { return db.relations.count(catalog::key(ns, name)) > 0; };
+  std::optional<bool> present;
+  if (e.desc == "SCHEMA") {
+    present = db.schemas.count(e.tag) > 0;
+  } else if (is_relation_entry(e) || e.desc == "INDEX") {
+    present = found_rel(e.tag);
+    if (*present && e.desc == "TABLE") {
+      // Same columns? The COPY statement of the data entry lists the archive's columns.
+      const auto& rel = db.relations.at(catalog::key(ns, e.tag));
+      if (const auto* data = idx_.data_of(e); data && !data->copy_stmt.empty()) {
+        auto open = data->copy_stmt.find('(');
+        auto close = data->copy_stmt.find(')', open == std::string::npos ? 0 : open);
+        if (open != std::string::npos && close != std::string::npos) {
+          std::vector<std::string> cols;
+          std::string list = data->copy_stmt.substr(open + 1, close - open - 1);
+          size_t pos = 0;
+          while (pos < list.size()) {
+            auto id = parse_identifier(list, pos);
+            if (!id) break;
+            cols.push_back(*id);
+            while (pos < list.size() && (list[pos] == ',' || list[pos] == ' ')) ++pos;
+          }
+          std::vector<std::string> have = rel.columns;
+          std::vector<std::string> want = cols;
+          std::sort(have.begin(), have.end());
+          std::sort(want.begin(), want.end());
+          // generated columns are not in COPY: only require the archive's columns to exist
+          bool subset = std::includes(have.begin(), have.end(), want.begin(), want.end());
+          if (!subset) {
+            if (doc_.spec.existing == spec::ExistingPolicy::replace) {
+              reason = "exists with other columns: drop and recreate (existing: replace)";
+              return Action::replace;
+            }
+            if (doc_.spec.existing == spec::ExistingPolicy::fail) {
+              conflict(fmt::format("table {} exists with other columns", display_name(e)));
+            }
+            reason = "exists with other columns; kept";
+            return Action::no_op;
+          }
+        }
+      }
+    }
+  } else if (e.desc == "CONSTRAINT" || e.desc == "FK CONSTRAINT" || e.desc == "CHECK CONSTRAINT" ||
+             e.desc == "TRIGGER" || e.desc == "POLICY" || e.desc == "RULE") {
+    const std::set<std::string>& set = e.desc == "TRIGGER" ? db.triggers
+                                       : e.desc == "POLICY" ? db.policies
+                                       : e.desc == "RULE"   ? db.rules
+                                                            : db.constraints;
+    // Domain constraints are tagged by the domain name, table ones by the table name.
+    std::set<std::string> names = idx_.table_names(ns);
+    for (const auto& t : db.types)
+      if (t.rfind(ns + ".", 0) == 0) names.insert(t.substr(ns.size() + 1));
+    if (auto split = split_tag(e.tag, names)) present = set.count(ns + "." + split->first + "." + split->second) > 0;
+  } else if (e.desc == "FUNCTION" || e.desc == "PROCEDURE" || e.desc == "AGGREGATE") {
+    present = db.functions.count(ns + "." + e.tag) > 0;
+  } else if (e.desc == "TYPE" || e.desc == "DOMAIN") {
+    present = db.types.count(ns + "." + e.tag) > 0;
+  } else if (e.desc == "EXTENSION") {
+    present = db.extensions.count(e.tag) > 0;
+  } else if (e.desc == "SEQUENCE SET") {
+    static const std::regex setval(R"(setval\('(.*)',\s*(-?\d+),\s*(true|false)\))");
+    std::smatch m;
+    auto seq = db.sequences.find(catalog::key(ns, e.tag));
+    if (seq != db.sequences.end() && std::regex_search(e.defn, m, setval)) {
+      bool equal = std::to_string(seq->second.last_value) == m[2].str() &&
+                   seq->second.is_called == (m[3].str() == "true");
+      reason = equal ? "sequence already at the archived value" : "set the sequence to the archived value";
+      return equal ? Action::no_op : Action::update;
+    }
+    present = false;
+  } else if (e.desc == "TABLE DATA") {
+    return data_action(e, reason);
+  } else if (e.desc == "MATERIALIZED VIEW DATA") {
+    auto it = db.relations.find(catalog::key(ns, e.tag));
+    present = it != db.relations.end() && it->second.has_rows;
+  } else if (e.desc == "BLOBS" || e.desc == "BLOB" || e.desc == "LARGE OBJECTS" || e.desc == "BLOB METADATA") {
+    present = db.large_objects > 0;
+  }
+  if (present.has_value()) {
+    reason = *present ? "already present" : "missing in the target";
+    return *present ? Action::no_op : Action::create;
+  }
+  // Comments, grants, defaults, ownership links, ...: they follow the objects they belong to.
+  for (int d : e.dependencies) {
+    auto it = action_.find(d);
+    if (it != action_.end() && (it->second == Action::create || it->second == Action::replace)) {
+      reason = "its object is created";
+      return Action::create;
+    }
+  }
+  reason = "its object is already present";
+  return Action::no_op;
+}
+
+void Planner::decide_actions() {
+  bool fresh = !db_exists();
+  // TOC order is a valid dependency order, so an entry's dependencies are decided before it.
+  for (const auto& e : toc_.entries) {
+    if (!included_.count(e.id)) continue;
+    std::string why;
+    Action a = fresh ? Action::create : present_action(e, why);
+    if (fresh) why = e.desc == "TABLE DATA" ? "load rows" : "create";
+    // A replaced table brings everything attached to it back.
+    if (a == Action::no_op && !fresh) {
+      for (int d : e.dependencies) {
+        auto it = action_.find(d);
+        const TocEntry* dep = idx_.by_id(d);
+        if (it != action_.end() && it->second == Action::replace && dep && is_relation_entry(*dep)) {
+          a = Action::create;
+          why = fmt::format("{} is recreated", display_name(*dep));
+        }
+      }
+    }
+    action_[e.id] = a;
+    const auto& inc = included_.at(e.id);
+    reason_[e.id] = inc.reason.empty() ? why : inc.reason + "; " + why;
+  }
+}
+
+std::vector<model::TableLock> locks_for(const TocEntry& e, const TocIndex& idx) {
+  std::vector<model::TableLock> out;
+  auto table_key = [](const TocEntry* t) { return pg::qualified(t->namespace_, t->tag); };
+  if (e.section == archive::Section::pre_data || e.section == archive::Section::none) {
+    if (!is_acl_entry(e)) return {{kCatalogLock, LockMode::exclusive}};
+  }
+  auto touched = idx.tables_touched(e);
+  LockMode mode = e.desc == "INDEX" ? LockMode::share : LockMode::exclusive;
+  for (const auto* t : touched) out.push_back({table_key(t), mode});
+  if (out.empty()) out.push_back({kCatalogLock, LockMode::exclusive});
+  return out;
+}
+
+void Planner::build_steps() {
+  std::map<int, std::string> data_step_of_table;  // relation entry id -> data step id
+  for (const auto& e : toc_.entries) {
+    if (!included_.count(e.id)) continue;
+    if (e.desc == "TABLE DATA" || e.desc == "MATERIALIZED VIEW DATA") {
+      if (const auto* rel = idx_.relation(e.namespace_, e.tag)) data_step_of_table[rel->id] = step_id(e);
+    }
+  }
+  for (const auto& e : toc_.entries) {
+    if (!included_.count(e.id)) continue;
+    Step s;
+    s.id = step_id(e);
+    s.kind = step_kind(e.desc);
+    s.object = display_name(e);
+    s.toc_id = e.id;
+    s.action = action_.at(e.id);
+    s.reason = reason_.at(e.id);
+    s.phase = is_acl_entry(e)                            ? "acl"
+              : e.section == archive::Section::data      ? "data"
+              : e.section == archive::Section::post_data ? "post-data"
+                                                         : "pre-data";
+    s.locks = locks_for(e, idx_);
+    std::set<std::string> deps;
+    for (int d : e.dependencies)
+      if (included_.count(d)) deps.insert(step_id(*idx_.by_id(d)));
+    // Post-data work on a table waits for the table's rows.
+    if (e.section == archive::Section::post_data || e.desc == "MATERIALIZED VIEW DATA") {
+      for (const auto* t : idx_.tables_touched(e)) {
+        auto it = data_step_of_table.find(t->id);
+        if (it != data_step_of_table.end() && it->second != s.id) deps.insert(it->second);
+      }
+    }
+    if (!database_step_.empty()) deps.insert(database_step_);
+    for (const auto& r : roles_of(e)) {
+      auto it = role_steps_.find(r);
+      if (it != role_steps_.end()) deps.insert(it->second);
+    }
+    s.depends_on.assign(deps.begin(), deps.end());
+    // Estimates: data moves its stored bytes; building an index or checking a constraint reads
+    // the table, so it weighs as much as the table's data.
+    if (e.desc == "TABLE DATA") {
+      s.estimate.bytes = std::max<std::int64_t>(e.data.bytes, 0);
+      auto ex = in_.expected_rows.find(catalog::key(e.namespace_, e.tag));
+      if (ex != in_.expected_rows.end()) s.estimate.rows = ex->second;
+    } else if (e.section == archive::Section::post_data) {
+      for (const auto* t : idx_.tables_touched(e)) {
+        if (const auto* d = idx_.data_of(*t)) s.estimate.bytes = std::max<std::int64_t>(s.estimate.bytes, d->data.bytes);
+      }
+    }
+    steps_.push_back(std::move(s));
+  }
+  // Foreign keys are added NOT VALID (instant) and validated in a separate step, so validations
+  // of different tables run in parallel. Partitioned tables cannot take NOT VALID keys.
+  std::vector<Step> extra;
+  for (auto& s : steps_) {
+    if (s.kind != "fk-constraint") continue;
+    const TocEntry* e = idx_.by_id(s.toc_id);
+    if (!e || e->defn.find("ALTER TABLE ONLY ") == std::string::npos) continue;
+    s.params["not_valid"] = "true";
+    Step v;
+    v.id = "fk-validate:" + s.object;
+    v.kind = "fk-validate";
+    v.phase = "post-data";
+    v.object = s.object;
+    v.action = s.action == Action::no_op ? Action::no_op : Action::run;
+    v.reason = "validate the foreign key added NOT VALID";
+    v.depends_on = {s.id};
+    v.estimate = s.estimate;
+    v.locks = {s.locks.empty() ? model::TableLock{kCatalogLock, LockMode::exclusive} : s.locks.front()};
+    v.params["toc_id"] = std::to_string(s.toc_id);
+    extra.push_back(std::move(v));
+  }
+  for (auto& v : extra) steps_.push_back(std::move(v));
+  // Grants and default privileges come after every object exists (pg_restore's ACL pass):
+  // ALTER DEFAULT PRIVILEGES applied early would change the grants of later objects.
+  std::vector<std::string> objects;
+  for (auto& s : steps_)
+    if (s.phase != "acl") objects.push_back(s.id);
+  bool any_acl = std::any_of(steps_.begin(), steps_.end(), [](const Step& s) { return s.phase == "acl"; });
+  if (any_acl) {
+    Step b;
+    b.id = "barrier:objects";
+    b.kind = "barrier";
+    b.phase = "acl";
+    b.object = "all objects";
+    b.reason = "grants and default privileges are applied after every object exists";
+    b.depends_on = objects;
+    bool all_noop = true;
+    for (auto& s : steps_)
+      if (s.phase == "acl" && s.action != Action::no_op) all_noop = false;
+    b.action = all_noop ? Action::no_op : Action::run;
+    for (auto& s : steps_)
+      if (s.phase == "acl") s.depends_on.push_back(b.id);
+    steps_.push_back(std::move(b));
+  }
+}
+
+void Planner::add_roles_and_database() {
+  const auto& cluster = *in_.cluster;
+  // Database
+  if (!db_exists()) {
+    if (!doc_.spec.create) {
+      fail(ErrorKind::input,
+           fmt::format("Restore \"{}\": database \"{}\" does not exist on the target", doc_.metadata.name,
+                       doc_.spec.database),
+           "create it first, or set to.create: true");
+    }
+    Step d;
+    d.id = "database:" + doc_.spec.database;
+    d.kind = "database";
+    d.phase = "database";
+    d.object = doc_.spec.database;
+    d.action = Action::create;
+    d.reason = "missing on the target (to.create: true)";
+    d.params["sql"] = fmt::format("CREATE DATABASE {} TEMPLATE template0 ENCODING {}", pg::quote_ident(doc_.spec.database),
+                                  pg::quote_literal(idx_.encoding()));
+    d.locks = {{kCatalogLock, LockMode::exclusive}};
+    database_step_ = d.id;
+    steps_.push_back(std::move(d));
+  } else if (!in_.database->empty() && doc_.spec.existing == spec::ExistingPolicy::fail) {
+    // Not a conflict by itself: present-and-equal objects are no-ops. Say it for the reviewer.
+    warnings_.push_back(fmt::format("database \"{}\" is not empty: objects already present are left as they are",
+                                    doc_.spec.database));
+  }
+  // Roles: owners and grantees the target lacks.
+  if (doc_.spec.roles == spec::RolesPolicy::no_owner) return;
+  std::set<std::string> needed;
+  for (const auto& e : toc_.entries)
+    if (included_.count(e.id))
+      for (const auto& r : roles_of(e)) needed.insert(r);
+  std::vector<std::string> missing;
+  for (const auto& r : needed)
+    if (!cluster.roles.count(r)) missing.push_back(r);
+  if (missing.empty()) return;
+  if (doc_.spec.roles == spec::RolesPolicy::require) {
+    std::string list;
+    for (auto& r : missing) list += (list.empty() ? "" : ", ") + r;
+    fail(ErrorKind::input,
+         fmt::format("Restore \"{}\": roles missing on the target: {}", doc_.metadata.name, list),
+         "create them first, or use roles: create-missing, or roles: no-owner to skip ownership and grants");
+  }
+  for (const auto& r : missing) {
+    Step s;
+    s.id = "role:" + r;
+    s.kind = "role";
+    s.phase = "globals";
+    s.object = r;
+    s.action = Action::create;
+    s.locks = {{kCatalogLock, LockMode::exclusive}};
+    auto def = in_.role_definitions.find(r);
+    if (def != in_.role_definitions.end()) {
+      s.params["sql"] = def->second;
+      s.reason = "owns or is granted objects in the restore; created as in the backup's globals";
+    } else {
+      s.params["sql"] = fmt::format("CREATE ROLE {} NOLOGIN", pg::quote_ident(r));
+      s.reason = "owns or is granted objects in the restore; created NOLOGIN (the backup has no globals)";
+      warnings_.push_back(fmt::format("role \"{}\" is missing on the target and will be created NOLOGIN", r));
+    }
+    role_steps_[r] = s.id;
+    steps_.push_back(std::move(s));
+  }
+}
+
+void Planner::add_post_restore_steps() {
+  std::map<std::string, const Step*> by_id;
+  for (const auto& s : steps_) by_id[s.id] = &s;
+  std::vector<Step> extra;
+  bool any_change = false;
+  for (const auto& s : steps_)
+    if (s.action != Action::no_op) any_change = true;
+  std::vector<std::string> verify_deps;
+  std::vector<std::string> verified_tables;
+  for (const auto& s : steps_) {
+    if (s.kind != "table-data") continue;
+    const TocEntry* e = idx_.by_id(s.toc_id);
+    const TocEntry* rel = idx_.relation(e->namespace_, e->tag);
+    std::string qualified = pg::qualified(e->namespace_, e->tag);
+    // ANALYZE as soon as the table's rows and indexes are in.
+    if (doc_.spec.analyze) {
+      Step a;
+      a.id = "analyze:" + s.object;
+      a.kind = "analyze";
+      a.phase = "post-restore";
+      a.object = s.object;
+      a.depends_on = {s.id};
+      for (const auto& o : steps_) {
+        if (o.phase != "post-data" || o.kind == "fk-constraint" || o.kind == "fk-validate") continue;
+        const TocEntry* oe = idx_.by_id(o.toc_id);
+        if (!oe) continue;
+        for (const auto* t : idx_.tables_touched(*oe))
+          if (rel && t->id == rel->id) a.depends_on.push_back(o.id);
+      }
+      bool analyzed = false;
+      if (db_exists()) {
+        auto it = in_.database->relations.find(catalog::key(e->namespace_, e->tag));
+        analyzed = it != in_.database->relations.end() && (it->second.analyzed || !it->second.has_rows);
+      }
+      a.action = s.action != Action::no_op || !analyzed ? Action::run : Action::no_op;
+      a.reason = a.action == Action::run ? "fresh statistics for the planner after the load" : "already analyzed";
+      a.params["table"] = qualified;
+      a.locks = {{qualified, LockMode::exclusive}};
+      a.estimate.bytes = 1;
+      verify_deps.push_back(a.id);
+      extra.push_back(std::move(a));
+    }
+    verified_tables.push_back(qualified);
+    verify_deps.push_back(s.id);
+  }
+  // sequence-fix: a sequence must not be behind the column it feeds (serial and identity).
+  if (doc_.spec.fix_sequences) {
+    static const std::regex owned(R"(ALTER SEQUENCE (.+) OWNED BY (.+)\.("(?:[^"]|"")*"|[^.;]+);)");
+    static const std::regex identity(R"(ALTER TABLE (?:ONLY )?(.+) ALTER COLUMN ("(?:[^"]|"")*"|\S+) ADD GENERATED)");
+    for (const auto& e : toc_.entries) {
+      if (!included_.count(e.id)) continue;
+      std::smatch m;
+      std::string seq, table, column;
+      if (e.desc == "SEQUENCE OWNED BY" && std::regex_search(e.defn, m, owned)) {
+        seq = m[1];
+        table = m[2];
+        column = m[3];
+      } else if (e.desc == "SEQUENCE" && std::regex_search(e.defn, m, identity)) {
+        seq = pg::qualified(e.namespace_, e.tag);
+        table = m[1];
+        column = m[2];
+      } else {
+        continue;
+      }
+      // Which table-data step loads that table?
+      const Step* data = nullptr;
+      for (const auto& s : steps_) {
+        if (s.kind != "table-data") continue;
+        const TocEntry* de = idx_.by_id(s.toc_id);
+        if (de && pg::qualified(de->namespace_, de->tag) == table) data = &s;
+      }
+      // pg_dump qualifies names only when needed; compare after normalising quotes
+      if (!data) {
+        for (const auto& s : steps_) {
+          if (s.kind != "table-data") continue;
+          const TocEntry* de = idx_.by_id(s.toc_id);
+          std::string plain = de->namespace_ + "." + de->tag;
+          if (de && (plain == table || pg::quote_ident(de->namespace_) + "." + de->tag == table ||
+                     de->namespace_ + "." + pg::quote_ident(de->tag) == table)) {
+            data = &s;
+          }
+        }
+      }
+      if (!data) continue;
+      Step f;
+      f.id = "sequence-fix:" + display_name(e);
+      if (by_id.count(f.id)) continue;
+      f.kind = "sequence-fix";
+      f.phase = "post-restore";
+      f.object = display_name(e);
+      f.depends_on = {data->id};
+      for (const auto& s : steps_)
+        if (s.kind == "sequence-set" && s.object == display_name(e)) f.depends_on.push_back(s.id);
+      f.action = data->action != Action::no_op ? Action::run : Action::no_op;
+      f.reason = f.action == Action::run ? fmt::format("make sure the sequence is not behind max({})", column)
+                                         : "table data unchanged";
+      f.params = {{"sequence", seq}, {"table", table}, {"column", column}};
+      f.locks = {{kCatalogLock, LockMode::none}};
+      verify_deps.push_back(f.id);
+      extra.push_back(std::move(f));
+    }
+  }
+  for (auto& s : extra) steps_.push_back(std::move(s));
+  // verify: row counts and the document's SQL checks, after everything else.
+  if (doc_.spec.verify_row_counts || !doc_.spec.verify_sql.empty()) {
+    Step v;
+    v.id = "verify:" + doc_.spec.database;
+    v.kind = "verify";
+    v.phase = "post-restore";
+    v.object = doc_.spec.database;
+    for (const auto& s : steps_) v.depends_on.push_back(s.id);
+    v.action = any_change ? Action::run : Action::no_op;
+    v.reason = any_change ? fmt::format("check row counts of {} tables and {} SQL checks",
+                                        doc_.spec.verify_row_counts ? verified_tables.size() : 0,
+                                        doc_.spec.verify_sql.size())
+                          : "nothing changed";
+    if (doc_.spec.verify_row_counts) {
+      nlohmann::json tables = nlohmann::json::array();
+      for (const auto& s : steps_) {
+        if (s.kind != "table-data") continue;
+        const TocEntry* e = idx_.by_id(s.toc_id);
+        nlohmann::json t = {{"table", pg::qualified(e->namespace_, e->tag)}, {"step", s.id}};
+        auto ex = in_.expected_rows.find(catalog::key(e->namespace_, e->tag));
+        if (ex != in_.expected_rows.end()) t["expected"] = ex->second;
+        tables.push_back(t);
+      }
+      v.params["tables"] = tables.dump();
+    }
+    v.params["sql"] = nlohmann::json(doc_.spec.verify_sql).dump();
+    steps_.push_back(std::move(v));
+  }
+}
+
+model::Plan Planner::run() {
+  select_entries();
+  if (db_exists()) {
+    // decide_actions needs the role/database steps only for edges; roles are decided first so
+    // that missing-role errors come before conflicts.
+  }
+  decide_actions();
+  add_roles_and_database();
+  build_steps();
+  if (!conflicts_.empty()) {
+    std::string list;
+    for (auto& c : conflicts_) list += "\n  - " + c;
+    fail(ErrorKind::input,
+         fmt::format("Restore \"{}\": the target database \"{}\" already has conflicting objects "
+                     "(existing: fail):{}",
+                     doc_.metadata.name, doc_.spec.database, list),
+         "restore into a new database, or set existing: skip, truncate or replace");
+  }
+  add_post_restore_steps();
+  model::sort_steps(steps_);
+
+  model::Plan plan;
+  plan.id = restore_plan_id(in_.documents_fingerprint, toc_.checksum, in_.target);
+  plan.created_at = in_.created_at;
+  plan.kind = "restore";
+  plan.document = doc_.metadata.name;
+  plan.annotations = doc_.metadata.annotations;
+  plan.fingerprints = {{"documents", in_.documents_fingerprint},
+                       {"archive", toc_.checksum},
+                       {"target", in_.target_fingerprint}};
+  plan.source = in_.source;
+  plan.target = in_.target;
+  plan.warnings = warnings_;
+  plan.steps = std::move(steps_);
+  plan.params["jobs"] = std::to_string(doc_.spec.jobs);
+  plan.params["roles"] = spec::to_string(doc_.spec.roles);
+  plan.params["existing"] = spec::to_string(doc_.spec.existing);
+  nlohmann::json settings = doc_.spec.session_settings;
+  plan.params["session_settings"] = settings.dump();
+  return plan;
+}
+
+}  // namespace
+
+std::string restore_plan_id(const std::string& documents_fingerprint, const std::string& toc_checksum,
+                            const model::Target& target) {
+  std::string h = sha256_hex(fmt::format("restore\n{}\n{}\n{}\n{}\n{}", documents_fingerprint, toc_checksum,
+                                         target.connection, target.conninfo, target.database));
+  return "r-" + h.substr(0, 16);
+}
+
+model::Plan plan_restore(const RestoreInputs& in) {
+  if (!in.document || !in.toc || !in.cluster || !in.database) {
+    fail(ErrorKind::internal, "plan_restore: missing inputs");
+  }
+  Planner p(in);
+  return p.run();
+}
+
+}  // namespace pgr::planner

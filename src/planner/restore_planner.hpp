@@ -1,0 +1,53 @@
+// Restore planning: a Restore document + an archive's TOC + the live target's catalog -> a Plan.
+// Pure: it does no I/O of its own; row counts it may need come through the RowCounter it is
+// handed, so it is tested on fixtures.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "archive/archive.hpp"
+#include "catalog/catalog.hpp"
+#include "model/plan.hpp"
+#include "spec/documents.hpp"
+
+namespace pgr::planner {
+
+// Exact row counts, asked for only where a table already has rows in the target and the
+// planner must tell "the same data" from "other data".
+class RowCounter {
+ public:
+  virtual ~RowCounter() = default;
+  virtual std::int64_t archive_rows(const archive::TocEntry& data_entry) = 0;
+  virtual std::int64_t target_rows(const std::string& schema, const std::string& table) = 0;
+};
+
+struct RestoreInputs {
+  const spec::Restore* document = nullptr;
+  const archive::Toc* toc = nullptr;
+  const catalog::Cluster* cluster = nullptr;
+  const catalog::Database* database = nullptr;  // exists == false when the database is missing
+  RowCounter* counter = nullptr;
+  // CREATE ROLE statements from the backup's globals, by role name (empty: no globals).
+  std::map<std::string, std::string> role_definitions;
+  // Exact row counts per "schema.table" from a backup manifest (empty: unknown).
+  std::map<std::string, std::int64_t> expected_rows;
+  std::string source;                 // the archive path, as recorded in the plan
+  std::string documents_fingerprint;
+  std::string target_fingerprint;
+  model::Target target;
+  std::string created_at;
+};
+
+// Throws pgr::Error(input) for a plan that must not be applied: conflicts under
+// existing: fail (listing every conflicting object), missing roles under roles: require, a
+// missing database without to.create.
+model::Plan plan_restore(const RestoreInputs& in);
+
+// The id of a restore plan: the same document, archive and target give the same id, so an
+// interrupted apply is found and resumed by a re-plan.
+std::string restore_plan_id(const std::string& documents_fingerprint, const std::string& toc_checksum,
+                            const model::Target& target);
+
+}  // namespace pgr::planner
