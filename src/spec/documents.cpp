@@ -30,7 +30,8 @@ bool is_yaml_file(const std::filesystem::path& p) {
 }
 
 // Files named on the command line are read whatever their extension; folders are walked for
-// *.yaml and *.yml in sorted order, skipping hidden folders (.git, .pgrecover).
+// *.yaml and *.yml in sorted order, skipping hidden files and folders (.git, .pgrecover, CI files
+// such as .gitlab-ci.yml).
 std::vector<std::filesystem::path> expand_paths(const std::vector<std::filesystem::path>& paths,
                                                 std::vector<Problem>& problems) {
   std::vector<std::filesystem::path> files;
@@ -49,8 +50,8 @@ std::vector<std::filesystem::path> expand_paths(const std::vector<std::filesyste
     std::filesystem::recursive_directory_iterator it(path, ec), end;
     for (; !ec && it != end; it.increment(ec)) {
       const auto name = it->path().filename().string();
-      if (it->is_directory() && !name.empty() && name[0] == '.') {
-        it.disable_recursion_pending();
+      if (!name.empty() && name[0] == '.') {  // .git, .pgrecover, .gitlab-ci.yml, ...
+        if (it->is_directory()) it.disable_recursion_pending();
         continue;
       }
       if (it->is_regular_file() && is_yaml_file(it->path())) found.push_back(it->path());
