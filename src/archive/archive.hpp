@@ -110,6 +110,11 @@ class Archive {
 // pgr::Error(archive) with the byte offset on anything malformed. (The fuzz target's entry point.)
 Toc parse_toc(std::string_view bytes, Format format, const std::string& origin);
 
+// Whether `pg_restore -l` lists the entry (with no options): every entry except the ones it treats
+// specially (ENCODING, STDSTRINGS, SEARCHPATH) and DATABASE / DATABASE PROPERTIES, which it only
+// restores with --create.
+bool listed_by_pg_restore(const TocEntry& e);
+
 // Whether a data file name recorded in a TOC is safe to open under the archive folder: relative,
 // no "..", no empty components, no NUL. Entries failing this are refused, never opened.
 bool safe_member_name(std::string_view name);

@@ -1,0 +1,22 @@
+// `pgrecover inspect ARCHIVE [--json]`: the TOC of a pg_dump archive with dependencies and data
+// sizes, as a table or as JSON (shape documented in docs/archive.md).
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "archive/archive.hpp"
+
+namespace pgr::app {
+
+// {"format", "archive_version", "database", "server_version", "entries": [...], "summary": {...}}
+nlohmann::json inspect_json(const archive::Archive& a);
+// The table (id, kind, schema, name, owner, section, dependencies, data size) and a summary.
+std::string inspect_text(const archive::Archive& a);
+
+// Opens the archive and prints one of the above on stdout; returns the exit code. Bad archives
+// throw pgr::Error(archive).
+int run_inspect(const std::string& path, bool json);
+
+}  // namespace pgr::app
