@@ -141,28 +141,39 @@ Database read_database(pg::Connection& conn) {
   return d;
 }
 
-std::string fingerprint(const Cluster& cluster, const Database& db) {
-  nlohmann::json j;
-  std::vector<std::string> roles;
+std::map<std::string, std::string> fingerprint_parts(const Cluster& cluster, const Database& db) {
+  std::map<std::string, std::string> out;
+  nlohmann::json roles = nlohmann::json::array();
   for (auto& [n, r] : cluster.roles) roles.push_back(n);
-  j["roles"] = roles;
-  j["database_exists"] = db.exists;
-  j["schemas"] = db.schemas;
+  out["roles"] = sha256_hex(roles.dump());
+  out["database"] = sha256_hex(db.exists ? "exists" : "missing");
+  nlohmann::json objects;
+  objects["schemas"] = db.schemas;
   nlohmann::json rels = nlohmann::json::object();
+  nlohmann::json rows = nlohmann::json::object();
   for (auto& [k, r] : db.relations) {
-    rels[k] = {{"kind", std::string(1, r.relkind)}, {"rows", r.has_rows}, {"columns", r.columns}};
+    rels[k] = {{"kind", std::string(1, r.relkind)}, {"columns", r.columns}};
+    if (r.relkind == 'r' || r.relkind == 'p' || r.relkind == 'm') rows[k] = r.has_rows;
   }
-  j["relations"] = rels;
-  j["constraints"] = db.constraints;
-  j["triggers"] = db.triggers;
-  j["policies"] = db.policies;
-  j["functions"] = db.functions;
-  j["types"] = db.types;
-  j["extensions"] = db.extensions;
+  objects["relations"] = rels;
+  objects["constraints"] = db.constraints;
+  objects["triggers"] = db.triggers;
+  objects["policies"] = db.policies;
+  objects["rules"] = db.rules;
+  objects["functions"] = db.functions;
+  objects["types"] = db.types;
+  objects["extensions"] = db.extensions;
+  out["objects"] = sha256_hex(objects.dump());
+  rows["large_objects"] = db.large_objects;
+  out["rows"] = sha256_hex(rows.dump());
   nlohmann::json seqs = nlohmann::json::object();
   for (auto& [k, s] : db.sequences) seqs[k] = {s.last_value, s.is_called};
-  j["sequences"] = seqs;
-  j["large_objects"] = db.large_objects;
+  out["sequences"] = sha256_hex(seqs.dump());
+  return out;
+}
+
+std::string fingerprint(const Cluster& cluster, const Database& db) {
+  nlohmann::json j = fingerprint_parts(cluster, db);
   return sha256_hex(j.dump());
 }
 

@@ -73,6 +73,9 @@ Database read_database(pg::Connection& conn);
 // sha256 of the parts of the target state a plan's actions depend on (object sets, row
 // presence, sequence values); equal fingerprints mean the plan is still valid.
 std::string fingerprint(const Cluster& cluster, const Database& db);
+// The same, in parts ("roles", "database", "objects", "rows", "sequences"), so a stale plan can
+// say what changed.
+std::map<std::string, std::string> fingerprint_parts(const Cluster& cluster, const Database& db);
 
 std::string key(const std::string& schema, const std::string& name);
 

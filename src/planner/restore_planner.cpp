@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "pg/pg.hpp"
+#include "model/dag.hpp"
 #include "planner/toc_index.hpp"
 #include "spec/selection.hpp"
 #include "util/error.hpp"

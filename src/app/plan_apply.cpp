@@ -1,0 +1,167 @@
+#include "app/plan_apply.hpp"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "app/restore.hpp"
+#include "app/signals.hpp"
+#include "model/plan.hpp"
+#include "report/markdown.hpp"
+#include "report/plan_text.hpp"
+#include "report/progress.hpp"
+#include "spec/documents.hpp"
+#include "spec/settings.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+namespace pgr::app {
+
+namespace {
+
+std::vector<std::filesystem::path> to_paths(const std::vector<std::string>& v) {
+  return {v.begin(), v.end()};
+}
+
+// Every plannable document, filtered by --only.
+std::vector<model::Plan> plan_documents(const spec::DocumentSet& docs, const spec::Settings& settings,
+                                        const std::string& only) {
+  std::vector<model::Plan> plans;
+  bool matched = only.empty();
+  for (const auto& r : docs.restores) {
+    if (!only.empty() && r.metadata.name != only) continue;
+    matched = true;
+    plans.push_back(plan_restore_document(r, settings));
+  }
+  for (const auto& p : docs.policies) {
+    if (!only.empty() && p.metadata.name != only) continue;
+    matched = true;
+    log::warn("BackupPolicy \"{}\": planning backup policies is not implemented yet; skipped", p.metadata.name);
+  }
+  for (const auto& p : docs.recoveries) {
+    if (!only.empty() && p.metadata.name != only) continue;
+    matched = true;
+    log::warn("PointInTimeRecovery \"{}\": point-in-time recovery is not implemented yet; skipped", p.metadata.name);
+  }
+  if (!matched) fail(ErrorKind::usage, fmt::format("no document named \"{}\" in the given paths", only));
+  return plans;
+}
+
+bool looks_like_plan_file(const std::string& path) {
+  if (path.size() < 5 || path.substr(path.size() - 5) != ".json") return false;
+  return std::filesystem::is_regular_file(path);
+}
+
+}  // namespace
+
+int plan_command(const PlanOptions& o, std::ostream& out) {
+  spec::Settings settings = spec::load_settings(o.config_path);
+  spec::DocumentSet docs = spec::load_documents(to_paths(o.paths), settings);
+  auto plans = plan_documents(docs, settings, o.only);
+  if (!o.out.empty() && plans.size() != 1) {
+    fail(ErrorKind::usage,
+         fmt::format("--out writes one plan, but {} documents were planned", plans.size()),
+         "name the document with --only NAME");
+  }
+  bool changes = false;
+  nlohmann::json all = nlohmann::json::array();
+  for (const auto& p : plans) {
+    changes = changes || p.has_changes();
+    if (o.json) {
+      all.push_back(model::to_json(p));
+    } else {
+      out << report::render_plan_text(p, o.show_unchanged) << "\n";
+    }
+  }
+  if (o.json) out << nlohmann::json{{"format_version", 1}, {"plans", all}}.dump(2) << "\n";
+  if (!o.out.empty()) {
+    model::save_plan(plans.front(), o.out);
+    if (!o.json) out << fmt::format("Saved the plan to {}. Apply exactly this plan with:\n  pgrecover apply {}\n", o.out, o.out);
+  }
+  if (plans.empty() && !o.json) out << "Nothing to plan.\n";
+  return o.detailed_exitcode && changes ? kExitChanges : kExitOk;
+}
+
+int apply_command(const ApplyCommandOptions& o, std::ostream& out) {
+  spec::Settings settings = spec::load_settings(o.config_path);
+  std::vector<model::Plan> plans;
+  if (o.paths.size() == 1 && looks_like_plan_file(o.paths[0])) {
+    plans.push_back(model::load_plan(o.paths[0]));
+  } else {
+    if (!o.auto_approve) {
+      fail(ErrorKind::usage, "apply runs a saved plan; to plan and apply documents at once, add --auto-approve",
+           "pgrecover plan DOCS --out plan.json, review it, then pgrecover apply plan.json");
+    }
+    spec::DocumentSet docs = spec::load_documents(to_paths(o.paths), settings);
+    for (const auto& r : docs.restores) {
+      if (!o.only.empty() && r.metadata.name != o.only) continue;
+      // A run of this document that was interrupted is continued, not planned anew: the target
+      // now holds its partial work.
+      std::unique_ptr<model::Plan> unfinished;
+      if (!r.spec.archive.empty()) {
+        auto archive = archive::Archive::open(r.spec.archive);
+        TargetAccess t = resolve_target(r.spec.to, r.spec.database, settings);
+        unfinished = unfinished_run_plan(settings, restore_plan_id_for(r, archive->toc().checksum, t.display));
+      }
+      if (unfinished) {
+        log::info("Restore \"{}\": an interrupted run of this document exists; continuing it", r.metadata.name);
+        plans.push_back(*unfinished);
+      } else {
+        plans.push_back(plan_restore_document(r, settings));
+      }
+    }
+  }
+  auto& cancel = install_cancel_handlers();
+  int rc = kExitOk;
+  for (const auto& plan : plans) {
+    if (!o.json) out << report::render_plan_text(plan) << "\n";
+    report::ProgressPrinter progress(o.json ? report::ProgressStyle::json
+                                     : o.terminal ? report::ProgressStyle::terminal
+                                                  : report::ProgressStyle::log,
+                                     o.json ? stdout : stderr);
+    ApplyOptions ao;
+    ao.jobs = o.jobs;
+    ao.cancel = &cancel;
+    ao.on_event = [&](const executor::Event& e) { progress(e); };
+    ApplyResult res = apply_restore_plan(plan, settings, ao);
+    progress.finish();
+    if (res.already_finished) {
+      if (o.json) {
+        out << nlohmann::json{{"format_version", 1}, {"event", "summary"}, {"plan", plan.id}, {"status", "ok"},
+                              {"message", "already applied"}}.dump() << "\n";
+      } else {
+        out << fmt::format("Plan {} was already applied completely; nothing to do.\n", plan.id);
+      }
+      continue;
+    }
+    if (o.json) {
+      out << report::summary_json(plan, res.summary).dump() << "\n";
+    } else {
+      out << report::render_summary_text(plan, res.summary);
+    }
+    if (res.summary.run_status == "cancelled") {
+      fail(ErrorKind::cancelled, fmt::format("apply of plan {} was interrupted; run the same command again to resume", plan.id));
+    }
+    if (res.summary.run_status != "ok") {
+      const auto& f = res.summary.failures.front();
+      fail(ErrorKind::database, f.message,
+           (f.hint.empty() ? std::string() : f.hint + "; ") + "fix the cause, then run the same command again: finished steps are not redone");
+    }
+  }
+  return rc;
+}
+
+int show_command(const ShowOptions& o, std::ostream& out) {
+  model::Plan plan = model::load_plan(o.plan_file);
+  if (o.format == "json") {
+    out << model::to_json(plan).dump(2) << "\n";
+  } else if (o.format == "markdown") {
+    out << report::render_plan_markdown(plan);
+  } else {
+    out << report::render_plan_text(plan, o.show_unchanged);
+  }
+  return kExitOk;
+}
+
+}  // namespace pgr::app

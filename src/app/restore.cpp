@@ -1,0 +1,319 @@
+#include "app/restore.hpp"
+
+#include <sys/file.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "catalog/catalog.hpp"
+#include "executor/ddl_script.hpp"
+#include "executor/journal.hpp"
+#include "executor/restore_runner.hpp"
+#include "instance/instance.hpp"
+#include "pg/pg.hpp"
+#include "planner/restore_planner.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/hash.hpp"
+#include "util/log.hpp"
+#include "util/process.hpp"
+#include "util/redact.hpp"
+
+namespace pgr::app {
+
+namespace {
+
+std::string strip_password(const std::string& conninfo) {
+  // Plans record the conninfo without any password: the password comes from settings, the
+  // environment (PGPASSWORD) or a passfile when the plan is applied.
+  return redact_secrets(conninfo).find(kRedacted) == std::string::npos ? conninfo : redact_secrets(conninfo);
+}
+
+class Counter : public planner::RowCounter {
+ public:
+  Counter(const archive::Archive& a, pg::Connection& c) : archive_(a), conn_(c) {}
+  std::int64_t archive_rows(const archive::TocEntry& e) override {
+    auto reader = archive_.open_data(e);
+    std::vector<char> buf(1 << 20);
+    std::int64_t rows = 0;
+    for (size_t n; (n = reader->read(buf.data(), buf.size())) > 0;) rows += std::count(buf.data(), buf.data() + n, '\n');
+    return rows;
+  }
+  std::int64_t target_rows(const std::string& schema, const std::string& table) override {
+    return conn_.exec(fmt::format("SELECT count(*) FROM {}", pg::qualified(schema, table))).int64(0, 0);
+  }
+
+ private:
+  const archive::Archive& archive_;
+  pg::Connection& conn_;
+};
+
+// One apply per target at a time: a session-level advisory lock on the target server, held by
+// a dedicated connection for the whole run, so it also works across machines.
+class TargetLock {
+ public:
+  TargetLock(const TargetAccess& t, const std::string& plan_id) {
+    conn_ = pg::Connection::open(t.admin_conninfo, fmt::format("pgrecover apply {}", plan_id));
+    std::string key = "pgrecover:" + t.display.database;
+    auto r = conn_.exec("SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext($1))", {key});
+    if (!r.boolean(0, 0)) {
+      auto who = conn_.exec(
+          "SELECT a.application_name, a.pid, coalesce(a.client_addr::text, 'local'), a.backend_start::text "
+          "FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
+          "WHERE l.locktype = 'advisory' AND l.granted AND l.objid = (pg_catalog.hashtext($1)::bigint & 4294967295)::oid",
+          {key});
+      std::string holder = who.rows() ? fmt::format("\"{}\" (server pid {}, from {}, since {})", who.str(0, 0),
+                                                    who.str(0, 1), who.str(0, 2), who.str(0, 3))
+                                       : "another session";
+      fail(ErrorKind::locked,
+           fmt::format("another apply holds the lock on database \"{}\": {}", t.display.database, holder),
+           "wait for it to finish, or stop it; two applies never touch the same target at once");
+    }
+  }
+
+ private:
+  pg::Connection conn_;
+};
+
+// The journal of one plan is used by one process at a time (flock on the run folder).
+class RunLock {
+ public:
+  explicit RunLock(const fs::path& dir) {
+    fd_ = ::open((dir / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) fail(ErrorKind::io, fmt::format("could not open \"{}\": {}", (dir / "lock").string(), errno_text(errno)));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      std::string who = read_file(dir / "lock");
+      fail(ErrorKind::locked, fmt::format("run {} is being applied by another pgrecover ({})", dir.filename().string(),
+                                          who.empty() ? "unknown process" : who),
+           "wait for it to finish");
+    }
+    std::string me = fmt::format("pid {} since {}", ::getpid(), executor::now_iso8601());
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, me.data(), me.size(), 0) < 0) {
+      log::debug("could not record the lock holder in {}", dir.string());
+    }
+  }
+  ~RunLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+std::string pg_restore_path() {
+  try {
+    return (instance::find_bin_dir() / "pg_restore").string();
+  } catch (const Error&) {
+    auto p = find_on_path("pg_restore");
+    if (p.empty()) {
+      fail(ErrorKind::instance, "pg_restore was not found", "install postgresql-client-15 (or the server package)");
+    }
+    return p.string();
+  }
+}
+
+}  // namespace
+
+TargetAccess resolve_target(const spec::ConnectionRef& to, const std::string& database, const spec::Settings& settings) {
+  TargetAccess t;
+  t.admin_conninfo = settings.connect_string(to);
+  t.target_conninfo = pg::with_dbname(t.admin_conninfo, database);
+  t.display.connection = to.connection;
+  t.display.conninfo = to.connection.empty() ? strip_password(to.conninfo) : "";
+  t.display.database = database;
+  return t;
+}
+
+TargetAccess resolve_target(const model::Target& target, const spec::Settings& settings) {
+  spec::ConnectionRef ref{target.connection, target.conninfo};
+  if (!target.connection.empty() && !settings.find_connection(target.connection)) {
+    fail(ErrorKind::input, fmt::format("the plan's target connection \"{}\" is not in the settings", target.connection),
+         "apply with the same pgrecover.toml that was used to plan (--config)");
+  }
+  if (ref.conninfo.find(kRedacted) != std::string::npos) {
+    // the password was removed when planning: let libpq find it (PGPASSWORD, passfile)
+    ref.conninfo = std::string(ref.conninfo);
+    std::string cleaned;
+    size_t pos = 0;
+    while (pos < ref.conninfo.size()) {
+      size_t sp = ref.conninfo.find(' ', pos);
+      std::string word = ref.conninfo.substr(pos, sp == std::string::npos ? std::string::npos : sp - pos);
+      if (word.find(kRedacted) == std::string::npos) cleaned += (cleaned.empty() ? "" : " ") + word;
+      if (sp == std::string::npos) break;
+      pos = sp + 1;
+    }
+    ref.conninfo = cleaned;
+  }
+  TargetAccess t = resolve_target(ref, target.database, settings);
+  t.display = target;
+  return t;
+}
+
+std::string restore_fingerprint(const spec::Restore& doc) {
+  const auto& s = doc.spec;
+  nlohmann::json j = {{"name", doc.metadata.name},
+                      {"archive", s.archive},
+                      {"repository", s.repository},
+                      {"policy", s.policy},
+                      {"backup", {static_cast<int>(s.backup.kind), s.backup.id, s.backup.before}},
+                      {"to", {s.to.connection, strip_password(s.to.conninfo)}},
+                      {"database", s.database},
+                      {"create", s.create},
+                      {"select", {s.select.schemas, s.select.tables, s.select.exclude_schemas, s.select.exclude_tables}},
+                      {"existing", spec::to_string(s.existing)},
+                      {"roles", spec::to_string(s.roles)},
+                      {"post", {s.fix_sequences, s.analyze, s.verify_row_counts, s.verify_sql}},
+                      {"settings", s.session_settings}};
+  return sha256_hex(j.dump());
+}
+
+std::string restore_plan_id_for(const spec::Restore& doc, const std::string& toc_checksum, const model::Target& target) {
+  return planner::restore_plan_id(restore_fingerprint(doc), toc_checksum, target);
+}
+
+model::Plan plan_restore_document(const spec::Restore& doc, const spec::Settings& settings) {
+  if (doc.spec.archive.empty()) {
+    fail(ErrorKind::not_implemented,
+         fmt::format("Restore \"{}\": restoring from a repository backup is not implemented yet", doc.metadata.name),
+         "use from: {archive: PATH} with a pg_dump archive");
+  }
+  auto archive = archive::Archive::open(doc.spec.archive);
+  TargetAccess t = resolve_target(doc.spec.to, doc.spec.database, settings);
+  auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover plan");
+  catalog::Cluster cluster = catalog::read_cluster(admin);
+  catalog::Database db;
+  db.name = doc.spec.database;
+  std::optional<pg::Connection> conn;
+  if (cluster.databases.count(doc.spec.database)) {
+    conn.emplace(pg::Connection::open(t.target_conninfo, "pgrecover plan"));
+    db = catalog::read_database(*conn);
+  }
+  pg::Connection& counter_conn = conn ? *conn : admin;
+  Counter counter(*archive, counter_conn);
+  planner::RestoreInputs in;
+  in.document = &doc;
+  in.toc = &archive->toc();
+  in.cluster = &cluster;
+  in.database = &db;
+  in.counter = &counter;
+  in.source = doc.spec.archive;
+  in.documents_fingerprint = restore_fingerprint(doc);
+  in.target = t.display;
+  in.created_at = executor::now_iso8601();
+  auto parts = catalog::fingerprint_parts(cluster, db);
+  in.target_fingerprint = catalog::fingerprint(cluster, db);
+  model::Plan plan = planner::plan_restore(in);
+  for (auto& [k, v] : parts) plan.fingerprints["target." + k] = v;
+  return plan;
+}
+
+std::string run_dir(const spec::Settings& settings, const std::string& plan_id) {
+  if (plan_id.empty() || plan_id.find('/') != std::string::npos || plan_id.find("..") != std::string::npos) {
+    fail(ErrorKind::input, fmt::format("invalid plan id \"{}\"", plan_id));
+  }
+  return (settings.state_dir / "runs" / plan_id).string();
+}
+
+std::unique_ptr<model::Plan> unfinished_run_plan(const spec::Settings& settings, const std::string& plan_id) {
+  fs::path dir = run_dir(settings, plan_id);
+  if (!fs::exists(dir / "plan.json") || !fs::exists(dir / "journal")) return nullptr;
+  auto journal = executor::Journal::open(dir, plan_id);
+  if (journal.finished() || journal.records().empty()) return nullptr;
+  return std::make_unique<model::Plan>(model::load_plan((dir / "plan.json").string()));
+}
+
+ApplyResult apply_restore_plan(const model::Plan& plan, const spec::Settings& settings, const ApplyOptions& options) {
+  if (plan.kind != "restore") fail(ErrorKind::input, fmt::format("plan {} is a {} plan, not a restore", plan.id, plan.kind));
+  ApplyResult result;
+  fs::path dir = run_dir(settings, plan.id);
+  result.run_dir = dir.string();
+  create_private_dirs(dir);
+  RunLock run_lock(dir);
+  auto journal = executor::Journal::open(dir, plan.id);
+  if (journal.finished()) {
+    result.already_finished = true;
+    result.summary.run_status = "ok";
+    result.summary.total = static_cast<int>(plan.steps.size());
+    result.summary.done_before = static_cast<int>(plan.steps.size());
+    return result;
+  }
+  result.resumed = journal.last_run() > 0;
+  TargetAccess t = resolve_target(plan.target, settings);
+  TargetLock target_lock(t, plan.id);
+
+  auto archive = archive::Archive::open(plan.source);
+  // Stale checks: the plan is applied exactly as reviewed, or not at all.
+  if (archive->toc().checksum != plan.fingerprints.at("archive")) {
+    fail(ErrorKind::stale_plan,
+         fmt::format("plan is stale: the archive \"{}\" changed since the plan was made", plan.source),
+         "plan again and review the new plan");
+  }
+  if (!result.resumed) {
+    auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover apply");
+    auto cluster = catalog::read_cluster(admin);
+    catalog::Database db;
+    if (cluster.databases.count(plan.target.database)) {
+      auto c = pg::Connection::open(t.target_conninfo, "pgrecover apply");
+      db = catalog::read_database(c);
+    }
+    auto now = catalog::fingerprint_parts(cluster, db);
+    std::vector<std::string> changed;
+    for (auto& [k, v] : now) {
+      auto it = plan.fingerprints.find("target." + k);
+      if (it != plan.fingerprints.end() && it->second != v) changed.push_back(k);
+    }
+    if (!changed.empty()) {
+      std::string what;
+      for (auto& c : changed) what += (what.empty() ? "" : ", ") + c;
+      fail(ErrorKind::stale_plan,
+           fmt::format("plan is stale: the target database \"{}\" changed since the plan was made ({})",
+                       plan.target.database, what),
+           "plan again and review the new plan");
+    }
+    model::save_plan(plan, (dir / "plan.json").string());
+  } else {
+    log::info("resuming run {}: {} of {} steps done", plan.id, journal.done_steps().size(), plan.steps.size());
+  }
+
+  executor::RestoreRunnerConfig cfg;
+  cfg.admin_conninfo = t.admin_conninfo;
+  cfg.target_conninfo = t.target_conninfo;
+  cfg.no_owner = plan.params.count("roles") && plan.params.at("roles") == "no-owner";
+  if (auto it = plan.params.find("session_settings"); it != plan.params.end() && !it->second.empty()) {
+    cfg.session_settings = nlohmann::json::parse(it->second).get<std::map<std::string, std::string>>();
+  }
+  // Bulk-load defaults unless the document says otherwise. Durability of what the journal
+  // records is untouched: every step commits normally (synchronous_commit stays as configured).
+  cfg.session_settings.try_emplace("maintenance_work_mem", "512MB");
+  for (const auto& r : journal.records())
+    if (r.type == "done" && !r.step.empty()) cfg.prior_rows[r.step] = r.rows;
+
+  executor::DdlScript ddl = executor::render_ddl_script(pg_restore_path(), plan.source, cfg.no_owner);
+  executor::RestoreRunner runner(plan, *archive, std::move(ddl), cfg);
+  executor::Options eo;
+  eo.jobs = options.jobs > 0 ? options.jobs : std::stoi(plan.params.count("jobs") ? plan.params.at("jobs") : "1");
+  eo.cancel = options.cancel;
+  eo.on_event = options.on_event;
+  result.summary = executor::execute(plan, runner, journal, eo);
+
+  nlohmann::json report = {{"format_version", 1},
+                           {"plan", plan.id},
+                           {"document", plan.document},
+                           {"annotations", plan.annotations},
+                           {"target", {{"connection", plan.target.connection}, {"conninfo", plan.target.conninfo}, {"database", plan.target.database}}},
+                           {"run", result.summary.run},
+                           {"status", result.summary.run_status},
+                           {"finished_at", executor::now_iso8601()},
+                           {"seconds", result.summary.seconds},
+                           {"steps_total", result.summary.total},
+                           {"steps_done_before", result.summary.done_before},
+                           {"steps_done", result.summary.done_now},
+                           {"rows", result.summary.rows},
+                           {"bytes", result.summary.bytes}};
+  write_file_atomic(dir / fmt::format("report-{}.json", result.summary.run), report.dump(2) + "\n", 0600);
+  return result;
+}
+
+}  // namespace pgr::app

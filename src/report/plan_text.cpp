@@ -1,0 +1,149 @@
+#include "report/plan_text.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <vector>
+
+namespace pgr::report {
+
+std::string human_bytes(std::int64_t bytes) {
+  if (bytes < 0) return "?";
+  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+std::string human_duration(double s) {
+  if (s < 60) return fmt::format("{:.1f}s", s);
+  auto total = static_cast<long>(s + 0.5);
+  if (total < 3600) return fmt::format("{}m{:02d}s", total / 60, total % 60);
+  return fmt::format("{}h{:02d}m", total / 3600, (total % 3600) / 60);
+}
+
+const char* action_symbol(model::Action a) {
+  switch (a) {
+    case model::Action::create: return "+";
+    case model::Action::update: return "~";
+    case model::Action::replace: return "-/+";
+    case model::Action::remove: return "-";
+    case model::Action::run: return "*";
+    case model::Action::no_op: return " ";
+  }
+  return "?";
+}
+
+std::string summary_line(const model::Plan& plan) {
+  auto s = plan.summary();
+  int change = s[model::Action::update] + s[model::Action::replace] + s[model::Action::run];
+  return fmt::format("Plan: {} to create, {} to change, {} to delete.", s[model::Action::create], change,
+                     s[model::Action::remove]);
+}
+
+std::string render_plan_text(const model::Plan& plan, bool show_unchanged) {
+  std::string out;
+  std::string target = plan.target.connection.empty() ? plan.target.conninfo : "connection " + plan.target.connection;
+  if (plan.kind == "restore") {
+    out += fmt::format("Restore \"{}\" into database \"{}\" ({})\n", plan.document, plan.target.database, target);
+    out += fmt::format("  from {}\n", plan.source);
+  } else {
+    out += fmt::format("{} \"{}\"\n", plan.kind, plan.document);
+  }
+  for (auto& [k, v] : plan.annotations) out += fmt::format("  {}: {}\n", k, v);
+  out += fmt::format("  plan {}\n\n", plan.id);
+  // Phases in execution order
+  const std::vector<std::string> order = {"globals", "database", "pre-data", "data", "post-data", "acl", "post-restore",
+                                          "backup", "retention", "verify", "recovery"};
+  std::map<std::string, std::vector<const model::Step*>> by_phase;
+  for (const auto& s : plan.steps) by_phase[s.phase].push_back(&s);
+  std::vector<std::string> phases = order;
+  for (auto& [p, v] : by_phase)
+    if (std::find(order.begin(), order.end(), p) == order.end()) phases.push_back(p);
+  int unchanged = 0;
+  for (const auto& phase : phases) {
+    auto it = by_phase.find(phase);
+    if (it == by_phase.end()) continue;
+    std::string block;
+    for (const auto* s : it->second) {
+      if (s->action == model::Action::no_op && !show_unchanged) {
+        ++unchanged;
+        continue;
+      }
+      std::string size;
+      if (s->estimate.rows > 0) size += fmt::format("{} rows", s->estimate.rows);
+      if (s->kind == "table-data" && s->estimate.bytes > 0) {
+        size += (size.empty() ? "" : ", ") + human_bytes(s->estimate.bytes) + " stored";
+      }
+      block += fmt::format("  {:<3} {:<16} {}{}{}\n", action_symbol(s->action), s->kind, s->object,
+                           size.empty() ? "" : "  (" + size + ")", s->reason.empty() ? "" : "  # " + s->reason);
+    }
+    if (!block.empty()) out += phase + ":\n" + block + "\n";
+  }
+  if (unchanged > 0) out += fmt::format("{} step(s) unchanged (already as wanted).\n\n", unchanged);
+  if (!plan.warnings.empty()) {
+    out += "Warnings:\n";
+    for (const auto& w : plan.warnings) out += "  - " + w + "\n";
+    out += "\n";
+  }
+  std::int64_t bytes = 0;
+  for (const auto& s : plan.steps)
+    if (s.kind == "table-data" && s.action != model::Action::no_op) bytes += s.estimate.bytes;
+  if (bytes > 0) out += fmt::format("Data to load: {} (as stored in the archive).\n", human_bytes(bytes));
+  out += summary_line(plan) + "\n";
+  return out;
+}
+
+std::string render_summary_text(const model::Plan& plan, const executor::Summary& s) {
+  std::string out;
+  out += fmt::format("Run {} of plan {}: {}\n", s.run, plan.id, s.run_status);
+  out += fmt::format("  steps: {} done now, {} done by earlier runs, {} in the plan ({} unchanged)\n", s.done_now,
+                     s.done_before, s.total, s.no_ops);
+  if (!s.by_kind.empty()) {
+    std::string kinds;
+    for (auto& [k, n] : s.by_kind) kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", n, k);
+    out += "  by kind: " + kinds + "\n";
+  }
+  out += fmt::format("  rows: {}, bytes: {}, time: {}, peak parallel steps: {}\n", s.rows, human_bytes(s.bytes),
+                     human_duration(s.seconds), s.peak_parallel);
+  if (!s.slowest.empty()) {
+    out += "  slowest steps:\n";
+    for (const auto& t : s.slowest) out += fmt::format("    {:>8}  {} {}\n", human_duration(static_cast<double>(t.ms) / 1000), t.kind, t.object);
+  }
+  for (const auto& f : s.failures) {
+    out += fmt::format("  FAILED: {}\n", f.message);
+    if (!f.hint.empty()) out += fmt::format("  hint: {}\n", f.hint);
+  }
+  return out;
+}
+
+nlohmann::json summary_json(const model::Plan& plan, const executor::Summary& s) {
+  nlohmann::json slowest = nlohmann::json::array();
+  for (const auto& t : s.slowest) slowest.push_back({{"step", t.id}, {"kind", t.kind}, {"object", t.object}, {"ms", t.ms}});
+  nlohmann::json failures = nlohmann::json::array();
+  for (const auto& f : s.failures) {
+    failures.push_back({{"step", f.step}, {"object", f.object}, {"message", f.message}, {"hint", f.hint}, {"sqlstate", f.sqlstate}});
+  }
+  return {{"format_version", 1},
+          {"event", "summary"},
+          {"plan", plan.id},
+          {"run", s.run},
+          {"status", s.run_status},
+          {"steps_total", s.total},
+          {"steps_done_before", s.done_before},
+          {"steps_done", s.done_now},
+          {"no_ops", s.no_ops},
+          {"by_kind", s.by_kind},
+          {"rows", s.rows},
+          {"bytes", s.bytes},
+          {"seconds", s.seconds},
+          {"peak_parallel", s.peak_parallel},
+          {"slowest", slowest},
+          {"failures", failures}};
+}
+
+}  // namespace pgr::report

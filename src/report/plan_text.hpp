@@ -1,0 +1,28 @@
+// Human renderings of plans and runs: the reviewable text diff, the summary line, byte sizes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "executor/executor.hpp"
+#include "model/plan.hpp"
+
+namespace pgr::report {
+
+std::string human_bytes(std::int64_t bytes);
+std::string human_duration(double seconds);
+const char* action_symbol(model::Action a);  // "+", "~", "-/+", "-", "*", " "
+
+// "Plan: 182 to create, 3 to change, 0 to delete." (change = update, replace and run)
+std::string summary_line(const model::Plan& plan);
+
+// The diff: a header naming the document, source and target, steps grouped by phase with their
+// symbol, object, sizes and reason (no-op steps only counted unless show_unchanged), warnings,
+// and the summary line.
+std::string render_plan_text(const model::Plan& plan, bool show_unchanged = false);
+
+// The end of an apply: steps by kind, rows, bytes, time, slowest steps, failures.
+std::string render_summary_text(const model::Plan& plan, const executor::Summary& s);
+nlohmann::json summary_json(const model::Plan& plan, const executor::Summary& s);
+
+}  // namespace pgr::report
