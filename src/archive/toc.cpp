@@ -1,5 +1,7 @@
 #include "archive/toc.hpp"
 
+#include "archive/backends.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -195,8 +197,8 @@ TocEntry read_entry(Input& in, const Header& h, const Encoding& enc) {
     if (read_str(in, enc, file) && !file.empty()) {
       if (!safe_member_name(file)) {
         fail(ErrorKind::archive,
-             fmt::format("{}: entry {} ({} {}) names data file \"{}\" outside the archive folder (byte {})",
-                         in.origin(), te.id, te.desc, te.tag, file, at),
+             fmt::format("{}: {} names data file \"{}\" outside the archive folder (byte {})", in.origin(),
+                         describe(te), printable(file), at),
              "refusing to open it; the archive was tampered with");
       }
       te.data.kind = DataLocation::Kind::file;
