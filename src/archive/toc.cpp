@@ -107,7 +107,9 @@ Header read_header(Input& in, Format expected) {
   at = in.offset();
   int fmt_byte = read_byte(in);
   int want = expected == Format::custom ? kFmtCustom : expected == Format::tar ? kFmtTar : kFmtDirectory;
-  if (fmt_byte != want) {
+  // pg_backup_directory.c writes "tar" into toc.dat ("the directory is compatible with tar").
+  bool ok = fmt_byte == want || (expected == Format::directory && fmt_byte == kFmtTar);
+  if (!ok) {
     fail_at(in.origin(), at, fmt::format("format byte {} does not match the {} format ({})", fmt_byte,
                                          to_string(expected), want));
   }

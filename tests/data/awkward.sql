@@ -122,7 +122,7 @@ INSERT INTO shop.departments VALUES (1, 'Engineering', NULL), (2, 'Sales', NULL)
 INSERT INTO shop.employees VALUES (10, 'Eve', 1), (11, 'Mallory', 2);
 UPDATE shop.departments SET head_id = 10 WHERE id = 1;
 UPDATE shop.departments SET head_id = 11 WHERE id = 2;
-INSERT INTO shop.events SELECT g, date '2023-06-01' + g * 3, jsonb_build_object('n', g) FROM generate_series(1, 200) g;
+INSERT INTO shop.events SELECT g, date '2023-06-01' + g * 2, jsonb_build_object('n', g) FROM generate_series(1, 200) g;
 INSERT INTO shop.vehicles VALUES (1, 4), (2, 3);
 INSERT INTO shop.bikes VALUES (3, 2, true), (4, 2, false);
 INSERT INTO "Weird Schema"."Order Items" VALUES (1, 5, 'a "quoted" value'), (2, NULL, NULL);

@@ -101,7 +101,7 @@ inline const char* suffix(Compression c) {
   }
 }
 
-// fmt: 1 custom, 3 tar, 5 directory
+// fmt: 1 custom, 3 tar and directory (pg_dump writes 3 into a directory's toc.dat), 5 directory
 inline std::string header(const Options& o, int fmt) {
   std::string s = "PGDMP";
   s.push_back(1);
@@ -213,7 +213,7 @@ inline void directory_archive(const std::filesystem::path& dir, const std::vecto
     if (e.desc == "BLOBS") return str_bytes("blobs_" + std::to_string(e.id) + ".toc", o.int_size);
     return str_bytes(std::string(), o.int_size);
   });
-  write_file(dir / "toc.dat", header(o, 5) + t);
+  write_file(dir / "toc.dat", header(o, 3) + t);  // pg_dump writes "tar" here too
   for (const auto& e : entries) {
     if (e.file) continue;
     if (e.data) write_file(dir / (std::to_string(e.id) + ".dat" + sfx), compress(*e.data, o.compression, true));
