@@ -18,6 +18,16 @@ namespace {
 constexpr std::size_t kBufferSize = 256 * 1024;
 }
 
+std::string printable(std::string_view name) {
+  std::string out;
+  for (char c : name.substr(0, 200)) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) out += fmt::format("\\x{:02x}", u); else out.push_back(c);
+  }
+  if (name.size() > 200) out += "...";
+  return out;
+}
+
 void fail_at(const std::string& origin, std::int64_t offset, const std::string& what) {
   fail(ErrorKind::archive, fmt::format("{}: {} at byte {}", origin, what, offset),
        "the archive is damaged or was not written by pg_dump 12 to 17");

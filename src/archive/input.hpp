@@ -11,6 +11,9 @@
 
 namespace pgr::archive::detail {
 
+// A name from the archive made safe to print: control bytes become \xNN, at most 200 bytes.
+std::string printable(std::string_view name);
+
 [[noreturn]] void fail_at(const std::string& origin, std::int64_t offset, const std::string& what);
 
 class Input {

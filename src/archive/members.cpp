@@ -49,7 +49,7 @@ void read_blob_list(std::unique_ptr<Source> src, const std::string& origin, cons
     if (!safe_member_name(name)) {
       fail(ErrorKind::archive,
            fmt::format("{}: line {} names large-object file \"{}\" outside the archive folder ({})", origin, lineno,
-                       name, describe(e)),
+                       printable(name), describe(e)),
            "refusing to open it; the archive was tampered with");
     }
     fn(BlobRef{oid, std::move(name)});

@@ -1,5 +1,7 @@
 #include "archive/toc.hpp"
 
+#include "archive/backends.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -105,7 +107,9 @@ Header read_header(Input& in, Format expected) {
   at = in.offset();
   int fmt_byte = read_byte(in);
   int want = expected == Format::custom ? kFmtCustom : expected == Format::tar ? kFmtTar : kFmtDirectory;
-  if (fmt_byte != want) {
+  // pg_backup_directory.c writes "tar" into toc.dat ("the directory is compatible with tar").
+  bool ok = fmt_byte == want || (expected == Format::directory && fmt_byte == kFmtTar);
+  if (!ok) {
     fail_at(in.origin(), at, fmt::format("format byte {} does not match the {} format ({})", fmt_byte,
                                          to_string(expected), want));
   }
@@ -195,8 +199,8 @@ TocEntry read_entry(Input& in, const Header& h, const Encoding& enc) {
     if (read_str(in, enc, file) && !file.empty()) {
       if (!safe_member_name(file)) {
         fail(ErrorKind::archive,
-             fmt::format("{}: entry {} ({} {}) names data file \"{}\" outside the archive folder (byte {})",
-                         in.origin(), te.id, te.desc, te.tag, file, at),
+             fmt::format("{}: {} names data file \"{}\" outside the archive folder (byte {})", in.origin(),
+                         describe(te), printable(file), at),
              "refusing to open it; the archive was tampered with");
       }
       te.data.kind = DataLocation::Kind::file;
