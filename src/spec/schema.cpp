@@ -119,7 +119,6 @@ namespace {
 class CompiledSchemas {
  public:
   CompiledSchemas() {
-    valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
     auto fetch = [](const std::string& uri) -> const nlohmann::json* {
       // valijson asks for "common.schema.json" (relative to a schema without $id).
       std::string name = uri.substr(uri.rfind('/') == std::string::npos ? 0 : uri.rfind('/') + 1);
@@ -127,6 +126,7 @@ class CompiledSchemas {
     };
     auto release = [](const nlohmann::json* doc) { delete doc; };
     for (const auto& kind : document_kinds()) {
+      valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
       auto schema = std::make_unique<valijson::Schema>();
       valijson::adapters::NlohmannJsonAdapter adapter(schema_document(kind + ".schema.json"));
       parser.populateSchema(adapter, *schema, fetch, release);
@@ -228,8 +228,12 @@ class Translator {
       : doc_(doc), kind_(kind), problems_(problems) {}
 
   void run(std::vector<RawError> errors) {
+    for (auto& e : errors) {
+      if (is_wrapper(e.description)) e.dropped = true;
+    }
     // oneOf first: it decides which of its alternatives' findings are worth showing.
     for (auto& e : errors) {
+      if (e.dropped) continue;
       const bool none = starts_with(e.description, "Failed to validate against any child schemas allowed by oneOf");
       const bool several = starts_with(e.description, "Failed to validate against exactly one child schema");
       if (!none && !several) continue;
@@ -297,7 +301,19 @@ class Translator {
     }
   }
 
-  void translate(const RawError& e) {
+  // In a union of types ("latest" or 3), the alternative of the value's own type.
+  static const nlohmann::json* alternative_for(const nlohmann::json* schema, const nlohmann::json& v) {
+    if (schema == nullptr || schema->contains("type") || !schema->contains("oneOf")) return schema;
+    const std::string type = v.is_string() ? "string" : v.is_number_integer() ? "integer" : v.is_number() ? "number"
+                             : v.is_boolean() ? "boolean" : v.is_array() ? "array" : v.is_object() ? "object" : "null";
+    for (const auto& alt : (*schema)["oneOf"]) {
+      if (alt.contains("type") && alt["type"] == type) return &alt;
+    }
+    return schema;
+  }
+
+  // valijson's summaries of its children's findings ("Failed to validate item #2") add nothing.
+  static bool is_wrapper(const std::string& description) {
     static const std::vector<std::string> wrappers = {
         "Failed to validate against schema associated with property name",
         "Failed to validate item #",
@@ -307,14 +323,19 @@ class Translator {
         "Failed to validate against a conditional schema",
         "Failed to validate against dependent schema",
         "Cannot validate item #",
+        "Failed to validate against child schema #",
     };
     for (const auto& w : wrappers) {
-      if (starts_with(e.description, w)) return;
+      if (starts_with(description, w)) return true;
     }
+    return false;
+  }
+
+  void translate(const RawError& e) {
     const std::string path = display_path(e.pointer);
     const Position at = doc_.field_position(e.pointer);
     const nlohmann::json& v = value(e.pointer);
-    const nlohmann::json* schema = schema_at(kind_, e.pointer);
+    const nlohmann::json* schema = alternative_for(schema_at(kind_, e.pointer), v);
     const std::string& d = e.description;
 
     if (starts_with(d, "Object contains a property that could not be validated")) {

@@ -5,7 +5,9 @@
 #include <toml++/toml.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <tuple>
 #include <regex>
 
 #include "spec/detail.hpp"
@@ -268,7 +270,12 @@ class Parser {
 Settings parse_settings(std::string_view toml_text, const std::filesystem::path& file) {
   std::vector<Problem> problems;
   Settings s = Parser(file, problems).parse(toml_text);
-  if (!problems.empty()) throw ValidationFailed(std::move(problems));
+  if (!problems.empty()) {
+    std::stable_sort(problems.begin(), problems.end(), [](const Problem& a, const Problem& b) {
+      return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
+    });
+    throw ValidationFailed(std::move(problems));
+  }
   return s;
 }
 
