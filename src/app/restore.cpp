@@ -42,7 +42,7 @@ class Counter : public planner::RowCounter {
     return rows;
   }
   std::int64_t target_rows(const std::string& schema, const std::string& table) override {
-    return conn_.exec(fmt::format("SELECT count(*) FROM {}", pg::qualified(schema, table))).int64(0, 0);
+    return conn_.exec(fmt::format("SELECT count(*) FROM ONLY {}", pg::qualified(schema, table))).int64(0, 0);
   }
 
  private:

@@ -82,7 +82,7 @@ Database read_database(pg::Connection& conn) {
                            {pg::qualified(rel.schema, rel.name)});
       if (pop.rows() && !pop.boolean(0, 0)) continue;
     }
-    auto probe = conn.exec(fmt::format("select exists (select 1 from {})", pg::qualified(rel.schema, rel.name)));
+    auto probe = conn.exec(fmt::format("select exists (select 1 from only {})", pg::qualified(rel.schema, rel.name)));
     rel.has_rows = probe.boolean(0, 0);
   }
 

@@ -184,11 +184,23 @@ void Planner::select_entries() {
 Action Planner::data_action(const TocEntry& e, std::string& reason) {
   const auto& db = *in_.database;
   auto it = db.relations.find(catalog::key(e.namespace_, e.tag));
-  if (it == db.relations.end() || !it->second.has_rows) {
+  std::string key = catalog::key(e.namespace_, e.tag);
+  if (it == db.relations.end()) {
     reason = "load rows";
     return Action::create;
   }
-  std::string key = catalog::key(e.namespace_, e.tag);
+  if (!it->second.has_rows) {
+    // An empty table equals an empty archive table; otherwise its rows are loaded.
+    std::int64_t want = -1;
+    if (auto ex = in_.expected_rows.find(key); ex != in_.expected_rows.end()) want = ex->second;
+    else if (in_.counter) want = in_.counter->archive_rows(e);
+    if (want == 0) {
+      reason = "present and empty, as in the archive";
+      return Action::no_op;
+    }
+    reason = "load rows";
+    return Action::create;
+  }
   std::int64_t want = -1;
   if (auto ex = in_.expected_rows.find(key); ex != in_.expected_rows.end()) {
     want = ex->second;
@@ -424,6 +436,32 @@ void Planner::build_steps() {
     extra.push_back(std::move(v));
   }
   for (auto& v : extra) steps_.push_back(std::move(v));
+  // Post-data waits for all of pre-data, as in pg_restore: some post-data entries need pre-data
+  // entries they do not name (INDEX ATTACH needs the TABLE ATTACH of its partition).
+  {
+    Step b;
+    b.id = "barrier:pre-data";
+    b.kind = "barrier";
+    b.phase = "pre-data";
+    b.object = "all pre-data objects";
+    b.reason = "post-data work starts once every pre-data object exists";
+    bool all_noop = true;
+    for (const auto& s : steps_) {
+      if (s.phase != "pre-data") continue;
+      b.depends_on.push_back(s.id);
+      if (s.action != Action::no_op) all_noop = false;
+    }
+    b.action = all_noop ? Action::no_op : Action::run;
+    b.locks = {};
+    bool any_post = false;
+    for (auto& s : steps_) {
+      if (s.phase == "post-data") {
+        s.depends_on.push_back(b.id);
+        any_post = true;
+      }
+    }
+    if (any_post) steps_.push_back(std::move(b));
+  }
   // Grants and default privileges come after every object exists (pg_restore's ACL pass):
   // ALTER DEFAULT PRIVILEGES applied early would change the grants of later objects.
   std::vector<std::string> objects;
@@ -524,7 +562,7 @@ void Planner::add_post_restore_steps() {
   std::vector<std::string> verify_deps;
   std::vector<std::string> verified_tables;
   for (const auto& s : steps_) {
-    if (s.kind != "table-data") continue;
+    if (s.kind != "table-data" && s.kind != "materialized-view-data") continue;
     const TocEntry* e = idx_.by_id(s.toc_id);
     const TocEntry* rel = idx_.relation(e->namespace_, e->tag);
     std::string qualified = pg::qualified(e->namespace_, e->tag);
@@ -556,6 +594,7 @@ void Planner::add_post_restore_steps() {
       verify_deps.push_back(a.id);
       extra.push_back(std::move(a));
     }
+    if (s.kind != "table-data") continue;  // a refreshed view has no archived row count
     verified_tables.push_back(qualified);
     verify_deps.push_back(s.id);
   }

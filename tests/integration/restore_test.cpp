@@ -1,0 +1,309 @@
+// Restores of a database with the awkward corners real ones have (tests/data/awkward.sql), planned
+// and applied through the pgrecover binary against a real server, compared with pg_restore of the
+// same archive: schema (pg_dump -s), rows (per-table checksums), sequences, large objects.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "support/harness.hpp"
+#include "util/fs.hpp"
+
+using namespace pgr;
+using test::psql;
+using test::run_pgrecover;
+using test::server;
+
+namespace {
+
+void must(const ProcessResult& r, const std::string& what) {
+  if (!r.ok()) FAIL(describe_failure(what, r));
+}
+
+struct Fixture {
+  TempDir dir{"pgrecover-restore-test-"};
+  std::string source = "awk_source";
+  std::string dir_archive, custom_archive, config;
+  std::string reference_dir = "awk_ref_dir";
+  Fixture() {
+    fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+    psql("postgres", "CREATE DATABASE " + source);
+    must(server().run_client({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", source, "-f", test::test_data("awkward.sql")}),
+         "psql -f awkward.sql");
+    dir_archive = (dir.path() / "awk.dir").string();
+    custom_archive = (dir.path() / "awk.dump").string();
+    must(server().run_client({"pg_dump", "-Fd", "-j2", "-f", dir_archive, "-d", source}), "pg_dump -Fd");
+    must(server().run_client({"pg_dump", "-Fc", "-f", custom_archive, "-d", source}), "pg_dump -Fc");
+    // What pg_restore makes of the same archive: the reference.
+    psql("postgres", "CREATE DATABASE " + reference_dir);
+    must(server().run_client({"pg_restore", "-j2", "-d", reference_dir, dir_archive}), "pg_restore");
+    config = (dir.path() / "pgrecover.toml").string();
+    write_file_atomic(config, fmt::format("state_dir = \"{}\"\n", (dir.path() / "state").string()));
+  }
+};
+
+Fixture& fx() {
+  static Fixture f;
+  return f;
+}
+
+std::string conninfo_yaml() {
+  auto& s = server();
+  return fmt::format("host={} port={} user=postgres dbname=postgres", s.socket_dir().string(), s.port());
+}
+
+// Writes a Restore document and returns its path.
+std::string restore_doc(const std::string& name, const std::string& archive, const std::string& database,
+                        const std::string& extra = "") {
+  std::string path = (fx().dir.path() / (name + ".yaml")).string();
+  write_file_atomic(path, fmt::format(R"(apiVersion: pgrecover/v1
+kind: Restore
+metadata:
+  name: {}
+  annotations: {{ticket: CHG-42}}
+spec:
+  from: {{archive: "{}"}}
+  to: {{conninfo: "{}", database: {}, create: true}}
+  jobs: 2
+{})",
+                                      name, archive, conninfo_yaml(), database, extra));
+  return path;
+}
+
+ProcessResult cli(std::vector<std::string> args) {
+  args.insert(args.begin(), {"--config", fx().config});
+  return run_pgrecover(args);
+}
+
+std::string schema_of(const std::string& db) {
+  auto r = server().run_client({"pg_dump", "-s", "-d", db});
+  must(r, "pg_dump -s " + db);
+  std::string out;
+  size_t pos = 0;
+  while (pos < r.out.size()) {
+    size_t nl = r.out.find('\n', pos);
+    std::string line = r.out.substr(pos, nl - pos);
+    if (line.rfind("\\restrict", 0) != 0 && line.rfind("\\unrestrict", 0) != 0) out += line + "\n";
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  return out;
+}
+
+std::map<std::string, std::string> data_of(const std::string& db) {
+  std::map<std::string, std::string> out;
+  std::string tables = psql(db,
+                            "select format('%I.%I', schemaname, relname) from pg_stat_user_tables order by 1");
+  size_t pos = 0;
+  while (pos < tables.size()) {
+    size_t nl = tables.find('\n', pos);
+    std::string t = tables.substr(pos, nl - pos);
+    pos = nl == std::string::npos ? tables.size() : nl + 1;
+    if (t.empty()) continue;
+    out[t] = psql(db, fmt::format("select count(*) || ':' || coalesce(md5(string_agg(x::text, E'\\n' order by x::text)), '') from {} x", t));
+  }
+  out["(sequences)"] = psql(db, "select string_agg(format('%s.%s=%s', schemaname, sequencename, last_value), ',' order by 1) from pg_sequences");
+  out["(large objects)"] = psql(db, "select string_agg(oid::text || ':' || md5(lo_get(oid)), ',' order by oid) from pg_largeobject_metadata");
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a full restore plans the expected step kinds and edges, applies, equals pg_restore and re-plans to nothing",
+          "[restore]") {
+  std::string db = "awk_full";
+  std::string doc = restore_doc("full", fx().dir_archive, db);
+  std::string plan_file = (fx().dir.path() / "full-plan.json").string();
+
+  auto p = cli({"plan", doc, "--out", plan_file, "--detailed-exitcode"});
+  INFO(p.err);
+  REQUIRE(p.exit_code == 2);  // changes present: the database does not exist yet
+  CHECK(p.out.find("Plan: ") != std::string::npos);
+
+  auto plan = nlohmann::json::parse(read_file(plan_file));
+  std::map<std::string, nlohmann::json> steps;
+  std::set<std::string> kinds;
+  for (auto& s : plan["steps"]) {
+    steps[s["id"]] = s;
+    kinds.insert(s["kind"]);
+  }
+  for (const char* k : {"table-data", "index", "constraint", "fk-constraint", "sequence-set", "analyze", "database",
+                        "verify", "sequence-fix", "blobs", "acl", "comment"}) {
+    INFO(k);
+    CHECK(kinds.count(k));
+  }
+  auto deps = [&](const std::string& id) {
+    std::set<std::string> d;
+    for (auto& x : steps.at(id)["depends_on"]) d.insert(x.get<std::string>());
+    return d;
+  };
+  // post-data on a table waits for its data
+  CHECK(deps("index:shop.orders_customer_idx").count("table-data:shop.orders"));
+  // analyze waits for the data and the indexes
+  CHECK(deps("analyze:shop.orders").count("table-data:shop.orders"));
+  CHECK(deps("analyze:shop.orders").count("index:shop.orders_customer_idx"));
+  // a foreign key waits for both tables' data
+  auto fk = deps("fk-constraint:shop.orders orders_customer_id_fkey");
+  CHECK(fk.count("table-data:shop.orders"));
+  CHECK(fk.count("table-data:shop.customers"));
+  // no password in the plan file, ever
+  CHECK(read_file(plan_file).find("password") == std::string::npos);
+
+  auto a = cli({"apply", plan_file});
+  INFO(a.out << a.err);
+  REQUIRE(a.exit_code == 0);
+  CHECK(a.out.find(": ok") != std::string::npos);
+
+  CHECK(schema_of(db) == schema_of(fx().reference_dir));
+  CHECK(data_of(db) == data_of(fx().reference_dir));
+  // every restored table with rows has statistics
+  CHECK(psql(db, "select string_agg(relname, ',') from pg_stat_user_tables where n_live_tup > 0 and last_analyze is null") == "\n");
+  CHECK(psql(db, "select count(*) > 10 from pg_stat_user_tables where last_analyze is not null") == "t\n");
+
+  auto again = cli({"plan", doc, "--detailed-exitcode"});
+  INFO(again.out << again.err);
+  CHECK(again.exit_code == 0);
+  CHECK(again.out.find("Plan: 0 to create, 0 to change, 0 to delete.") != std::string::npos);
+
+  // applying the same plan again does nothing
+  auto twice = cli({"apply", plan_file});
+  CHECK(twice.exit_code == 0);
+  CHECK(twice.out.find("already applied") != std::string::npos);
+}
+
+TEST_CASE("a custom-format archive restores to the same result", "[restore]") {
+  std::string db = "awk_custom";
+  std::string doc = restore_doc("custom", fx().custom_archive, db);
+  auto a = cli({"apply", "--auto-approve", doc});
+  INFO(a.out << a.err);
+  REQUIRE(a.exit_code == 0);
+  CHECK(schema_of(db) == schema_of(fx().reference_dir));
+  CHECK(data_of(db) == data_of(fx().reference_dir));
+}
+
+TEST_CASE("a saved plan whose target changed in between is refused with exit 3", "[restore][stale]") {
+  std::string db = "awk_stale";
+  std::string doc = restore_doc("stale", fx().dir_archive, db);
+  std::string plan_file = (fx().dir.path() / "stale-plan.json").string();
+  REQUIRE(cli({"plan", doc, "--out", plan_file}).exit_code == 0);
+  psql("postgres", "CREATE DATABASE " + db);  // someone created the target meanwhile
+  auto a = cli({"apply", plan_file});
+  CHECK(a.exit_code == 3);
+  CHECK(a.err.find("plan is stale") != std::string::npos);
+  CHECK(a.err.find("database") != std::string::npos);
+  CHECK(psql(db, "select count(*) from pg_class where relnamespace = 'public'::regnamespace") == "0\n");
+}
+
+TEST_CASE("existing: fail lists conflicting objects and changes nothing", "[restore][conflict]") {
+  std::string db = "awk_conflict";
+  psql("postgres", "CREATE DATABASE " + db);
+  psql(db, "CREATE SCHEMA shop; CREATE TABLE shop.big (id int PRIMARY KEY, filler text); "
+           "INSERT INTO shop.big VALUES (1, 'mine')");
+  std::string before = schema_of(db) + psql(db, "select count(*) from shop.big");
+  std::string doc = restore_doc("conflict", fx().dir_archive, db);
+  auto p = cli({"plan", doc});
+  CHECK(p.exit_code == 1);
+  CHECK(p.err.find("conflicting objects") != std::string::npos);
+  CHECK(p.err.find("shop.big") != std::string::npos);
+  CHECK(p.err.find("existing: skip, truncate or replace") != std::string::npos);
+  auto a = cli({"apply", "--auto-approve", doc});
+  CHECK(a.exit_code == 1);
+  CHECK(schema_of(db) + psql(db, "select count(*) from shop.big") == before);
+}
+
+TEST_CASE("existing: truncate reloads a table that holds other rows", "[restore][conflict]") {
+  std::string db = "awk_truncate";
+  psql("postgres", "CREATE DATABASE " + db);
+  psql(db, "CREATE SCHEMA shop; CREATE TABLE shop.big (id int PRIMARY KEY, filler text); "
+           "INSERT INTO shop.big VALUES (-1, 'stale row')");
+  std::string doc = restore_doc("truncate", fx().dir_archive, db,
+                                "  existing: truncate\n  select: {tables: [shop.big]}\n");
+  auto a = cli({"apply", "--auto-approve", doc});
+  INFO(a.out << a.err);
+  REQUIRE(a.exit_code == 0);
+  CHECK(psql(db, "select count(*), min(id) from shop.big") == "20000|1\n");
+}
+
+TEST_CASE("a selected-table restore pulls in exactly what the table needs", "[restore][select]") {
+  std::string db = "awk_select";
+  std::string doc = restore_doc("select", fx().dir_archive, db, "  select: {tables: [shop.orders]}\n");
+  std::string plan_file = (fx().dir.path() / "select-plan.json").string();
+  auto p = cli({"plan", doc, "--out", plan_file});
+  INFO(p.err);
+  REQUIRE(p.exit_code == 0);
+  auto plan = nlohmann::json::parse(read_file(plan_file));
+  std::set<std::string> ids;
+  for (auto& s : plan["steps"]) ids.insert(s["id"]);
+  // the table, its data, index, trigger, identity sequence, and what they need
+  for (const char* id : {"table:shop.orders", "table-data:shop.orders", "index:shop.orders_customer_idx",
+                         "trigger:shop.orders orders_touch", "function:shop.touch()", "schema:shop",
+                         "type:shop.order_status", "domain:shop.positive_money", "sequence:shop.invoice_no",
+                         "constraint:shop.orders orders_pkey", "analyze:shop.orders"}) {
+    INFO(id);
+    CHECK(ids.count(id));
+  }
+  // nothing of other tables' data; the FK to customers is skipped with a warning
+  CHECK_FALSE(ids.count("table-data:shop.customers"));
+  CHECK_FALSE(ids.count("table-data:shop.big"));
+  CHECK_FALSE(ids.count("fk-constraint:shop.orders orders_customer_id_fkey"));
+  bool warned = false;
+  for (auto& w : plan["warnings"]) warned = warned || w.get<std::string>().find("orders_customer_id_fkey") != std::string::npos;
+  CHECK(warned);
+  auto a = cli({"apply", plan_file});
+  INFO(a.out << a.err);
+  REQUIRE(a.exit_code == 0);
+  CHECK(psql(db, "select count(*) from shop.orders") == "3\n");
+  CHECK(psql(db, "select count(*) from pg_tables where schemaname = 'shop'") == "1\n");
+}
+
+TEST_CASE("an apply that another apply holds the lock for exits 4 naming the holder", "[restore][lock]") {
+  std::string db = "awk_locked";
+  std::string doc = restore_doc("locked", fx().dir_archive, db);
+  std::string plan_file = (fx().dir.path() / "locked-plan.json").string();
+  REQUIRE(cli({"plan", doc, "--out", plan_file}).exit_code == 0);
+  auto holder = pg::Connection::open(server().conninfo("postgres"), "pgrecover apply (other)");
+  holder.exec("SELECT pg_advisory_lock(hashtext('pgrecover:' || $1))", {db});
+  auto a = cli({"apply", plan_file});
+  CHECK(a.exit_code == 4);
+  CHECK(a.err.find("another apply holds the lock") != std::string::npos);
+  CHECK(a.err.find("pgrecover apply (other)") != std::string::npos);
+  holder.exec("SELECT pg_advisory_unlock_all()");
+  auto ok = cli({"apply", plan_file});
+  INFO(ok.out << ok.err);
+  CHECK(ok.exit_code == 0);
+}
+
+TEST_CASE("an unreachable target fails planning with the target named and the password redacted", "[restore]") {
+  std::string path = (fx().dir.path() / "unreachable.yaml").string();
+  write_file_atomic(path, fmt::format(R"(apiVersion: pgrecover/v1
+kind: Restore
+metadata: {{name: unreachable}}
+spec:
+  from: {{archive: "{}"}}
+  to: {{conninfo: "host=/nonexistent/socket port=1 user=u password=hunter2 dbname=postgres", database: x}}
+)",
+                                      fx().dir_archive));
+  auto p = cli({"plan", path});
+  CHECK(p.exit_code == 1);
+  CHECK(p.err.find("could not connect to host=/nonexistent/socket port=1") != std::string::npos);
+  CHECK(p.err.find("hunter2") == std::string::npos);
+  CHECK(p.out.find("hunter2") == std::string::npos);
+}
+
+TEST_CASE("show renders a saved plan as Markdown with the ticket and the summary", "[restore][report]") {
+  std::string doc = restore_doc("markdown", fx().dir_archive, "awk_markdown");
+  std::string plan_file = (fx().dir.path() / "md-plan.json").string();
+  REQUIRE(cli({"plan", doc, "--out", plan_file}).exit_code == 0);
+  auto md = cli({"show", plan_file, "--markdown"});
+  REQUIRE(md.exit_code == 0);
+  CHECK(md.out.find("CHG-42") != std::string::npos);
+  CHECK(md.out.find("| create |") != std::string::npos);
+  CHECK(md.out.find("pgrecover apply") != std::string::npos);
+  auto js = cli({"--json", "show", plan_file});
+  REQUIRE(js.exit_code == 0);
+  CHECK(nlohmann::json::parse(js.out)["format_version"] == 1);
+}
