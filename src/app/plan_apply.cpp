@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/backup.hpp"
+#include "app/pitr.hpp"
 #include "app/restore.hpp"
 #include "app/signals.hpp"
 #include "model/plan.hpp"
@@ -37,12 +39,12 @@ std::vector<model::Plan> plan_documents(const spec::DocumentSet& docs, const spe
   for (const auto& p : docs.policies) {
     if (!only.empty() && p.metadata.name != only) continue;
     matched = true;
-    log::warn("BackupPolicy \"{}\": planning backup policies is not implemented yet; skipped", p.metadata.name);
+    plans.push_back(plan_backup_policy(p, settings));
   }
   for (const auto& p : docs.recoveries) {
     if (!only.empty() && p.metadata.name != only) continue;
     matched = true;
-    log::warn("PointInTimeRecovery \"{}\": point-in-time recovery is not implemented yet; skipped", p.metadata.name);
+    plans.push_back(plan_recovery(p, settings));
   }
   if (!matched) fail(ErrorKind::usage, fmt::format("no document named \"{}\" in the given paths", only));
   return plans;
@@ -94,16 +96,16 @@ int apply_command(const ApplyCommandOptions& o, std::ostream& out) {
            "pgrecover plan DOCS --out plan.json, review it, then pgrecover apply plan.json");
     }
     spec::DocumentSet docs = spec::load_documents(to_paths(o.paths), settings);
+    bool matched = o.only.empty();
     for (const auto& r : docs.restores) {
       if (!o.only.empty() && r.metadata.name != o.only) continue;
+      matched = true;
       // A run of this document that was interrupted is continued, not planned anew: the target
       // now holds its partial work.
-      std::unique_ptr<model::Plan> unfinished;
-      if (!r.spec.archive.empty()) {
-        auto archive = archive::Archive::open(r.spec.archive);
-        TargetAccess t = resolve_target(r.spec.to, r.spec.database, settings);
-        unfinished = unfinished_run_plan(settings, restore_plan_id_for(r, archive->toc().checksum, t.display));
-      }
+      RestoreSource src = resolve_restore_source(r, settings);
+      auto archive = archive::Archive::open(src.archive);
+      TargetAccess t = resolve_target(r.spec.to, r.spec.database, settings);
+      auto unfinished = unfinished_run_plan(settings, restore_plan_id_for(r, archive->toc().checksum, t.display));
       if (unfinished) {
         log::info("Restore \"{}\": an interrupted run of this document exists; continuing it", r.metadata.name);
         plans.push_back(*unfinished);
@@ -111,6 +113,17 @@ int apply_command(const ApplyCommandOptions& o, std::ostream& out) {
         plans.push_back(plan_restore_document(r, settings));
       }
     }
+    for (const auto& p : docs.policies) {
+      if (!o.only.empty() && p.metadata.name != o.only) continue;
+      matched = true;
+      plans.push_back(plan_backup_policy(p, settings));
+    }
+    for (const auto& p : docs.recoveries) {
+      if (!o.only.empty() && p.metadata.name != o.only) continue;
+      matched = true;
+      plans.push_back(plan_recovery(p, settings));
+    }
+    if (!matched) fail(ErrorKind::usage, fmt::format("no document named \"{}\" in the given paths", o.only));
   }
   auto& cancel = install_cancel_handlers();
   int rc = kExitOk;
@@ -124,7 +137,9 @@ int apply_command(const ApplyCommandOptions& o, std::ostream& out) {
     ao.jobs = o.jobs;
     ao.cancel = &cancel;
     ao.on_event = [&](const executor::Event& e) { progress(e); };
-    ApplyResult res = apply_restore_plan(plan, settings, ao);
+    ApplyResult res = plan.kind == "backup" ? apply_backup_plan(plan, settings, ao)
+                      : plan.kind == "pitr" ? apply_recovery_plan(plan, settings, ao)
+                                            : apply_restore_plan(plan, settings, ao);
     progress.finish();
     if (res.already_finished) {
       if (o.json) {

@@ -1,5 +1,7 @@
 #include "app/restore.hpp"
 
+#include "app/backup.hpp"
+
 #include <sys/file.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -174,12 +176,8 @@ std::string restore_plan_id_for(const spec::Restore& doc, const std::string& toc
 }
 
 model::Plan plan_restore_document(const spec::Restore& doc, const spec::Settings& settings) {
-  if (doc.spec.archive.empty()) {
-    fail(ErrorKind::not_implemented,
-         fmt::format("Restore \"{}\": restoring from a repository backup is not implemented yet", doc.metadata.name),
-         "use from: {archive: PATH} with a pg_dump archive");
-  }
-  auto archive = archive::Archive::open(doc.spec.archive);
+  RestoreSource src = resolve_restore_source(doc, settings);
+  auto archive = archive::Archive::open(src.archive);
   TargetAccess t = resolve_target(doc.spec.to, doc.spec.database, settings);
   auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover plan");
   catalog::Cluster cluster = catalog::read_cluster(admin);
@@ -198,7 +196,9 @@ model::Plan plan_restore_document(const spec::Restore& doc, const spec::Settings
   in.cluster = &cluster;
   in.database = &db;
   in.counter = &counter;
-  in.source = doc.spec.archive;
+  in.source = src.archive;
+  in.expected_rows = src.expected_rows;
+  in.role_definitions = src.role_definitions;
   in.documents_fingerprint = restore_fingerprint(doc);
   in.target = t.display;
   in.created_at = executor::now_iso8601();
