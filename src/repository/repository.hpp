@@ -164,9 +164,9 @@ struct VerifyProblem {
 
 class Repository {
  public:
-  // Opens the folder (created 0700 with backups/ when absent). `name` is the settings name,
-  // for messages.
-  static Repository open(const fs::path& root, std::string name = {});
+  // Opens the folder (created 0700 with backups/ when absent and `create`; otherwise an absent
+  // folder is an empty repository). `name` is the settings name, for messages.
+  static Repository open(const fs::path& root, std::string name = {}, bool create = true);
 
   const fs::path& root() const { return root_; }
   const std::string& name() const { return name_; }
