@@ -190,8 +190,8 @@ TEST_CASE("remove_before deletes old segments on every timeline and keeps histor
   CHECK(removed.size() == 4);
   auto left = archive.list();
   REQUIRE(left.size() == 2);
-  CHECK(left[0].name == "000000020000000000000004");
-  CHECK(left[1].name == "00000002.history");
+  CHECK(left[0].name == "00000002.history");  // sorted by name: '.' before '0'
+  CHECK(left[1].name == "000000020000000000000004");
 }
 
 TEST_CASE("the wal commands: push and fetch through the binary, missing fetch exits 1", "[wal][cli]") {
