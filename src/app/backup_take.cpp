@@ -1,0 +1,224 @@
+#include "app/backup_take.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <regex>
+
+#include <fmt/format.h>
+
+#include "app/backup_globals.hpp"
+#include "archive/archive.hpp"
+#include "instance/instance.hpp"
+#include "pg/pg.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/process.hpp"
+#include "util/redact.hpp"
+
+namespace pgr::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The child writes its files with umask 077 (0600 files, 0700 folders) from the start, not only
+// after the chmod at commit. umask is per process; backup steps run one at a time.
+class PrivateUmask {
+ public:
+  PrivateUmask() : old_(::umask(077)) {}
+  ~PrivateUmask() { ::umask(old_); }
+  PrivateUmask(const PrivateUmask&) = delete;
+  PrivateUmask& operator=(const PrivateUmask&) = delete;
+
+ private:
+  mode_t old_;
+};
+
+ProcessResult version_of(const fs::path& tool) {
+  ProcessSpec p;
+  p.argv = {tool.string(), "--version"};
+  return run_process(p);
+}
+
+int tool_major(const fs::path& tool) {
+  auto r = version_of(tool);
+  std::smatch m;
+  static const std::regex re(R"(\) (\d+)(\.\d+)?)");
+  if (!r.ok() || !std::regex_search(r.out, m, re)) {
+    fail(ErrorKind::io, describe_failure(tool.string() + " --version", r));
+  }
+  return std::stoi(m[1].str());
+}
+
+std::string tool_version(const fs::path& tool) {
+  auto r = version_of(tool);
+  std::string v = r.out;
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+  return v;
+}
+
+ProcessSpec child(std::vector<std::string> argv, const SplitConninfo& c) {
+  ProcessSpec p;
+  p.argv = std::move(argv);
+  if (!c.password.empty()) p.env.push_back("PGPASSWORD=" + c.password);
+  return p;
+}
+
+// Turns pg_dump's stderr into a message that names the object and what to do.
+[[noreturn]] void pg_dump_failed(const ProcessResult& r, const std::string& database, const std::string& role) {
+  std::string err = redact_secrets(r.err);
+  std::smatch m;
+  std::string object;
+  static const std::regex lock_re(R"(LOCK TABLE (\S+) IN)");
+  static const std::regex denied_re(R"(permission denied for (table|schema|sequence|large object|function) ([^\n]+))");
+  if (std::regex_search(err, m, lock_re)) object = m[1].str();
+  if (std::regex_search(err, m, denied_re)) {
+    std::string kind = m[1].str(), name = object.empty() ? m[2].str() : object;
+    std::string grant = kind == "schema" ? fmt::format("GRANT USAGE ON SCHEMA {} TO {}", m[2].str(), pg::quote_ident(role))
+                                         : fmt::format("GRANT SELECT ON {} TO {}", name, pg::quote_ident(role));
+    fail(ErrorKind::database,
+         fmt::format("backup of database \"{}\" failed: pg_dump may not read {} {}: permission denied", database, kind, name),
+         fmt::format("the role \"{}\" needs SELECT on every dumped table and sequence and USAGE on their schemas: "
+                     "{}; or GRANT pg_read_all_data TO {}; or leave it out with select.exclude_tables. "
+                     "Nothing was kept of this backup",
+                     role, grant, pg::quote_ident(role)));
+  }
+  bool lost = err.find("server closed the connection") != std::string::npos ||
+              err.find("terminating connection") != std::string::npos ||
+              err.find("could not receive data") != std::string::npos ||
+              err.find("connection to server") != std::string::npos || r.term_signal != 0;
+  fail(ErrorKind::database, describe_failure(fmt::format("pg_dump of database \"{}\"", database), r),
+       lost ? "the connection to the source server was lost during the dump; nothing was kept of this backup; "
+              "check the server and the network, then apply again"
+            : "nothing was kept of this backup; fix the cause, then apply again");
+}
+
+}  // namespace
+
+fs::path client_tool(const std::string& name, const fs::path& bin_dir) {
+  try {
+    fs::path p = instance::find_bin_dir(bin_dir) / name;
+    if (fs::exists(p)) return p;
+  } catch (const Error&) {
+  }
+  fs::path p = find_on_path(name);
+  if (p.empty()) fail(ErrorKind::instance, fmt::format("{} was not found", name), "install postgresql-client-15 (or newer)");
+  return p;
+}
+
+std::string archive_name(spec::DumpFormat format) {
+  switch (format) {
+    case spec::DumpFormat::directory: return "data";
+    case spec::DumpFormat::custom: return "data.dump";
+    case spec::DumpFormat::tar: return "data.tar";
+    case spec::DumpFormat::plain: return "data.sql";
+  }
+  return "data";
+}
+
+std::vector<std::string> pg_dump_options(const spec::BackupPolicySpec& s, int major) {
+  std::vector<std::string> o{fmt::format("--format={}", spec::to_string(s.format))};
+  if (s.jobs > 1 && s.format == spec::DumpFormat::directory) o.push_back(fmt::format("--jobs={}", s.jobs));
+  const auto& c = s.compression;
+  if (c.method == "none") {
+    if (s.format == spec::DumpFormat::directory || s.format == spec::DumpFormat::custom) o.push_back("--compress=0");
+  } else if (major >= 16) {
+    o.push_back("--compress=" + c.str());
+  } else if (c.method == "gzip") {
+    if (s.format == spec::DumpFormat::tar) {
+      fail(ErrorKind::input, "pg_dump cannot compress the tar format", "use format: directory or custom, or compression: none");
+    }
+    if (c.level >= 0) o.push_back(fmt::format("--compress={}", c.level));
+  } else {
+    fail(ErrorKind::input, fmt::format("compression {} needs pg_dump 16 or newer; this pg_dump is {}", c.str(), major),
+         "use compression: gzip, or install a newer client");
+  }
+  for (const auto& x : s.select.schemas) o.push_back("--schema=" + x);
+  for (const auto& x : s.select.tables) o.push_back("--table=" + x);
+  for (const auto& x : s.select.exclude_schemas) o.push_back("--exclude-schema=" + x);
+  for (const auto& x : s.select.exclude_tables) o.push_back("--exclude-table=" + x);
+  return o;
+}
+
+std::map<std::string, std::int64_t> count_archive_rows(const fs::path& path, executor::StepProgress* progress) {
+  std::map<std::string, std::int64_t> rows;
+  auto archive = archive::Archive::open(path);
+  std::vector<char> buf(1 << 20);
+  for (const auto& e : archive->toc().entries) {
+    if (e.desc != "TABLE DATA" || e.data.kind == archive::DataLocation::Kind::none) continue;
+    auto reader = archive->open_data(e);
+    std::int64_t n = 0;
+    for (size_t got; (got = reader->read(buf.data(), buf.size())) > 0;) {
+      n += std::count(buf.data(), buf.data() + got, '\n');
+      if (progress) progress->bytes += static_cast<std::int64_t>(got);
+    }
+    rows[e.namespace_ + "." + e.tag] = n;
+    if (progress) progress->rows += n;
+  }
+  return rows;
+}
+
+repository::BackupInfo take_logical_backup(const repository::Repository& repo, const LogicalBackupRequest& req,
+                                           executor::StepProgress* progress) {
+  const auto& s = req.spec;
+  SplitConninfo src = split_password(pg::with_dbname(req.source_conninfo, s.database));
+  auto conn = pg::Connection::open(req.source_conninfo.empty() ? "" : pg::with_dbname(req.source_conninfo, s.database),
+                                   "pgrecover backup");
+  repository::Manifest m;
+  m.kind = "logical";
+  m.database = s.database;
+  m.format = spec::to_string(s.format);
+  m.data = archive_name(s.format);
+  auto info = conn.exec("SELECT current_setting('server_version'), current_setting('server_version_num')::int, current_user");
+  m.server_version = info.str(0, 0);
+  m.server_version_num = static_cast<int>(info.int64(0, 1));
+  std::string role = info.str(0, 2);
+  try {
+    m.system_identifier = conn.exec("SELECT system_identifier::text FROM pg_catalog.pg_control_system()").str(0, 0);
+  } catch (const pg::DbError& e) {
+    log::warn("the system identifier of the source is not in the manifest: {}", e.primary());
+  }
+
+  auto started = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  repository::PendingBackup pending = repo.begin(req.policy, started);
+  m.started_at = repository::format_iso(started);
+  log::info("backup {}/{}: dumping database \"{}\"", req.policy, pending.id(), s.database);
+
+  fs::path pg_dump = client_tool("pg_dump", req.bin_dir);
+  m.tool = tool_version(pg_dump);
+  m.pg_dump_options = pg_dump_options(s, tool_major(pg_dump));
+  {
+    PrivateUmask umask_077;
+    std::vector<std::string> argv{pg_dump.string()};
+    argv.insert(argv.end(), m.pg_dump_options.begin(), m.pg_dump_options.end());
+    argv.push_back("--no-password");
+    argv.push_back("--file=" + (pending.dir() / m.data).string());
+    argv.push_back("--dbname=" + src.conninfo);
+    auto r = run_process(child(argv, src));
+    if (!r.ok()) pg_dump_failed(r, s.database, role);
+    if (!r.err.empty()) log::debug("pg_dump: {}", r.err);
+
+    if (s.globals) {
+      m.globals = capture_globals(conn, s.database);
+      m.globals->sql_file = "globals.sql";
+      std::vector<std::string> g{client_tool("pg_dumpall", req.bin_dir).string(), "--globals-only", "--no-password",
+                                 "--file=" + (pending.dir() / "globals.sql").string(), "--dbname=" + src.conninfo};
+      if (!m.globals->passwords_included) g.push_back("--no-role-passwords");
+      auto gr = run_process(child(g, src));
+      if (!gr.ok()) {
+        fail(ErrorKind::database, describe_failure("pg_dumpall --globals-only", gr),
+             "the backup role must be able to read the roles (pg_roles); nothing was kept of this backup");
+      }
+    }
+  }
+  if (s.format != spec::DumpFormat::plain) m.row_counts = count_archive_rows(pending.dir() / m.data, progress);
+  m.finished_at = repository::format_iso(std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
+  repository::BackupInfo b = pending.commit(std::move(m));
+  if (progress) progress->bytes = static_cast<std::int64_t>(b.bytes);
+  log::info("backup {}/{} complete: {} bytes", b.policy, b.id, b.bytes);
+  return b;
+}
+
+}  // namespace pgr::app

@@ -1,0 +1,247 @@
+#include "repository/physical.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "archive/stream.hpp"
+#include "repository/wal_archive.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+
+namespace pgr::repository {
+
+namespace {
+
+constexpr std::size_t kBlock = 512;
+constexpr std::uint64_t kMaxMember = 1ULL << 40;  // 1 TiB: anything larger is a damaged header
+
+std::unique_ptr<archive::detail::Source> open_tar(const fs::path& tar) {
+  std::error_code ec;
+  auto size = fs::file_size(tar, ec);
+  if (ec) fail(ErrorKind::io, fmt::format("could not read \"{}\": {}", tar.string(), ec.message()));
+  auto raw = archive::detail::file_range_source(tar.string(), tar.string(), 0, static_cast<std::int64_t>(size));
+  return archive::detail::decompress(archive::detail::compression_of_name(tar.string()), std::move(raw), tar.string());
+}
+
+// Reads exactly n bytes; false at a clean end before the first byte.
+bool read_exact(archive::detail::Source& src, char* buf, std::size_t n, const fs::path& tar) {
+  std::size_t got = 0;
+  while (got < n) {
+    std::size_t r = src.read(buf + got, n - got);
+    if (r == 0) {
+      if (got == 0) return false;
+      fail(ErrorKind::archive, fmt::format("\"{}\" ends in the middle of a block", tar.string()));
+    }
+    got += r;
+  }
+  return true;
+}
+
+std::uint64_t tar_number(const char* field, std::size_t len, const fs::path& tar) {
+  auto u = [&](std::size_t i) { return static_cast<unsigned char>(field[i]); };
+  if (u(0) & 0x80) {  // base-256 (GNU), used by PostgreSQL for members of 8 GiB and more
+    std::uint64_t v = u(0) & 0x3f;
+    for (std::size_t i = 1; i < len; ++i) v = (v << 8) | u(i);
+    return v;
+  }
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < len && field[i] != '\0' && field[i] != ' '; ++i) {
+    if (field[i] < '0' || field[i] > '7') fail(ErrorKind::archive, fmt::format("\"{}\": bad number in a tar header", tar.string()));
+    v = v * 8 + static_cast<std::uint64_t>(field[i] - '0');
+  }
+  return v;
+}
+
+std::string field_str(const char* f, std::size_t len) { return std::string(f, strnlen(f, len)); }
+
+struct Member {
+  std::string name;  // checked, relative, no trailing '/'
+  char type = '0';
+  std::uint64_t size = 0;
+};
+
+std::string checked_name(std::string name, const fs::path& tar) {
+  while (!name.empty() && name.back() == '/') name.pop_back();
+  while (name.rfind("./", 0) == 0) name.erase(0, 2);
+  bool bad = name.empty() || name[0] == '/';
+  std::size_t pos = 0;
+  while (!bad && pos <= name.size()) {
+    std::size_t slash = name.find('/', pos);
+    std::string part = name.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+    if (part.empty() || part == "." || part == "..") bad = true;
+    if (slash == std::string::npos) break;
+    pos = slash + 1;
+  }
+  if (bad) fail(ErrorKind::archive, fmt::format("\"{}\" holds a member with an unsafe name \"{}\"", tar.string(), name));
+  return name;
+}
+
+// Calls fn for each member; fn must consume exactly member.size bytes through `read` (or none:
+// what it leaves is skipped).
+void for_each_member(const fs::path& tar,
+                     const std::function<void(const Member&, const std::function<std::size_t(char*, std::size_t)>&)>& fn) {
+  auto src = open_tar(tar);
+  char hdr[kBlock];
+  std::vector<char> skip(1 << 16);
+  for (;;) {
+    if (!read_exact(*src, hdr, kBlock, tar)) break;  // PostgreSQL's tar files end with zero blocks
+    if (std::all_of(hdr, hdr + kBlock, [](char c) { return c == 0; })) break;
+    unsigned sum = 0;
+    for (std::size_t i = 0; i < kBlock; ++i) sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(hdr[i]);
+    if (tar_number(hdr + 148, 8, tar) != sum) {
+      fail(ErrorKind::archive, fmt::format("\"{}\" is damaged: a tar header checksum does not match", tar.string()));
+    }
+    Member m;
+    std::string name = field_str(hdr, 100);
+    std::string prefix = std::memcmp(hdr + 257, "ustar", 5) == 0 ? field_str(hdr + 345, 155) : "";
+    m.name = checked_name(prefix.empty() ? name : prefix + "/" + name, tar);
+    m.type = hdr[156] == '\0' ? '0' : hdr[156];
+    m.size = tar_number(hdr + 124, 12, tar);
+    if (m.size > kMaxMember) fail(ErrorKind::archive, fmt::format("\"{}\": member \"{}\" is too large", tar.string(), m.name));
+    std::uint64_t left = m.size;
+    auto reader = [&](char* buf, std::size_t cap) -> std::size_t {
+      std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(cap, left));
+      if (want == 0) return 0;
+      if (!read_exact(*src, buf, want, tar)) fail(ErrorKind::archive, fmt::format("\"{}\" is truncated", tar.string()));
+      left -= want;
+      return want;
+    };
+    fn(m, reader);
+    while (left > 0) reader(skip.data(), skip.size());
+    std::size_t pad = static_cast<std::size_t>((kBlock - m.size % kBlock) % kBlock);
+    if (pad && !read_exact(*src, hdr, pad, tar)) fail(ErrorKind::archive, fmt::format("\"{}\" is truncated", tar.string()));
+  }
+}
+
+}  // namespace
+
+nlohmann::json to_extra(const PhysicalInfo& p) {
+  return {{"wal_cluster", p.wal_cluster},     {"timeline", p.timeline},
+          {"start_lsn", p.start_lsn},         {"stop_lsn", p.stop_lsn},
+          {"start_time", p.start_time},       {"stop_time", p.stop_time},
+          {"stop_epoch", p.stop_epoch},       {"wal_segment_size", p.wal_segment_size},
+          {"superuser", p.superuser},         {"base_file", p.base_file},
+          {"wal_file", p.wal_file},           {"compression", p.compression},
+          {"next_xid", p.next_xid}};
+}
+
+PhysicalInfo physical_info(const Manifest& m) {
+  if (m.kind != "physical") fail(ErrorKind::input, fmt::format("backup {} is a {} backup, not a physical one", m.id, m.kind));
+  const auto& j = m.extra;
+  PhysicalInfo p;
+  try {
+    p.wal_cluster = j.at("wal_cluster").get<std::string>();
+    p.timeline = j.at("timeline").get<std::uint32_t>();
+    p.start_lsn = j.at("start_lsn").get<std::string>();
+    p.stop_lsn = j.at("stop_lsn").get<std::string>();
+    p.start_time = j.value("start_time", "");
+    p.stop_time = j.at("stop_time").get<std::string>();
+    p.stop_epoch = j.at("stop_epoch").get<double>();
+    p.wal_segment_size = j.value("wal_segment_size", std::uint64_t{16u << 20});
+    p.superuser = j.value("superuser", "postgres");
+    p.base_file = j.at("base_file").get<std::string>();
+    p.wal_file = j.value("wal_file", "");
+    p.compression = j.value("compression", "none");
+    p.next_xid = j.value("next_xid", "");
+  } catch (const nlohmann::json::exception& e) {
+    fail(ErrorKind::input, fmt::format("the manifest of physical backup {} is incomplete: {}", m.id, e.what()));
+  }
+  parse_lsn(p.start_lsn);
+  parse_lsn(p.stop_lsn);
+  for (const auto* f : {&p.base_file, &p.wal_file})
+    if (f->find('/') != std::string::npos || *f == "..") fail(ErrorKind::input, fmt::format("backup {}: bad file name \"{}\"", m.id, *f));
+  return p;
+}
+
+std::vector<WalRange> backup_manifest_wal_ranges(std::string_view manifest_json) {
+  std::vector<WalRange> out;
+  try {
+    auto j = nlohmann::json::parse(manifest_json);
+    for (const auto& r : j.at("WAL-Ranges")) {
+      out.push_back({r.at("Timeline").get<std::uint32_t>(), parse_lsn(r.at("Start-LSN").get<std::string>()),
+                     parse_lsn(r.at("End-LSN").get<std::string>())});
+    }
+  } catch (const nlohmann::json::exception& e) {
+    fail(ErrorKind::archive, fmt::format("backup_manifest is not what pg_basebackup writes: {}", e.what()));
+  }
+  if (out.empty()) fail(ErrorKind::archive, "backup_manifest has no WAL-Ranges");
+  return out;
+}
+
+std::string find_tar(const fs::path& dir, std::string_view stem) {
+  for (const char* sfx : {".tar", ".tar.gz", ".tar.lz4", ".tar.zst"}) {
+    std::string name = std::string(stem) + sfx;
+    if (fs::is_regular_file(dir / name)) return name;
+  }
+  return {};
+}
+
+std::string read_tar_member(const fs::path& tar, std::string_view member, std::uint64_t max_bytes) {
+  std::string out;
+  bool found = false;
+  for_each_member(tar, [&](const Member& m, const auto& read) {
+    if (found || m.name != member || m.type != '0') return;
+    if (m.size > max_bytes) fail(ErrorKind::archive, fmt::format("\"{}\" in \"{}\" is too large", m.name, tar.string()));
+    out.resize(static_cast<std::size_t>(m.size));
+    std::size_t got = 0;
+    while (got < out.size()) got += read(out.data() + got, out.size() - got);
+    found = true;
+  });
+  if (!found) fail(ErrorKind::archive, fmt::format("\"{}\" holds no \"{}\"", tar.string(), member));
+  return out;
+}
+
+ExtractStats extract_tar(const fs::path& tar, const fs::path& dest, std::atomic<std::int64_t>* progress) {
+  ExtractStats stats;
+  create_private_dirs(dest);
+  std::vector<char> buf(1 << 20);
+  for_each_member(tar, [&](const Member& m, const auto& read) {
+    fs::path target = dest / m.name;
+    switch (m.type) {
+      case '5':
+        create_private_dirs(target);
+        return;
+      case '0': {
+        create_private_dirs(target.parent_path());
+        int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) fail(ErrorKind::io, fmt::format("could not create \"{}\": {}", target.string(), errno_text(errno)));
+        std::unique_ptr<int, void (*)(int*)> guard(&fd, [](int* f) { ::close(*f); });
+        for (std::size_t n; (n = read(buf.data(), buf.size())) > 0;) {
+          const char* p = buf.data();
+          std::size_t left = n;
+          while (left > 0) {
+            ssize_t w = ::write(fd, p, left);
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) fail(ErrorKind::io, fmt::format("could not write \"{}\": {}", target.string(), errno_text(errno)));
+            p += w;
+            left -= static_cast<std::size_t>(w);
+          }
+          stats.bytes += n;
+          if (progress) progress->fetch_add(static_cast<std::int64_t>(n));
+        }
+        ++stats.files;
+        return;
+      }
+      case '2':
+        fail(ErrorKind::archive,
+             fmt::format("\"{}\" holds a symbolic link \"{}\": backups with tablespaces cannot be recovered yet",
+                         tar.string(), m.name),
+             "move the tablespaces into pg_default before taking the base backup");
+      default:
+        fail(ErrorKind::archive,
+             fmt::format("\"{}\": member \"{}\" has unsupported type '{}'", tar.string(), m.name, m.type));
+    }
+  });
+  return stats;
+}
+
+}  // namespace pgr::repository

@@ -1,0 +1,60 @@
+// Physical backups in the repository: what pg_basebackup wrote (base.tar[.gz|.lz4|.zst],
+// pg_wal.tar[...], backup_manifest), what our manifest records about them (Manifest::extra), and
+// extracting the tar files into a data directory. Member names in the tar files are checked
+// before use: never absolute, never "..", never through a link.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "repository/repository.hpp"
+
+namespace pgr::repository {
+
+// The physical part of a manifest (Manifest::extra). LSNs as PostgreSQL prints them.
+struct PhysicalInfo {
+  std::string wal_cluster;            // the WAL stream (<repo>/wal/<cluster>)
+  std::uint32_t timeline = 0;         // of the backup's start
+  std::string start_lsn, stop_lsn;    // the WAL range recovery needs to be consistent
+  std::string start_time, stop_time;  // ISO-8601 UTC with microseconds, from the server's clock
+  double stop_epoch = 0;              // stop_time as seconds since 1970 (for choosing by time)
+  std::uint64_t wal_segment_size = 16u << 20;
+  std::string superuser;              // the bootstrap superuser (role oid 10)
+  std::string base_file, wal_file;    // "base.tar.gz", "pg_wal.tar.gz"
+  std::string compression;            // "gzip", "lz4", "zstd", "none"
+  std::string next_xid;               // pg_snapshot_xmin at the start: older xids are not reachable
+  bool operator==(const PhysicalInfo&) const = default;
+};
+nlohmann::json to_extra(const PhysicalInfo& p);
+// Throws pgr::Error(input) naming the backup when a field is missing.
+PhysicalInfo physical_info(const Manifest& m);
+
+// WAL-Ranges of PostgreSQL's backup_manifest.
+struct WalRange {
+  std::uint32_t timeline = 0;
+  std::uint64_t start = 0, end = 0;
+};
+std::vector<WalRange> backup_manifest_wal_ranges(std::string_view manifest_json);
+
+// "base" -> the file in dir named base.tar, base.tar.gz, base.tar.lz4 or base.tar.zst; empty
+// when there is none.
+std::string find_tar(const fs::path& dir, std::string_view stem);
+
+// The content of one member of a (possibly compressed) tar file; throws Error(archive) when absent.
+std::string read_tar_member(const fs::path& tar, std::string_view member, std::uint64_t max_bytes = 1 << 20);
+
+struct ExtractStats {
+  std::uint64_t files = 0, bytes = 0;
+};
+// Extracts the tar file into `dest` (folders 0700, files 0600). Throws Error(archive) for a
+// hostile or unsupported member (absolute, "..", links, devices), naming it. `progress` (when
+// given) counts bytes written.
+ExtractStats extract_tar(const fs::path& tar, const fs::path& dest, std::atomic<std::int64_t>* progress = nullptr);
+
+}  // namespace pgr::repository

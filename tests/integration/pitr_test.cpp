@@ -1,0 +1,304 @@
+// Point-in-time recovery end to end, against real servers: a source cluster archiving through
+// `pgrecover wal push`, a physical base backup (pg_basebackup) in the repository, and
+// PointInTimeRecovery documents applied through the pgrecover binary into new data directories.
+// As root the servers, archive_command and restore_command run as "postgres": the repository
+// and the settings file belong to that user, as docs/pitr.md asks.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "app/physical_backup.hpp"
+#include "app/pitr_runner.hpp"
+#include "instance/instance.hpp"
+#include "pg/pg.hpp"
+#include "repository/physical.hpp"
+#include "repository/repository.hpp"
+#include "repository/wal_archive.hpp"
+#include "spec/documents.hpp"
+#include "support/harness.hpp"
+#include "util/fs.hpp"
+#include "util/process.hpp"
+
+using namespace pgr;
+
+namespace {
+
+std::optional<UserIdentity> server_user() {
+  if (!running_as_root()) return std::nullopt;
+  return lookup_user("postgres");
+}
+
+void give(const fs::path& p) {
+  if (auto u = server_user()) REQUIRE(::chown(p.c_str(), u->uid, u->gid) == 0);
+}
+
+struct Source {
+  TempDir base{"pgrecover-pitr-test-"};
+  fs::path repo, config;
+  std::unique_ptr<instance::Instance> server;
+  std::string between;  // a time stamp taken between two committed inserts
+  repository::BackupInfo backup;
+
+  Source() {
+    fs::permissions(base.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+    repo = base.path() / "repo";
+    fs::create_directory(repo);
+    fs::permissions(repo, fs::perms::owner_all, fs::perm_options::replace);
+    give(repo);
+    config = base.path() / "pgrecover.toml";
+    write_file_atomic(config, fmt::format("state_dir = \"{}\"\n[repositories.local]\npath = \"{}\"\n",
+                                          (base.path() / "state").string(), repo.string()));
+    give(config);
+    instance::Options o;
+    o.settings = {{"wal_level", "replica"},
+                  {"archive_mode", "on"},
+                  {"full_page_writes", "on"},
+                  {"archive_command", fmt::format("'{} --config {} wal push %p --repository local --cluster src'",
+                                                  PGRECOVER_BINARY, config.string())}};
+    server = std::make_unique<instance::Instance>(o);
+  }
+
+  std::string sql(const std::string& q) {
+    auto r = server->run_client({"psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", q});
+    if (!r.ok()) FAIL(describe_failure("psql", r));
+    while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
+    return r.out;
+  }
+
+  fs::path write(const std::string& name, const std::string& text) {
+    fs::path p = base.path() / name;
+    write_file_atomic(p, text);
+    return p;
+  }
+
+  std::string source_conninfo() const {
+    return fmt::format("host={} port={} user=postgres dbname=postgres", server->socket_dir().string(), server->port());
+  }
+};
+
+Source& src() {
+  static Source s;
+  static bool prepared = false;
+  if (prepared) return s;
+  prepared = true;
+  s.sql("CREATE TABLE orders (id int PRIMARY KEY, note text); CREATE TABLE audit (id int);"
+        "INSERT INTO orders VALUES (1, 'a'), (2, 'b'), (3, 'c')");
+  // The base backup, through the physical backup of a BackupPolicy document.
+  fs::path policy_file = s.write("policy.yaml", fmt::format(R"(apiVersion: pgrecover/v1
+kind: BackupPolicy
+metadata: {{name: src-physical}}
+spec:
+  source: {{conninfo: "{}"}}
+  method: physical
+  compression: gzip
+  repository: local
+  cluster: src
+  retention: {{keep_last: 2}}
+)", s.source_conninfo()));
+  auto settings = spec::load_settings(s.config.string());
+  auto docs = spec::load_documents({policy_file}, settings);
+  REQUIRE(docs.policies.size() == 1);
+  CHECK(app::check_archiving(docs.policies[0], settings).empty());
+  s.backup = app::take_physical_backup(docs.policies[0], settings);
+  s.sql("INSERT INTO orders VALUES (4, 'd'); INSERT INTO orders VALUES (5, 'e')");
+  s.sql("INSERT INTO orders VALUES (6, 'f')");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  s.between = s.sql("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  s.sql("INSERT INTO orders VALUES (7, 'g')");
+  s.sql("SELECT pg_create_restore_point('before_drop')");
+  s.sql("DROP TABLE orders");
+  s.sql("INSERT INTO audit SELECT generate_series(1, 100)");
+  std::string segment = s.sql("SELECT pg_walfile_name(pg_switch_wal())");
+  // Wait until the archiver has pushed that segment.
+  for (int i = 0; i < 600; ++i) {
+    if (s.sql(fmt::format("SELECT coalesce(last_archived_wal >= '{}', false) FROM pg_stat_archiver", segment)) == "t") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE(repository::WalArchive(s.repo, "src").find(segment).has_value());
+  return s;
+}
+
+std::string recovery_doc(const std::string& name, const std::string& target, const std::string& action,
+                         const fs::path& data_dir, const std::string& extra = "") {
+  return fmt::format(R"(apiVersion: pgrecover/v1
+kind: BackupPolicy
+metadata: {{name: src-physical}}
+spec:
+  source: {{conninfo: "{}"}}
+  method: physical
+  repository: local
+  cluster: src
+---
+apiVersion: pgrecover/v1
+kind: PointInTimeRecovery
+metadata: {{name: {}}}
+spec:
+  from: {{policy: src-physical}}
+  target: {}
+  action: {}
+  to: {{data_directory: "{}"}}
+  timeout: 2m
+{})",
+                     src().source_conninfo(), name, target, action, data_dir.string(), extra);
+}
+
+ProcessResult pgrecover(const std::vector<std::string>& args) {
+  std::vector<std::string> all = {"--config", src().config.string()};
+  all.insert(all.end(), args.begin(), args.end());
+  return test::run_pgrecover(all);
+}
+
+// psql against the recovered server in data_dir (its postmaster.pid says where it listens).
+std::string recovered_sql(const fs::path& data_dir, const std::string& q) {
+  app::PostmasterInfo pm;
+  REQUIRE(app::read_postmaster_pid(data_dir.string(), pm));
+  auto c = pg::Connection::open(fmt::format("host={} port={} user=postgres dbname=postgres", pm.socket_dir, pm.port));
+  auto r = c.exec(q);
+  return r.rows() ? r.str(0, 0) : "";
+}
+
+void stop_server(const fs::path& data_dir) {
+  if (!fs::exists(data_dir / "postmaster.pid")) return;
+  ProcessSpec ps;
+  ps.argv = {(instance::find_bin_dir() / "pg_ctl").string(), "stop", "-D", data_dir.string(), "-m", "immediate", "-w"};
+  ps.run_as = server_user();
+  ps.cwd = "/";
+  run_process(ps);
+}
+
+// <base>/<name>/data: each recovered server gets its own folder (and server log beside it),
+// which the server's user can reach.
+fs::path data_dir_in(const std::string& name) {
+  fs::path parent = src().base.path() / name;
+  fs::create_directories(parent);
+  fs::permissions(parent, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, fs::perm_options::replace);
+  return parent / "data";
+}
+
+struct StopAtEnd {
+  fs::path dir;
+  ~StopAtEnd() { stop_server(dir); }
+};
+
+}  // namespace
+
+TEST_CASE("recovery to a named restore point brings back the dropped table with exactly the rows before it", "[pitr]") {
+  fs::path dd = data_dir_in("before-drop");
+  StopAtEnd stop{dd};
+  fs::path doc = src().write("pitr-name.yaml", recovery_doc("to-before-drop", "{name: before_drop}", "pause", dd));
+  auto plan = pgrecover({"plan", doc.string(), "--only", "to-before-drop"});
+  INFO(plan.out << plan.err);
+  REQUIRE(plan.exit_code == 0);
+  for (const char* kind : {"verify-backup", "data-directory", "extract", "recovery-settings", "server-start",
+                           "recovery-target", "pause"}) {
+    CHECK(plan.out.find(kind) != std::string::npos);
+  }
+  CHECK(plan.out.find(src().backup.id) != std::string::npos);
+  CHECK(plan.out.find("is in the archive") != std::string::npos);
+
+  auto apply = pgrecover({"apply", doc.string(), "--only", "to-before-drop", "--auto-approve"});
+  INFO(apply.out << apply.err);
+  REQUIRE(apply.exit_code == 0);
+  CHECK(recovered_sql(dd, "SELECT string_agg(id::text, ',' ORDER BY id) FROM orders") == "1,2,3,4,5,6,7");
+  CHECK(recovered_sql(dd, "SELECT count(*) FROM audit") == "0");
+  CHECK(recovered_sql(dd, "SELECT pg_is_in_recovery()::text || ' ' || pg_get_wal_replay_pause_state()") == "true paused");
+  CHECK(fs::exists(dd / "recovery.signal"));
+  struct stat st {};
+  REQUIRE(::stat(dd.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
+  if (auto u = server_user()) CHECK(st.st_uid == u->uid);
+
+  // Applying the same document again finds its finished run.
+  auto again = pgrecover({"apply", doc.string(), "--only", "to-before-drop", "--auto-approve"});
+  INFO(again.out << again.err);
+  CHECK(again.exit_code == 0);
+  CHECK(again.out.find("already applied") != std::string::npos);
+}
+
+TEST_CASE("recovery to a time between two inserts, resumed after a failed check, then promoted", "[pitr]") {
+  fs::path dd = data_dir_in("to-time");
+  StopAtEnd stop{dd};
+  fs::path go = src().base.path() / "go";
+  std::string extra = fmt::format("  verify:\n    sql: [\"select (pg_stat_file('{}', true)).size is not null\", \"select count(*) = 6 from orders\"]\n",
+                                  go.string());
+  fs::path doc = src().write("pitr-time.yaml", recovery_doc("to-time", fmt::format("{{time: \"{}\"}}", src().between),
+                                                            "promote", dd, extra));
+  // First run: the first check fails (no "go" file yet); the server stays paused at the target.
+  auto first = pgrecover({"apply", doc.string(), "--only", "to-time", "--auto-approve"});
+  INFO(first.out << first.err);
+  REQUIRE(first.exit_code == 1);
+  CHECK(first.err.find("verify check returned false") != std::string::npos);
+  CHECK(recovered_sql(dd, "SELECT pg_is_in_recovery()::text") == "true");
+
+  write_file_atomic(go, "");
+  auto second = pgrecover({"apply", doc.string(), "--only", "to-time", "--auto-approve"});
+  INFO(second.out << second.err);
+  REQUIRE(second.exit_code == 0);
+  CHECK(second.out.find("done by earlier runs") != std::string::npos);
+  CHECK(second.out.find("6 done by earlier runs") != std::string::npos);  // everything before verify
+  CHECK(recovered_sql(dd, "SELECT string_agg(id::text, ',' ORDER BY id) FROM orders") == "1,2,3,4,5,6");
+  CHECK(recovered_sql(dd, "SELECT pg_is_in_recovery()::text") == "false");
+  // promoted: writable, on a new timeline
+  CHECK(recovered_sql(dd, "INSERT INTO orders VALUES (8, 'new') RETURNING id") == "8");
+}
+
+TEST_CASE("a target after the end of the archive ends with a clear error, not a hang", "[pitr]") {
+  fs::path dd = data_dir_in("too-late");
+  StopAtEnd stop{dd};
+  fs::path doc = src().write("pitr-late.yaml", recovery_doc("too-late", "{time: \"2999-01-01T00:00:00Z\"}", "pause", dd));
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = pgrecover({"apply", doc.string(), "--only", "too-late", "--auto-approve"});
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t0).count();
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("recovery ended before the configured target was reached") != std::string::npos);
+  CHECK(r.err.find("was not in the archive") != std::string::npos);
+  CHECK(seconds < 100);
+}
+
+TEST_CASE("a PITR plan refuses a non-empty data directory and names missing WAL", "[pitr]") {
+  fs::path dd = data_dir_in("occupied");
+  fs::create_directories(dd);
+  write_file_atomic(dd / "precious", "data");
+  fs::path doc = src().write("pitr-occupied.yaml", recovery_doc("occupied", "{immediate: true}", "shutdown", dd));
+  auto r = pgrecover({"plan", doc.string(), "--only", "occupied"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("is not empty") != std::string::npos);
+  CHECK(read_file(dd / "precious") == "data");
+
+  // an LSN target beyond the archive: the plan names the first missing segment
+  auto info = repository::physical_info(repository::Repository::open(src().repo).read_manifest(src().backup));
+  std::uint64_t far = repository::parse_lsn(info.stop_lsn) + 40 * info.wal_segment_size;
+  fs::path dd2 = data_dir_in("far");
+  fs::path doc2 = src().write("pitr-far.yaml", recovery_doc("far", fmt::format("{{lsn: \"{}\"}}", repository::format_lsn(far)),
+                                                             "pause", dd2));
+  auto r2 = pgrecover({"plan", doc2.string(), "--only", "far"});
+  INFO(r2.err);
+  CHECK(r2.exit_code == 1);
+  CHECK(r2.err.find("lacks segments") != std::string::npos);
+  CHECK(r2.err.find(repository::segment_name(info.timeline, repository::segment_number(far, info.wal_segment_size),
+                                             info.wal_segment_size)) != std::string::npos);
+}
+
+TEST_CASE("the base backup records what recovery needs and pg_basebackup's own manifest", "[pitr]") {
+  auto repo = repository::Repository::open(src().repo);
+  auto m = repo.read_manifest(src().backup);
+  CHECK(m.kind == "physical");
+  CHECK(m.system_identifier == src().sql("SELECT system_identifier::text FROM pg_control_system()"));
+  auto info = repository::physical_info(m);
+  CHECK(info.wal_cluster == "src");
+  CHECK(info.timeline == 1);
+  CHECK(repository::parse_lsn(info.stop_lsn) > repository::parse_lsn(info.start_lsn));
+  CHECK(info.base_file == "base.tar.gz");
+  CHECK(fs::exists(src().backup.dir / "backup_manifest"));
+  CHECK(repo.verify_files(src().backup).empty());
+  CHECK(repository::read_tar_member(src().backup.dir / info.base_file, "backup_label").find("START WAL LOCATION") !=
+        std::string::npos);
+}
