@@ -112,19 +112,43 @@ void Planner::select_entries() {
   //    comments, grants, owned sequences), to a fixpoint. A foreign key comes only when every
   //    table it touches is restored; otherwise it is skipped with a warning.
   bool changed = true;
+  size_t before_round = 0;
+  while (included_.size() != before_round) {
+  before_round = included_.size();
+  changed = true;
   while (changed) {
     changed = false;
     for (const auto& e : toc_.entries) {
       if (included_.count(e.id) || !wanted_kind(e) || !is_attached_entry(e)) continue;
-      const TocEntry* parent = nullptr;
+      // The owner: the relation it belongs to, else its first non-schema dependency; a schema
+      // owns it only when the schema itself was selected.
+      const TocEntry* owner = nullptr;
+      if (!is_relation_entry(e)) {
+        // data, constraints, foreign keys, triggers: the table they are on (named in the tag)
+        auto touched = idx_.tables_touched(e);
+        if (!touched.empty()) owner = touched.front();
+      }
       for (int d : e.dependencies) {
-        auto it = included_.find(d);
-        if (it != included_.end()) {
-          parent = idx_.by_id(d);
+        if (owner) break;
+        const TocEntry* dep = idx_.by_id(d);
+        if (dep && is_relation_entry(*dep) && dep->desc != "SEQUENCE") {
+          owner = dep;
           break;
         }
       }
-      if (!parent) continue;
+      for (int d : e.dependencies) {
+        const TocEntry* dep = idx_.by_id(d);
+        if (!owner && dep && dep->desc != "SCHEMA") owner = dep;
+      }
+      for (int d : e.dependencies) {
+        const TocEntry* dep = idx_.by_id(d);
+        if (!owner && dep) owner = dep;
+      }
+      if (!owner) continue;
+      auto owner_it = included_.find(owner->id);
+      if (owner_it == included_.end()) continue;
+      if (owner->desc == "SCHEMA" && !owner_it->second.selected) continue;
+      const TocEntry* parent = owner;
       if (e.desc == "FK CONSTRAINT") {
         bool all = true;
         std::string missing;
@@ -168,6 +192,8 @@ void Planner::select_entries() {
       queue.push_back(d);
     }
   }
+  }
+
   if (!everything) {
     int selected = 0;
     for (auto& [id, inc] : included_)
@@ -561,6 +587,14 @@ void Planner::add_post_restore_steps() {
     if (s.action != Action::no_op) any_change = true;
   std::vector<std::string> verify_deps;
   std::vector<std::string> verified_tables;
+  // Post-data steps (other than foreign keys) per table entry, computed once.
+  std::map<int, std::vector<std::string>> post_data_of;
+  for (const auto& o : steps_) {
+    if (o.phase != "post-data" || o.kind == "fk-constraint" || o.kind == "fk-validate") continue;
+    const TocEntry* oe = idx_.by_id(o.toc_id);
+    if (!oe) continue;
+    for (const auto* t : idx_.tables_touched(*oe)) post_data_of[t->id].push_back(o.id);
+  }
   for (const auto& s : steps_) {
     if (s.kind != "table-data" && s.kind != "materialized-view-data") continue;
     const TocEntry* e = idx_.by_id(s.toc_id);
@@ -574,12 +608,9 @@ void Planner::add_post_restore_steps() {
       a.phase = "post-restore";
       a.object = s.object;
       a.depends_on = {s.id};
-      for (const auto& o : steps_) {
-        if (o.phase != "post-data" || o.kind == "fk-constraint" || o.kind == "fk-validate") continue;
-        const TocEntry* oe = idx_.by_id(o.toc_id);
-        if (!oe) continue;
-        for (const auto* t : idx_.tables_touched(*oe))
-          if (rel && t->id == rel->id) a.depends_on.push_back(o.id);
+      if (rel) {
+        auto it = post_data_of.find(rel->id);
+        if (it != post_data_of.end()) a.depends_on.insert(a.depends_on.end(), it->second.begin(), it->second.end());
       }
       bool analyzed = false;
       if (db_exists()) {

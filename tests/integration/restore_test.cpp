@@ -252,6 +252,7 @@ TEST_CASE("a selected-table restore pulls in exactly what the table needs", "[re
   CHECK_FALSE(ids.count("fk-constraint:shop.orders orders_customer_id_fkey"));
   bool warned = false;
   for (auto& w : plan["warnings"]) warned = warned || w.get<std::string>().find("orders_customer_id_fkey") != std::string::npos;
+  INFO(plan["warnings"].dump());
   CHECK(warned);
   auto a = cli({"apply", plan_file});
   INFO(a.out << a.err);
