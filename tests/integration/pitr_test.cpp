@@ -223,6 +223,15 @@ TEST_CASE("recovery to a named restore point brings back the dropped table with 
   INFO(again.out << again.err);
   CHECK(again.exit_code == 0);
   CHECK(again.out.find("already applied") != std::string::npos);
+
+  // Once that recovered cluster is gone, the same document recovers again (a new run).
+  stop_server(dd);
+  fs::remove_all(dd);
+  auto anew = pgrecover({"apply", doc.string(), "--only", "to-before-drop", "--auto-approve"});
+  INFO(anew.out << anew.err);
+  REQUIRE(anew.exit_code == 0);
+  CHECK(anew.out.find("already applied") == std::string::npos);
+  CHECK(recovered_sql(dd, "SELECT count(*) FROM orders") == "7");
 }
 
 TEST_CASE("recovery to a time between two inserts, resumed after a failed check, then promoted", "[pitr]") {
