@@ -446,10 +446,13 @@ bool read_postmaster_pid(const std::string& data_directory, PostmasterInfo& out)
 }
 
 std::string diagnose_recovery_log(const std::string& log, std::uint64_t seg_size) {
-  std::string stop, ended, restored, redo, last_commit;
+  std::string stop, ended, inside, restored, redo, last_commit;
   std::istringstream in(log);
   for (std::string line; std::getline(in, line);) {
     if (line.find("recovery stopping") != std::string::npos) stop = line.substr(line.find("recovery stopping"));
+    if (line.find("requested recovery stop point is before consistent recovery point") != std::string::npos) {
+      inside = "the target lies inside the base backup (before it became consistent); choose a later target";
+    }
     if (line.find("recovery ended before configured recovery target") != std::string::npos) {
       ended = "recovery ended before the configured target was reached";
     }
@@ -461,6 +464,7 @@ std::string diagnose_recovery_log(const std::string& log, std::uint64_t seg_size
   }
   std::vector<std::string> parts;
   if (!stop.empty()) parts.push_back(stop);
+  if (!inside.empty()) parts.push_back(inside);
   if (!ended.empty()) parts.push_back(ended);
   if (!redo.empty()) parts.push_back("replay stopped at " + redo);
   if (!last_commit.empty() && !ended.empty()) parts.push_back("the last transaction replayed committed at " + last_commit);

@@ -142,4 +142,6 @@ LOG:  pausing at the end of recovery
   CHECK(why.find("recovery stopping at restore point \"before_drop\"") != std::string::npos);
   CHECK(why.find("was not in the archive") == std::string::npos);
   CHECK(app::diagnose_recovery_log("LOG:  database system is ready\n").empty());
+  CHECK(app::diagnose_recovery_log("FATAL:  requested recovery stop point is before consistent recovery point\n")
+            .find("inside the base backup") != std::string::npos);
 }
