@@ -68,10 +68,11 @@ double parse_time(const std::string& text) {
   return t;
 }
 
-// Shell-quotes one word for restore_command (run through /bin/sh by PostgreSQL).
+// Shell-quotes one word for restore_command (run through /bin/sh by PostgreSQL), with '%'
+// doubled because PostgreSQL replaces %f, %p, %r and %% in the command.
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : c == '%' ? std::string("%%") : std::string(1, c);
   return out + "'";
 }
 
