@@ -10,6 +10,7 @@
 
 #include "app/backup_globals.hpp"
 #include "app/backup_runner.hpp"
+#include "app/physical_backup.hpp"
 #include "executor/journal.hpp"
 #include "pg/pg.hpp"
 #include "repository/repository.hpp"
@@ -107,16 +108,47 @@ std::string describe_rules(const repository::RetentionRules& r) {
   return out;
 }
 
+// Physical policies (issue 8): the archiving health check, and WAL older than the oldest kept
+// base backup deleted after the retention deletes.
+void add_physical_parts(const spec::BackupPolicy& policy, const spec::Settings& settings,
+                        const repository::Repository& repo, const std::vector<repository::BackupInfo>& backups,
+                        const std::vector<repository::RetentionDecision>& decisions, const std::string& backup_step,
+                        model::Plan& plan) {
+  try {
+    for (auto& w : check_archiving(policy, settings)) plan.warnings.push_back(std::move(w));
+  } catch (const Error& e) {
+    plan.warnings.push_back(fmt::format("could not check WAL archiving on the source: {}", e.what()));
+  }
+  std::vector<std::string> kept;
+  for (size_t i = 0; i < backups.size(); ++i)
+    if (decisions[i].keep && backups[i].kind == "physical") kept.push_back(backups[i].id);
+  auto del = plan_wal_deletion(repo, policy.metadata.name, kept);
+  if (!del) return;
+  model::Step w;
+  w.id = "wal-delete:" + del->cluster;
+  w.kind = "wal-delete";
+  w.phase = "retention";
+  w.object = fmt::format("wal/{} before {}", del->cluster, del->first_kept);
+  w.action = Action::remove;
+  w.reason = fmt::format("{} WAL files ({} bytes) older than the oldest kept base backup", del->files, del->bytes);
+  w.params = {{"cluster", del->cluster},
+              {"before_segno", std::to_string(del->before_segno)},
+              {"seg_size", std::to_string(del->seg_size)},
+              {"first_kept", del->first_kept}};
+  w.estimate.bytes = 1;
+  if (!backup_step.empty()) w.depends_on.push_back(backup_step);
+  for (const auto& st : plan.steps)
+    if (st.kind == "backup-delete" && st.action == Action::remove) w.depends_on.push_back(st.id);
+  plan.steps.push_back(std::move(w));
+}
+
 }  // namespace
 
 model::Plan plan_backup_policy(const spec::BackupPolicy& policy, const spec::Settings& settings) {
   const auto& s = policy.spec;
   const std::string& name = policy.metadata.name;
   std::string who = fmt::format("BackupPolicy \"{}\"", name);
-  if (s.method == spec::BackupMethod::physical) {
-    fail(ErrorKind::not_implemented, who + ": physical backups (method: physical) are not implemented yet",
-         "use method: logical");
-  }
+  bool physical = s.method == spec::BackupMethod::physical;
   repository::check_policy_name(name);
   const auto& rs = repository_settings(settings, s.repository, who);
   auto repo = repository::Repository::open(rs.path, rs.name, /*create=*/false);
@@ -143,7 +175,8 @@ model::Plan plan_backup_policy(const spec::BackupPolicy& policy, const spec::Set
   b.id = "backup:" + name;
   b.kind = "backup";
   b.phase = "backup";
-  b.object = fmt::format("{} (database {})", name, s.database);
+  b.object = physical ? fmt::format("{} (base backup, WAL cluster {})", name, s.cluster.empty() ? name : s.cluster)
+                      : fmt::format("{} (database {})", name, s.database);
   if (backups.empty()) {
     b.action = Action::create;
     b.reason = "no backup of this policy yet";
@@ -163,7 +196,11 @@ model::Plan plan_backup_policy(const spec::BackupPolicy& policy, const spec::Set
   // 2. A restore drill: due when no backup passed one within drill.every. It drills the backup
   // this plan makes, else the newest one.
   model::Step d;
-  bool drill = s.drill_every.count() > 0 && (creating || !backups.empty());
+  bool drill = !physical && s.drill_every.count() > 0 && (creating || !backups.empty());
+  if (physical && s.drill_every.count() > 0) {
+    plan.warnings.push_back("restore drills run for logical backups only; prove physical backups with a "
+                            "PointInTimeRecovery into a scratch data directory");
+  }
   if (drill) {
     std::string last;
     for (const auto& x : backups) last = std::max(last, x.verified_at);
@@ -191,7 +228,8 @@ model::Plan plan_backup_policy(const spec::BackupPolicy& policy, const spec::Set
   // safely there.
   std::vector<repository::RetentionCandidate> cands;
   for (const auto& x : backups) cands.push_back({x.id, repository::parse_iso(x.started_at), !x.verified_at.empty()});
-  if (creating) cands.push_back({"(new)", now, drill_new});
+  // "~new" sorts after every real id: among backups of the same second it is the newest.
+  if (creating) cands.push_back({"~new", now, drill_new});
   repository::RetentionRules rules{s.keep_last, s.keep_daily, s.keep_weekly, s.keep_monthly};
   auto decisions = repository::select_retention(cands, rules);
   plan.steps.push_back(b);
@@ -213,6 +251,7 @@ model::Plan plan_backup_policy(const spec::BackupPolicy& policy, const spec::Set
     plan.steps.push_back(std::move(x));
   }
   if (drill_new) plan.steps.insert(plan.steps.begin() + 1, d);
+  if (physical) add_physical_parts(policy, settings, repo, backups, decisions, creating ? b.id : "", plan);
 
   same_filesystem_warning(policy, settings, rs.path, plan.warnings);
   for (const auto& p : repo.partial_folders(name))

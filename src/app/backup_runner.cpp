@@ -4,6 +4,7 @@
 
 #include "app/backup_globals.hpp"
 #include "app/backup_take.hpp"
+#include "app/physical_backup.hpp"
 #include "app/restore.hpp"
 #include "executor/journal.hpp"
 #include "instance/instance.hpp"
@@ -42,6 +43,15 @@ class BackupWorker : public executor::Worker {
   executor::StepOutcome run(const model::Step& step, executor::StepContext& ctx) override {
     if (step.kind == "backup") return backup(ctx);
     if (step.kind == "backup-delete") return remove(step);
+    if (step.kind == "wal-delete") {
+      WalDeletion d;
+      d.cluster = step.params.at("cluster");
+      d.before_segno = std::stoull(step.params.at("before_segno"));
+      d.seg_size = std::stoull(step.params.at("seg_size"));
+      d.first_kept = step.params.at("first_kept");
+      auto removed = delete_wal(*st_.repo, d);
+      return {0, 0, fmt::format("{} WAL files removed", removed.size())};
+    }
     if (step.kind == "drill") {
       std::string id = step.params.at("backup");
       if (id == "new") {
@@ -72,8 +82,22 @@ class BackupWorker : public executor::Worker {
         std::filesystem::remove_all(p, ec);
       }
     }
-    LogicalBackupRequest req{name, st_.policy.spec, st_.source_conninfo, st_.settings->instance.bin_dir};
-    auto b = take_logical_backup(*st_.repo, req, ctx.progress);
+    repository::BackupInfo b;
+    if (st_.policy.spec.method == spec::BackupMethod::physical) {
+      b = take_physical_backup(st_.policy, *st_.settings, ctx.progress);
+    } else {
+      LogicalBackupRequest req{name, st_.policy.spec, st_.source_conninfo, st_.settings->instance.bin_dir};
+      b = take_logical_backup(*st_.repo, req, ctx.progress);
+    }
+    if (st_.policy.spec.verify_checksums) {
+      // Read back what was written: a disk that lies is found now, not at restore time.
+      auto problems = st_.repo->verify_files(b);
+      if (!problems.empty()) {
+        fail(ErrorKind::io, fmt::format("backup {}/{} does not match its manifest right after it was written: {}: {}",
+                                        b.policy, b.id, problems.front().file, problems.front().message),
+             "check the repository's disk");
+      }
+    }
     std::int64_t rows = ctx.progress ? ctx.progress->rows.load() : 0;
     std::lock_guard<std::mutex> lock(st_.mu);
     st_.new_backup_id = b.id;
@@ -196,6 +220,10 @@ std::string run_drill(BackupRunState& st, const std::string& backup_id) {
   std::string failure;
   std::string run;
   try {
+    if (policy.spec.verify_checksums) {
+      auto problems = st.repo->verify_files(info);
+      if (!problems.empty()) fail(ErrorKind::archive, fmt::format("{}: {}", problems.front().file, problems.front().message));
+    }
     model::Plan plan = plan_restore_document(doc, *st.settings);
     run = plan.id;
     ApplyOptions ao;

@@ -68,10 +68,11 @@ double parse_time(const std::string& text) {
   return t;
 }
 
-// Shell-quotes one word for restore_command (run through /bin/sh by PostgreSQL).
+// Shell-quotes one word for restore_command (run through /bin/sh by PostgreSQL), with '%'
+// doubled because PostgreSQL replaces %f, %p, %r and %% in the command.
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : c == '%' ? std::string("%%") : std::string(1, c);
   return out + "'";
 }
 
@@ -228,14 +229,22 @@ model::Plan plan_recovery(const spec::PointInTimeRecovery& doc, const spec::Sett
   auto manifest = repo.read_manifest(backup);
   auto info = repository::physical_info(manifest);
   std::string manifest_hash = sha256_hex(repository::to_json(manifest).dump());
-  std::string id = plan_id_for(doc, backup.id, manifest_hash);
+  const fs::path& dd = s.data_directory;
+  auto dd_empty = [&] { return !fs::exists(dd) || (fs::is_directory(dd) && fs::directory_iterator(dd) == fs::directory_iterator()); };
 
   // A run of exactly this plan exists: continue it (or report it done) instead of re-planning
-  // against a data directory that the run itself filled.
-  fs::path saved = fs::path(run_dir(settings, id)) / "plan.json";
-  if (fs::exists(saved)) {
-    log::info("PointInTimeRecovery \"{}\": continuing the earlier run of plan {}", doc.metadata.name, id);
-    return model::load_plan(saved.string());
+  // against a data directory that the run itself filled. Only when that run finished and its
+  // data directory has since been emptied is this a new recovery (a new plan id).
+  std::string base_id = plan_id_for(doc, backup.id, manifest_hash);
+  std::string id = base_id;
+  for (int generation = 2;; ++generation) {
+    fs::path run = run_dir(settings, id);
+    if (!fs::exists(run / "plan.json")) break;
+    if (!(executor::Journal::open(run, id).finished() && dd_empty())) {
+      log::info("PointInTimeRecovery \"{}\": continuing the earlier run of plan {}", doc.metadata.name, id);
+      return model::load_plan((run / "plan.json").string());
+    }
+    id = fmt::format("{}-{}", base_id, generation);
   }
 
   model::Plan plan;
@@ -294,8 +303,7 @@ model::Plan plan_recovery(const spec::PointInTimeRecovery& doc, const spec::Sett
   }
 
   // The data directory: empty or absent, or moved aside when the document allows it.
-  const fs::path& dd = s.data_directory;
-  bool non_empty = fs::exists(dd) && !(fs::is_directory(dd) && fs::directory_iterator(dd) == fs::directory_iterator());
+  bool non_empty = !dd_empty();
   if (non_empty && !s.move_aside_existing) {
     fail(ErrorKind::input, fmt::format("PointInTimeRecovery \"{}\": the data directory \"{}\" is not empty", doc.metadata.name, dd.string()),
          "choose an empty or absent folder, or set to.move_aside_existing: true");

@@ -96,6 +96,8 @@ class PitrWorker : public executor::Worker {
   executor::StepOutcome act(const std::string& action);
 
   std::string conninfo() const;
+  // pg_ctl writes the server log next to the data directory: make it the server user's.
+  void prepare_log() const;
   bool server_running() const;
   [[noreturn]] void recovery_failed(const std::string& what) const;
   void check_cancel() const {
@@ -138,6 +140,12 @@ class PitrRunner : public executor::StepRunner {
   fs::path bin_dir_, data_dir_, socket_dir_;
   std::optional<UserIdentity> user_;
 };
+
+void PitrWorker::prepare_log() const {
+  fs::path log = r_.log_file();
+  if (!fs::exists(log)) write_file_atomic(log, "", 0600);
+  give_to(log, r_.user_);
+}
 
 executor::StepOutcome PitrWorker::run(const model::Step& step, executor::StepContext& ctx) {
   check_cancel();
@@ -194,10 +202,7 @@ executor::StepOutcome PitrWorker::prepare() {
   create_private_dirs(dd);
   fs::permissions(dd, fs::perms::owner_all, fs::perm_options::replace);
   give_to(dd, r_.user_);
-  // pg_ctl writes the server log next to the data directory: make it the server user's.
-  fs::path log = r_.log_file();
-  if (!fs::exists(log)) write_file_atomic(log, "", 0600);
-  give_to(log, r_.user_);
+  prepare_log();
   return {0, 0, note};
 }
 
@@ -299,6 +304,7 @@ executor::StepOutcome PitrWorker::start() {
     read_postmaster_pid(r_.data_dir_.string(), pm);
     return {0, 0, fmt::format("already running (pid {}, port {})", pm.pid, pm.port)};
   }
+  prepare_log();
   instance::Options o;
   o.bin_dir = r_.bin_dir_;
   o.run_as = r_.settings_.instance.run_as;
@@ -440,10 +446,13 @@ bool read_postmaster_pid(const std::string& data_directory, PostmasterInfo& out)
 }
 
 std::string diagnose_recovery_log(const std::string& log, std::uint64_t seg_size) {
-  std::string stop, ended, restored, redo, last_commit;
+  std::string stop, ended, inside, restored, redo, last_commit;
   std::istringstream in(log);
   for (std::string line; std::getline(in, line);) {
     if (line.find("recovery stopping") != std::string::npos) stop = line.substr(line.find("recovery stopping"));
+    if (line.find("requested recovery stop point is before consistent recovery point") != std::string::npos) {
+      inside = "the target lies inside the base backup (before it became consistent); choose a later target";
+    }
     if (line.find("recovery ended before configured recovery target") != std::string::npos) {
       ended = "recovery ended before the configured target was reached";
     }
@@ -455,6 +464,7 @@ std::string diagnose_recovery_log(const std::string& log, std::uint64_t seg_size
   }
   std::vector<std::string> parts;
   if (!stop.empty()) parts.push_back(stop);
+  if (!inside.empty()) parts.push_back(inside);
   if (!ended.empty()) parts.push_back(ended);
   if (!redo.empty()) parts.push_back("replay stopped at " + redo);
   if (!last_commit.empty() && !ended.empty()) parts.push_back("the last transaction replayed committed at " + last_commit);

@@ -82,11 +82,15 @@ TimePoint parse_id_time(std::string_view id) {
   return *t;
 }
 
+namespace {
+[[noreturn]] void bad_time(std::string_view s) {
+  fail(ErrorKind::input, fmt::format("\"{}\" is not an ISO-8601 time with a time zone", s),
+       "write it like 2025-01-31T12:00:00Z or 2025-01-31 13:00:00+01:00");
+}
+}  // namespace
+
 TimePoint parse_iso(std::string_view s) {
-  auto bad = [&] {
-    fail(ErrorKind::input, fmt::format("\"{}\" is not an ISO-8601 time with a time zone", s),
-         "write it like 2025-01-31T12:00:00Z or 2025-01-31 13:00:00+01:00");
-  };
+  auto bad = [&] { bad_time(s); };
   if (!digits(s, 0, 4) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2) || s[7] != '-' || !digits(s, 8, 2) ||
       (s[10] != 'T' && s[10] != ' ') || !digits(s, 11, 2) || s[13] != ':' || !digits(s, 14, 2) || s[16] != ':' ||
       !digits(s, 17, 2)) {
@@ -110,7 +114,7 @@ TimePoint parse_iso(std::string_view s) {
     auto off = std::chrono::hours{num(zone, 1, 2)};
     return zone[0] == '+' ? *t - off : *t + off;
   }
-  bad();
+  bad_time(s);
 }
 
 std::uint64_t Manifest::bytes() const {

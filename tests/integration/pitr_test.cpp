@@ -14,6 +14,9 @@
 #include <fmt/format.h>
 
 #include "app/physical_backup.hpp"
+#include "app/restore.hpp"
+#include "executor/journal.hpp"
+#include "model/plan.hpp"
 #include "app/pitr_runner.hpp"
 #include "instance/instance.hpp"
 #include "pg/pg.hpp"
@@ -220,6 +223,15 @@ TEST_CASE("recovery to a named restore point brings back the dropped table with 
   INFO(again.out << again.err);
   CHECK(again.exit_code == 0);
   CHECK(again.out.find("already applied") != std::string::npos);
+
+  // Once that recovered cluster is gone, the same document recovers again (a new run).
+  stop_server(dd);
+  fs::remove_all(dd);
+  auto anew = pgrecover({"apply", doc.string(), "--only", "to-before-drop", "--auto-approve"});
+  INFO(anew.out << anew.err);
+  REQUIRE(anew.exit_code == 0);
+  CHECK(anew.out.find("already applied") == std::string::npos);
+  CHECK(recovered_sql(dd, "SELECT count(*) FROM orders") == "7");
 }
 
 TEST_CASE("recovery to a time between two inserts, resumed after a failed check, then promoted", "[pitr]") {
@@ -301,4 +313,47 @@ TEST_CASE("the base backup records what recovery needs and pg_basebackup's own m
   CHECK(repo.verify_files(src().backup).empty());
   CHECK(repository::read_tar_member(src().backup.dir / info.base_file, "backup_label").find("START WAL LOCATION") !=
         std::string::npos);
+}
+
+TEST_CASE("an apply killed in the middle of the extract is continued: the half-extracted folder is redone", "[pitr]") {
+  fs::path dd = data_dir_in("crashed");
+  StopAtEnd stop{dd};
+  fs::path doc = src().write("pitr-crashed.yaml", recovery_doc("crashed", "{name: before_drop}", "shutdown", dd));
+  fs::path plan_file = src().base.path() / "crashed-plan.json";
+  auto planned = pgrecover({"plan", doc.string(), "--only", "crashed", "--out", plan_file.string()});
+  INFO(planned.out << planned.err);
+  REQUIRE(planned.exit_code == 0);
+  // What a run killed during the extract leaves: its journal (verify-backup and data-directory
+  // done, extract started) and a data directory with part of the files.
+  auto plan = model::load_plan(plan_file.string());
+  auto settings = spec::load_settings(src().config.string());
+  fs::path run = app::run_dir(settings, plan.id);
+  create_private_dirs(run);
+  model::save_plan(plan, (run / "plan.json").string());
+  {
+    auto journal = executor::Journal::open(run, plan.id);
+    auto now = executor::now_iso8601();
+    journal.append({"run-start", "", now, 1, 0, 0, 0, ""}, true);
+    for (const char* id : {"verify-backup", "data-directory"}) {
+      journal.append({"start", id, now, 1, 0, 0, 0, ""}, false);
+      journal.append({"done", id, now, 1, 0, 0, 1, ""}, true);
+    }
+    journal.append({"start", "extract", now, 1, 0, 0, 0, ""}, true);
+  }
+  fs::create_directories(dd / "base" / "1");
+  write_file_atomic(dd / "PG_VERSION", "1");  // torn
+  write_file_atomic(dd / "base" / "1" / "99999", "half a relation");
+  fs::permissions(dd, fs::perms::owner_all, fs::perm_options::replace);
+  give(dd);
+
+  auto resumed = pgrecover({"apply", plan_file.string()});
+  INFO(resumed.out << resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK(resumed.out.find("Run 2 of plan") != std::string::npos);
+  CHECK(resumed.out.find("2 done by earlier runs") != std::string::npos);
+  CHECK_FALSE(fs::exists(dd / "base" / "1" / "99999"));
+  CHECK(read_file(dd / "PG_VERSION") == "15\n");
+  CHECK_FALSE(fs::exists(dd / "postmaster.pid"));  // action shutdown stopped it at the target
+  auto log = read_file(dd.parent_path() / "postgresql.log");
+  CHECK(log.find("recovery stopping at restore point \"before_drop\"") != std::string::npos);
 }

@@ -120,7 +120,7 @@ TEST_CASE("wal push rejects names that are not WAL files and cluster names that 
   CHECK_FALSE(fs::exists(archive.dir()));
 }
 
-TEST_CASE("wal fetch of a missing file says so; compressed files round-trip", "[wal]") {
+TEST_CASE("wal fetch of a missing file says so and compressed files round-trip", "[wal]") {
   TempDir repo, src, dest;
   WalArchive archive(repo.path(), "main");
   CHECK_FALSE(archive.fetch("000000010000000000000009", dest.path() / "RECOVERYXLOG"));

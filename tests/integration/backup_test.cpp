@@ -1,0 +1,300 @@
+// Backup policies end to end through the pgrecover binary against the harness server: plan/apply
+// of a policy, retention, verify of a damaged backup, a restore of the latest backup into a fresh
+// cluster without the source's roles, a restore drill, pg_dump failures, stale plans.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "instance/instance.hpp"
+#include "support/harness.hpp"
+#include "util/fs.hpp"
+
+using namespace pgr;
+using test::psql;
+using test::server;
+
+namespace {
+
+void must(const ProcessResult& r, const std::string& what) {
+  if (!r.ok()) FAIL(describe_failure(what, r) + "\nstdout:\n" + r.out);
+}
+
+std::string conninfo(const std::string& user = "postgres") {
+  auto& s = server();
+  return fmt::format("host={} port={} user={} dbname=postgres", s.socket_dir().string(), s.port(), user);
+}
+
+struct Fixture {
+  TempDir dir{"pgrecover-backup-test-"};
+  std::string source = "bk_source";
+  std::string config;
+  fs::path repo;
+  Fixture() {
+    repo = dir.path() / "repo";
+    config = (dir.path() / "pgrecover.toml").string();
+    write_file_atomic(config, fmt::format("state_dir = \"{}\"\n[repositories.local]\npath = \"{}\"\n",
+                                          (dir.path() / "state").string(), repo.string()));
+    psql("postgres", "CREATE ROLE bk_owner NOLOGIN; CREATE ROLE bk_reader NOLOGIN; GRANT bk_reader TO bk_owner; "
+                     "CREATE ROLE bk_limited LOGIN; CREATE DATABASE " + source + " OWNER bk_owner");
+    psql(source, R"(
+      SET ROLE bk_owner;
+      CREATE SCHEMA app;
+      CREATE TABLE app.orders (id serial PRIMARY KEY, note text NOT NULL, at timestamptz DEFAULT now());
+      INSERT INTO app.orders (note) SELECT 'order ' || g || E' with a\ttab and\na newline' FROM generate_series(1, 500) g;
+      CREATE TABLE app.items (order_id int REFERENCES app.orders, qty int CHECK (qty > 0));
+      INSERT INTO app.items SELECT g % 500 + 1, g FROM generate_series(1, 300) g;
+      CREATE INDEX ON app.items (order_id);
+      CREATE VIEW app.big_orders AS SELECT * FROM app.orders WHERE id > 400;
+      GRANT USAGE ON SCHEMA app TO bk_reader;
+      GRANT SELECT ON app.orders, app.big_orders TO bk_reader;
+      CREATE TABLE app.secret (x int);
+      RESET ROLE;
+      GRANT CONNECT ON DATABASE )" + source + R"( TO bk_limited;
+      GRANT USAGE ON SCHEMA app TO bk_limited;
+      GRANT SELECT ON app.orders, app.items, app.big_orders TO bk_limited;
+      GRANT SELECT, USAGE ON SEQUENCE app.orders_id_seq TO bk_limited;
+    )");
+  }
+};
+
+Fixture& fx() {
+  static Fixture f;
+  return f;
+}
+
+ProcessResult cli(std::vector<std::string> args) {
+  args.insert(args.begin(), {"--config", fx().config});
+  return test::run_pgrecover(args);
+}
+
+std::string policy_doc(const std::string& name, const std::string& extra, const std::string& user = "postgres") {
+  std::string path = (fx().dir.path() / (name + ".yaml")).string();
+  write_file_atomic(path, fmt::format(R"(apiVersion: pgrecover/v1
+kind: BackupPolicy
+metadata: {{name: {}}}
+spec:
+  source: {{conninfo: "{}"}}
+  database: {}
+  jobs: 2
+  repository: local
+{})",
+                                      name, conninfo(user), fx().source, extra));
+  return path;
+}
+
+nlohmann::json list_backups(const std::string& policy) {
+  auto r = cli({"backups", "list", "--json"});
+  must(r, "backups list --json");
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& b : nlohmann::json::parse(r.out).at("backups"))
+    if (b.at("policy") == policy) out.push_back(b);
+  return out;
+}
+
+mode_t mode_of(const fs::path& p) {
+  struct stat st {};
+  REQUIRE(::stat(p.c_str(), &st) == 0);
+  return st.st_mode & 0777;
+}
+
+std::string without_comments(const std::string& sql) {
+  std::string out, line;
+  std::istringstream in(sql);
+  while (std::getline(in, line))
+    if (line.rfind("--", 0) != 0 && !line.empty()) out += line + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("backup: plan exits 2 with no backups, apply makes one, plan right after exits 0", "[backup]") {
+  auto doc = policy_doc("nightly", "schedule: {every: 24h}\n");
+  auto plan = cli({"plan", doc, "--detailed-exitcode"});
+  CHECK(plan.exit_code == 2);
+  CHECK(plan.out.find("no backup of this policy yet") != std::string::npos);
+  // The repository is in /tmp like the harness server's data directory.
+  CHECK(plan.out.find("same filesystem") != std::string::npos);
+  auto apply = cli({"apply", doc, "--auto-approve"});
+  must(apply, "apply nightly");
+  auto again = cli({"plan", doc, "--detailed-exitcode", "--show-unchanged"});
+  CHECK(again.exit_code == 0);
+  CHECK(again.out.find("schedule every 24h") != std::string::npos);
+
+  auto list = list_backups("nightly");
+  REQUIRE(list.size() == 1);
+  const auto& b = list[0];
+  for (const char* k : {"id", "policy", "kind", "database", "started_at", "finished_at", "bytes", "verified_at"})
+    CHECK(b.contains(k));
+  CHECK(b["kind"] == "logical");
+  CHECK(b["database"] == fx().source);
+  CHECK(b["bytes"].get<long>() > 0);
+  CHECK(b["verified_at"].is_null());
+
+  fs::path folder = fx().repo / "backups" / "nightly" / b["id"].get<std::string>();
+  CHECK(mode_of(folder) == 0700);
+  CHECK(mode_of(folder / "data") == 0700);
+  CHECK(mode_of(folder / "data" / "toc.dat") == 0600);
+  CHECK(mode_of(folder / "manifest.json") == 0600);
+  CHECK(mode_of(folder / "globals.sql") == 0600);
+  auto m = nlohmann::json::parse(read_file(folder / "manifest.json"));
+  CHECK(m["row_counts"]["app.orders"] == 500);
+  CHECK(m["row_counts"]["app.items"] == 300);
+  CHECK(m["server_version_num"].get<int>() >= 150000);
+  CHECK_FALSE(m["system_identifier"].get<std::string>().empty());
+  bool owner = false;
+  for (const auto& r : m["globals"]["roles"])
+    if (r["name"] == "bk_owner") owner = r["member_of"].size() == 1 && r["member_of"][0]["role"] == "bk_reader";
+  CHECK(owner);
+  CHECK(read_file(folder / "globals.sql").find("CREATE ROLE bk_owner") != std::string::npos);
+  CHECK(m.dump().find("password=") == std::string::npos);
+
+  auto show = cli({"backups", "show", b["id"].get<std::string>()});
+  must(show, "backups show");
+  CHECK(show.out.find("app.orders") != std::string::npos);
+}
+
+TEST_CASE("backup: keep_last 2 with three backups taken leaves the two newest", "[backup]") {
+  auto doc = policy_doc("keep2", "retention: {keep_last: 2}\n");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    must(cli({"apply", doc, "--auto-approve"}), "apply keep2");
+    auto l = list_backups("keep2");
+    ids.push_back(l.back()["id"].get<std::string>());
+  }
+  auto l = list_backups("keep2");
+  REQUIRE(l.size() == 2);
+  CHECK(l[0]["id"] == ids[1]);
+  CHECK(l[1]["id"] == ids[2]);
+  CHECK_FALSE(fs::exists(fx().repo / "backups" / "keep2" / ids[0]));
+}
+
+TEST_CASE("backup: backups verify passes on an intact backup and names a file with one flipped byte", "[backup]") {
+  auto doc = policy_doc("flip", "");
+  must(cli({"apply", doc, "--auto-approve"}), "apply flip");
+  std::string id = list_backups("flip").at(0)["id"];
+  auto ok = cli({"backups", "verify", id});
+  must(ok, "backups verify (intact)");
+  CHECK(ok.out.find("intact") != std::string::npos);
+  fs::path data = fx().repo / "backups" / "flip" / id / "data";
+  fs::path victim;
+  for (const auto& e : fs::directory_iterator(data))
+    if (e.path().filename() != "toc.dat" && (victim.empty() || e.file_size() > fs::file_size(victim))) victim = e.path();
+  REQUIRE_FALSE(victim.empty());
+  {
+    std::fstream f(victim, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(fs::file_size(victim) / 2));
+    char c = 0;
+    f.get(c);
+    f.seekp(static_cast<std::streamoff>(fs::file_size(victim) / 2));
+    f.put(static_cast<char>(c ^ 0x01));
+  }
+  auto bad = cli({"backups", "verify", id});
+  CHECK(bad.exit_code == 1);
+  CHECK((bad.out + bad.err).find("data/" + victim.filename().string()) != std::string::npos);
+  CHECK(cli({"backups", "verify", "../../etc"}).exit_code == 1);  // ids are a timestamp pattern
+}
+
+TEST_CASE("backup: a restore of the latest backup into a fresh cluster matches the source", "[backup]") {
+  auto doc = policy_doc("fresh", "");
+  must(cli({"apply", doc, "--auto-approve"}), "apply fresh");
+  instance::Instance fresh(instance::Options{});
+  std::string rdoc = (fx().dir.path() / "fresh-restore.yaml").string();
+  write_file_atomic(rdoc, fmt::format(R"(apiVersion: pgrecover/v1
+kind: Restore
+metadata: {{name: fresh-restore}}
+spec:
+  from: {{repository: local, policy: fresh, backup: latest}}
+  to: {{conninfo: "{}", database: {}, create: true}}
+  jobs: 2
+)",
+                                      fresh.conninfo("postgres"), fx().source));
+  auto plan = cli({"plan", rdoc});
+  must(plan, "plan restore from the repository");
+  CHECK(plan.out.find("bk_owner") != std::string::npos);
+  must(cli({"apply", rdoc, "--auto-approve"}), "apply restore from the repository");
+
+  auto src = server().run_client({"pg_dump", "-s", "-d", fx().source});
+  must(src, "pg_dump -s source");
+  auto dst = fresh.run_client({"pg_dump", "-s", "-d", fx().source});
+  must(dst, "pg_dump -s restored");
+  CHECK(without_comments(dst.out) == without_comments(src.out));
+  CHECK(src.out.find("OWNER TO bk_owner") != std::string::npos);
+  std::string rows = "SELECT (SELECT count(*) FROM app.orders) || '/' || (SELECT count(*) FROM app.items) || '/' || "
+                     "(SELECT md5(string_agg(o::text, ',' ORDER BY id)) FROM app.orders o)";
+  auto a = server().run_client({"psql", "-X", "-At", "-d", fx().source, "-c", rows});
+  auto b = fresh.run_client({"psql", "-X", "-At", "-d", fx().source, "-c", rows});
+  must(a, "psql source");
+  must(b, "psql restored");
+  CHECK(a.out == b.out);
+  auto member = fresh.run_client({"psql", "-X", "-At", "-d", "postgres", "-c", "SELECT pg_has_role('bk_owner', 'bk_reader', 'MEMBER')"});
+  CHECK(member.out == "t\n");
+}
+
+TEST_CASE("backup: a restore drill runs in a throwaway instance and records verified_at", "[backup]") {
+  auto doc = policy_doc("drilled", R"(schedule: {every: 24h}
+verify:
+  drill:
+    every: 168h
+    sql: ["select count(*) = 500 from app.orders"]
+)");
+  auto plan = cli({"plan", doc});
+  must(plan, "plan drilled");
+  CHECK(plan.out.find("restored in a drill yet") != std::string::npos);
+  must(cli({"apply", doc, "--auto-approve"}), "apply drilled");
+  auto l = list_backups("drilled");
+  REQUIRE(l.size() == 1);
+  CHECK(l[0]["verified_at"].is_string());
+  auto again = cli({"plan", doc, "--detailed-exitcode"});
+  CHECK(again.exit_code == 0);
+
+  // A failing check fails the drill, and the backup stays unverified.
+  auto bad = policy_doc("drill-bad", R"(verify:
+  drill:
+    every: 1h
+    sql: ["select count(*) = 7 from app.orders"]
+)");
+  auto r = cli({"apply", bad, "--auto-approve"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("drill") != std::string::npos);
+  auto lb = list_backups("drill-bad");
+  REQUIRE(lb.size() == 1);
+  CHECK(lb[0]["verified_at"].is_null());
+}
+
+TEST_CASE("backup: pg_dump failing leaves nothing listed and names the table and the rights", "[backup]") {
+  auto doc = policy_doc("denied", "", "bk_limited");
+  auto r = cli({"apply", doc, "--auto-approve"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("app.secret") != std::string::npos);
+  CHECK(r.err.find("GRANT SELECT ON app.secret") != std::string::npos);
+  CHECK(list_backups("denied").empty());
+  fs::path pdir = fx().repo / "backups" / "denied";
+  int entries = 0;
+  if (fs::exists(pdir))
+    for (const auto& e : fs::directory_iterator(pdir)) entries += e.path().filename() != ".lock";
+  CHECK(entries == 0);
+  // With the table left out, the same role can take the backup.
+  auto ok = policy_doc("denied-ok", "select: {exclude_tables: [app.secret]}\n", "bk_limited");
+  auto r2 = cli({"apply", ok, "--auto-approve"});
+  must(r2, "apply with the table excluded");
+  CHECK(r2.err.find("pg_authid") != std::string::npos);  // warned: no password hashes
+  CHECK(list_backups("denied-ok").size() == 1);
+}
+
+TEST_CASE("backup: a saved plan is refused as stale after the repository changed", "[backup]") {
+  auto doc = policy_doc("stale", "retention: {keep_last: 1}\n");
+  std::string planfile = (fx().dir.path() / "stale-plan.json").string();
+  must(cli({"plan", doc, "--out", planfile}), "plan --out");
+  // Someone else takes a backup of the same policy (another revision of the document).
+  auto other = policy_doc("stale", "retention: {keep_last: 3}\n");
+  must(cli({"apply", other, "--auto-approve"}), "apply stale (other revision)");
+  auto r = cli({"apply", planfile});
+  CHECK(r.exit_code == 3);
+  CHECK(r.err.find("stale") != std::string::npos);
+  CHECK(list_backups("stale").size() == 1);
+}
