@@ -6,6 +6,7 @@
 
 #include "cli/context.hpp"
 #include "instance/instance.hpp"
+#include "util/error.hpp"
 
 namespace pgr::cli {
 
@@ -17,6 +18,8 @@ void add_instance(CLI::App& app, Context& ctx) {
     std::string base_dir;
     int port = 0;
     bool tcp = false;
+    bool durable = false;
+    std::vector<std::string> settings;
     std::string bin_dir;
   };
   auto a = std::make_shared<StartArgs>();
@@ -24,6 +27,8 @@ void add_instance(CLI::App& app, Context& ctx) {
   start->add_option("--base-dir", a->base_dir, "where to create the instance folder (default $TMPDIR or /tmp)");
   start->add_option("--port", a->port, "port (default: a free one)")->check(CLI::Range(1, 65535));
   start->add_flag("--tcp", a->tcp, "also listen on 127.0.0.1");
+  start->add_flag("--durable", a->durable, "keep fsync on (default off: the instance is throwaway)");
+  start->add_option("--set", a->settings, "a server setting NAME=VALUE (repeatable)");
   start->add_option("--bin-dir", a->bin_dir, "PostgreSQL server binaries (default: discovered)");
   start->callback([&ctx, a] {
     ctx.action = [&ctx, a]() -> int {
@@ -33,6 +38,14 @@ void add_instance(CLI::App& app, Context& ctx) {
       o.listen_tcp = a->tcp;
       o.bin_dir = a->bin_dir;
       o.keep = true;
+      o.durable = a->durable;
+      for (const auto& kv : a->settings) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) {
+          fail(ErrorKind::usage, "--set takes NAME=VALUE, got \"" + kv + "\"");
+        }
+        o.settings.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+      }
       instance::Instance inst(o);
       if (ctx.json) {
         std::cout << nlohmann::json{{"format_version", 1},

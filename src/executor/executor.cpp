@@ -1,5 +1,7 @@
 #include "executor/executor.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
@@ -303,6 +305,8 @@ Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, c
   for (auto& s : slots) s->thread.join();
 
   summary.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  struct rusage ru {};
+  if (::getrusage(RUSAGE_SELF, &ru) == 0) summary.peak_rss_bytes = static_cast<std::int64_t>(ru.ru_maxrss) * 1024;
   std::sort(timings.begin(), timings.end(), [](auto& a, auto& b) { return a.ms > b.ms; });
   if (timings.size() > 5) timings.resize(5);
   summary.slowest = timings;

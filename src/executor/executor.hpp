@@ -63,6 +63,7 @@ struct Summary {
   std::vector<StepTiming> slowest;             // up to 5
   std::vector<Failure> failures;
   int peak_parallel = 0;
+  std::int64_t peak_rss_bytes = 0;             // of this process, at the end of the run
 };
 
 Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, const Options& options);

@@ -108,8 +108,8 @@ std::string render_summary_text(const model::Plan& plan, const executor::Summary
     for (auto& [k, n] : s.by_kind) kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", n, k);
     out += "  by kind: " + kinds + "\n";
   }
-  out += fmt::format("  rows: {}, bytes: {}, time: {}, peak parallel steps: {}\n", s.rows, human_bytes(s.bytes),
-                     human_duration(s.seconds), s.peak_parallel);
+  out += fmt::format("  rows: {}, bytes: {}, time: {}, peak parallel steps: {}, peak memory: {}\n", s.rows,
+                     human_bytes(s.bytes), human_duration(s.seconds), s.peak_parallel, human_bytes(s.peak_rss_bytes));
   if (!s.slowest.empty()) {
     out += "  slowest steps:\n";
     for (const auto& t : s.slowest) out += fmt::format("    {:>8}  {} {}\n", human_duration(static_cast<double>(t.ms) / 1000), t.kind, t.object);
@@ -142,6 +142,7 @@ nlohmann::json summary_json(const model::Plan& plan, const executor::Summary& s)
           {"bytes", s.bytes},
           {"seconds", s.seconds},
           {"peak_parallel", s.peak_parallel},
+          {"peak_rss_bytes", s.peak_rss_bytes},
           {"slowest", slowest},
           {"failures", failures}};
 }
