@@ -207,6 +207,17 @@ void Repository::write_verification(const BackupInfo& b, const Verification& v) 
   write_file_atomic(backup_dir(b.policy, b.id) / kVerificationFile, to_json(v).dump(2) + "\n", 0600);
 }
 
+// Ids are unique in the whole repository (not only per policy), so `backups show ID` needs no
+// policy; two policies starting a backup in the same second get -01, -02, ...
+bool Repository::id_taken(const std::string& id) const {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(root_ / kBackupsDir, ec)) {
+    if (!e.is_directory()) continue;
+    if (fs::exists(e.path() / id, ec) || fs::exists(e.path() / (std::string(kPartialPrefix) + id), ec)) return true;
+  }
+  return false;
+}
+
 PendingBackup Repository::begin(std::string_view policy, TimePoint started) const {
   fs::path pdir = policy_dir(policy);
   create_private_dirs(pdir);
@@ -215,8 +226,7 @@ PendingBackup Repository::begin(std::string_view policy, TimePoint started) cons
     std::string id = n == 0 ? base : fmt::format("{}-{:02d}", base, n);
     fs::path final_dir = pdir / id;
     fs::path temp = pdir / (std::string(kPartialPrefix) + id);
-    std::error_code ec;
-    if (fs::exists(final_dir, ec)) continue;
+    if (id_taken(id)) continue;
     if (::mkdir(temp.c_str(), 0700) != 0) {
       if (errno == EEXIST) continue;  // another backup of this policy is being written with this id
       fail(ErrorKind::io, fmt::format("could not create \"{}\": {}", temp.string(), errno_text(errno)));

@@ -11,7 +11,7 @@
 // happens after every file and the manifest are fsynced: a half-written backup is never listed.
 //
 // Backup ids are UTC timestamps "YYYYMMDDTHHMMSSZ" of the start of the backup, with a "-NN"
-// suffix when two backups of one policy start in the same second. Ids from users are checked
+// suffix when two backups (of any policy: ids are unique in a repository) start in the same second. Ids from users are checked
 // against that pattern before they are ever used in a path.
 //
 // This layer only knows files: taking backups (pg_dump, pg_basebackup, libpq) is the app's.
@@ -205,6 +205,7 @@ class Repository {
 
  private:
   Repository(fs::path root, std::string name) : root_(std::move(root)), name_(std::move(name)) {}
+  bool id_taken(const std::string& id) const;
   fs::path root_;
   std::string name_;
 };

@@ -259,6 +259,20 @@ verify:
   auto l = list_backups("drilled");
   REQUIRE(l.size() == 1);
   CHECK(l[0]["verified_at"].is_string());
+  // The drill restored into a throwaway instance (its own socket folder), not into the source
+  // server, and that instance is gone.
+  auto v = nlohmann::json::parse(read_file(fx().repo / "backups" / "drilled" / l[0]["id"].get<std::string>() / "verification.json"));
+  std::string run = v.at("drill_run");
+  REQUIRE_FALSE(run.empty());
+  auto drill_plan = nlohmann::json::parse(read_file(fx().dir.path() / "state" / "runs" / run / "plan.json"));
+  std::string target = drill_plan.at("target").at("conninfo");
+  CHECK(target.find(server().socket_dir().string()) == std::string::npos);
+  auto host = target.find("host=");
+  REQUIRE(host != std::string::npos);
+  host += target[host + 5] == '\'' ? 6 : 5;
+  std::string socket_dir = target.substr(host, target.find_first_of("' ", host) - host);
+  CHECK(socket_dir.find("pgrecover-instance-") != std::string::npos);
+  CHECK_FALSE(fs::exists(socket_dir));
   auto again = cli({"plan", doc, "--detailed-exitcode"});
   CHECK(again.exit_code == 0);
 

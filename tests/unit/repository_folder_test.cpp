@@ -133,7 +133,7 @@ TEST_CASE("repository backups: a half-written backup is never listed and is remo
   CHECK(repo.list().empty());
 }
 
-TEST_CASE("repository backups: ids in the same second get suffixes; listing is oldest first", "[repository]") {
+TEST_CASE("repository backups: ids in the same second get suffixes, and listing is oldest first", "[repository]") {
   TempDir dir;
   auto repo = Repository::open(dir.path(), "local");
   auto t = parse_iso("2025-01-31T12:00:00Z");
@@ -147,9 +147,11 @@ TEST_CASE("repository backups: ids in the same second get suffixes; listing is o
   CHECK(all[0].id == c.id);
   CHECK(repo.list("shop").size() == 2);
   CHECK(repo.find("20250131T110000Z").policy == "other");
-  make_backup(repo, "other", t, "d");  // the same id in two policies: ambiguous without POLICY/
-  CHECK_THROWS_AS(repo.find("20250131T120000Z"), Error);
-  CHECK(repo.find("shop/20250131T120000Z").id == a.id);
+  auto d = make_backup(repo, "other", t, "d");  // ids are unique in the repository, not per policy
+  CHECK(d.id == "20250131T120000Z-02");
+  CHECK(repo.find("20250131T120000Z").policy == "shop");
+  CHECK(repo.find("other/20250131T120000Z-02").id == d.id);
+  CHECK_THROWS_AS(repo.find("other/20250131T120000Z"), Error);
 }
 
 TEST_CASE("repository backups: verify names the damaged, missing and extra files", "[repository]") {
@@ -177,7 +179,7 @@ TEST_CASE("repository backups: verify names the damaged, missing and extra files
   CHECK(repo.fingerprint("shop") == fp);  // files are not part of the fingerprint; the manifest is
 }
 
-TEST_CASE("repository backups: verification is recorded and changes the fingerprint; remove unlists", "[repository]") {
+TEST_CASE("repository backups: verification is recorded and changes the fingerprint, and remove unlists", "[repository]") {
   TempDir dir;
   auto repo = Repository::open(dir.path(), "local");
   auto b = make_backup(repo, "shop", parse_iso("2025-01-31T12:00:00Z"), "x");
