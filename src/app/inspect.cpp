@@ -45,7 +45,10 @@ std::string human_bytes(std::int64_t b) {
 
 std::string join_ids(const std::vector<int>& ids) {
   std::string s;
-  for (int id : ids) s += (s.empty() ? "" : ",") + std::to_string(id);
+  for (int id : ids) {
+    if (!s.empty()) s += ',';
+    s += std::to_string(id);
+  }
   return s.empty() ? "-" : s;
 }
 

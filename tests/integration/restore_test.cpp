@@ -308,3 +308,42 @@ TEST_CASE("show renders a saved plan as Markdown with the ticket and the summary
   REQUIRE(js.exit_code == 0);
   CHECK(nlohmann::json::parse(js.out)["format_version"] == 1);
 }
+
+TEST_CASE("runs list and runs show report what an apply did, without secrets", "[restore][report]") {
+  std::string db = "awk_runs";
+  std::string doc = restore_doc("runs", fx().dir_archive, db, "  post: {verify: {sql: [\"select count(*) = 20000 from shop.big\"]}}\n");
+  std::string plan_file = (fx().dir.path() / "runs-plan.json").string();
+  REQUIRE(cli({"plan", doc, "--out", plan_file}).exit_code == 0);
+  std::string id = nlohmann::json::parse(read_file(plan_file))["id"];
+  auto a = cli({"apply", plan_file});
+  INFO(a.err);
+  REQUIRE(a.exit_code == 0);
+
+  auto list = cli({"--json", "runs", "list"});
+  INFO(list.out << list.err);
+  REQUIRE(list.exit_code == 0);
+  bool found = false;
+  auto listed = nlohmann::json::parse(list.out);
+  for (auto& r : listed["runs"]) {
+    if (r["id"] == id) {
+      found = true;
+      CHECK(r["status"] == "ok");
+      CHECK(r["steps_done"] == r["steps_total"]);
+      CHECK(r["rows"].get<long>() > 20000);
+    }
+  }
+  CHECK(found);
+
+  auto md = cli({"runs", "show", id, "--markdown"});
+  REQUIRE(md.exit_code == 0);
+  CHECK(md.out.find("CHG-42") != std::string::npos);
+  CHECK(md.out.find("**ok**") != std::string::npos);
+  CHECK(md.out.find("14 row counts and 1 SQL checks passed") != std::string::npos);
+  CHECK(md.out.find("password") == std::string::npos);
+
+  auto bad = cli({"runs", "show", "../../etc"});
+  CHECK(bad.exit_code == 1);
+  auto unknown = cli({"runs", "show", "r-0000000000000000"});
+  CHECK(unknown.exit_code == 1);
+  CHECK(unknown.err.find("no run") != std::string::npos);
+}
