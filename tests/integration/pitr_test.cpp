@@ -92,7 +92,7 @@ Source& src() {
   prepared = true;
   s.sql("CREATE TABLE orders (id int PRIMARY KEY, note text); CREATE TABLE audit (id int);"
         "INSERT INTO orders VALUES (1, 'a'), (2, 'b'), (3, 'c')");
-  // The base backup, through the physical backup of a BackupPolicy document.
+  // The base backup: a physical BackupPolicy applied with the binary (pg_basebackup).
   fs::path policy_file = s.write("policy.yaml", fmt::format(R"(apiVersion: pgrecover/v1
 kind: BackupPolicy
 metadata: {{name: src-physical}}
@@ -108,7 +108,12 @@ spec:
   auto docs = spec::load_documents({policy_file}, settings);
   REQUIRE(docs.policies.size() == 1);
   CHECK(app::check_archiving(docs.policies[0], settings).empty());
-  s.backup = app::take_physical_backup(docs.policies[0], settings);
+  auto applied = test::run_pgrecover({"--config", s.config.string(), "apply", "--auto-approve", policy_file.string()});
+  INFO(applied.out << applied.err);
+  REQUIRE(applied.exit_code == 0);
+  auto backups = repository::Repository::open(s.repo).list("src-physical");
+  REQUIRE(backups.size() == 1);
+  s.backup = backups.front();
   s.sql("INSERT INTO orders VALUES (4, 'd'); INSERT INTO orders VALUES (5, 'e')");
   s.sql("INSERT INTO orders VALUES (6, 'f')");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -356,4 +361,16 @@ TEST_CASE("an apply killed in the middle of the extract is continued: the half-e
   CHECK_FALSE(fs::exists(dd / "postmaster.pid"));  // action shutdown stopped it at the target
   auto log = read_file(dd.parent_path() / "postgresql.log");
   CHECK(log.find("recovery stopping at restore point \"before_drop\"") != std::string::npos);
+}
+
+TEST_CASE("a physical policy's archiving check warns when the source does not archive", "[pitr]") {
+  auto plain = pg::Connection::open(test::server().conninfo());  // archive_mode = off
+  auto warnings = app::check_archiving(plain, "src");
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("archive_mode = off") != std::string::npos);
+  auto archiving = pg::Connection::open(src().server->conninfo());
+  CHECK(app::check_archiving(archiving, "src").empty());
+  auto other = app::check_archiving(archiving, "another-cluster");
+  REQUIRE(other.size() == 1);
+  CHECK(other[0].find("does not push into cluster \"another-cluster\"") != std::string::npos);
 }
