@@ -1,70 +1,18 @@
 #include "planner/restore_planner.hpp"
 
 #include <algorithm>
-#include <functional>
 #include <regex>
-#include <set>
 
 #include <fmt/format.h>
 
-#include "pg/pg.hpp"
 #include "model/dag.hpp"
-#include "planner/toc_index.hpp"
+#include "pg/pg.hpp"
+#include "planner/restore_planner_impl.hpp"
 #include "spec/selection.hpp"
 #include "util/error.hpp"
 #include "util/hash.hpp"
 
-namespace pgr::planner {
-
-using archive::TocEntry;
-using model::Action;
-using model::LockMode;
-using model::Step;
-
-namespace {
-
-const std::string kCatalogLock = "(catalog)";
-
-// Why an entry is in the plan.
-struct Inclusion {
-  bool selected = false;
-  std::string reason;  // empty for plainly selected entries
-};
-
-class Planner {
- public:
-  explicit Planner(const RestoreInputs& in) : in_(in), doc_(*in.document), toc_(*in.toc), idx_(toc_) {}
-
-  model::Plan run();
-
- private:
-  void select_entries();
-  void decide_actions();
-  void build_steps();
-  void add_roles_and_database();
-  void add_post_restore_steps();
-  Action present_action(const TocEntry& e, std::string& reason);
-  Action data_action(const TocEntry& e, std::string& reason);
-  bool db_exists() const { return in_.database && in_.database->exists; }
-  std::string step_id(const TocEntry& e);
-  void conflict(const std::string& what) { conflicts_.push_back(what); }
-
-  const RestoreInputs& in_;
-  const spec::Restore& doc_;
-  const archive::Toc& toc_;
-  TocIndex idx_;
-  std::map<int, Inclusion> included_;      // entry id -> why
-  std::map<int, Action> action_;
-  std::map<int, std::string> reason_;
-  std::map<int, std::string> ids_;
-  std::set<std::string> used_ids_;
-  std::vector<Step> steps_;
-  std::vector<std::string> warnings_;
-  std::vector<std::string> conflicts_;
-  std::set<std::string> skipped_fks_;
-  std::string database_step_;
-  std::map<std::string, std::string> role_steps_;  // role -> step id
-};
+namespace pgr::planner::detail {
 
 std::string Planner::step_id(const TocEntry& e) {
   auto it = ids_.find(e.id);
@@ -76,135 +24,6 @@ std::string Planner::step_id(const TocEntry& e) {
   }
   ids_[e.id] = id;
   return id;
-}
-
-void Planner::select_entries() {
-  const auto& sel = doc_.spec.select;
-  bool everything = sel.empty();
-  bool roles_skipped = doc_.spec.roles == spec::RolesPolicy::no_owner;
-  auto wanted_kind = [&](const TocEntry& e) {
-    if (is_session_entry(e)) return false;
-    if (roles_skipped && is_acl_entry(e)) return false;  // no-owner: ownership and grants are skipped
-    return true;
-  };
-  // 1. Seeds: what the selection names.
-  for (const auto& e : toc_.entries) {
-    if (!wanted_kind(e)) continue;
-    bool seed = false;
-    if (everything) {
-      seed = true;
-    } else if (e.desc == "SCHEMA") {
-      seed = !sel.schemas.empty() && spec::selects_schema(sel, e.tag);
-    } else if (is_relation_entry(e) && e.desc != "SEQUENCE") {
-      seed = spec::selects_table(sel, e.namespace_, e.tag);
-    } else if (!e.namespace_.empty() && !is_attached_entry(e)) {
-      // functions, types, ... are selected with their schema (not by table patterns)
-      seed = !sel.schemas.empty() && spec::selects_schema(sel, e.namespace_);
-    }
-    // Exclusions win over everything, including a whole-archive restore.
-    if (seed && (is_relation_entry(e) || e.desc == "TABLE DATA")) {
-      if (!spec::selects_table(sel, e.namespace_, e.tag)) seed = false;
-    }
-    if (seed && e.desc == "SCHEMA" && !spec::selects_schema(sel, e.tag)) seed = false;
-    if (seed) included_[e.id] = {true, ""};
-  }
-  // 2. What hangs off a selected object follows it (data, indexes, constraints, triggers,
-  //    comments, grants, owned sequences), to a fixpoint. A foreign key comes only when every
-  //    table it touches is restored; otherwise it is skipped with a warning.
-  bool changed = true;
-  size_t before_round = 0;
-  while (included_.size() != before_round) {
-  before_round = included_.size();
-  changed = true;
-  while (changed) {
-    changed = false;
-    for (const auto& e : toc_.entries) {
-      if (included_.count(e.id) || !wanted_kind(e) || !is_attached_entry(e)) continue;
-      // The owner: the relation it belongs to, else its first non-schema dependency; a schema
-      // owns it only when the schema itself was selected.
-      const TocEntry* owner = nullptr;
-      if (!is_relation_entry(e)) {
-        // data, constraints, foreign keys, triggers: the table they are on (named in the tag)
-        auto touched = idx_.tables_touched(e);
-        if (!touched.empty()) owner = touched.front();
-      }
-      for (int d : e.dependencies) {
-        if (owner) break;
-        const TocEntry* dep = idx_.by_id(d);
-        if (dep && is_relation_entry(*dep) && dep->desc != "SEQUENCE") {
-          owner = dep;
-          break;
-        }
-      }
-      for (int d : e.dependencies) {
-        const TocEntry* dep = idx_.by_id(d);
-        if (!owner && dep && dep->desc != "SCHEMA") owner = dep;
-      }
-      for (int d : e.dependencies) {
-        const TocEntry* dep = idx_.by_id(d);
-        if (!owner && dep) owner = dep;
-      }
-      if (!owner) continue;
-      auto owner_it = included_.find(owner->id);
-      if (owner_it == included_.end()) continue;
-      if (owner->desc == "SCHEMA" && !owner_it->second.selected) continue;
-      const TocEntry* parent = owner;
-      if (e.desc == "FK CONSTRAINT") {
-        bool all = true;
-        std::string missing;
-        for (const auto* t : idx_.tables_touched(e)) {
-          if (!included_.count(t->id) || !included_.at(t->id).selected) {
-            all = false;
-            missing = display_name(*t);
-          }
-        }
-        if (!all) {
-          if (skipped_fks_.insert(display_name(e)).second) {
-            warnings_.push_back(fmt::format(
-                "foreign key {} is skipped: it references {}, which is not in the selection", display_name(e), missing));
-          }
-          continue;
-        }
-      }
-      bool data_of_unselected_table = (e.desc == "TABLE DATA" || e.desc == "MATERIALIZED VIEW DATA") &&
-                                      !included_.at(parent->id).selected;
-      if (data_of_unselected_table) continue;  // a table pulled in for its definition keeps no data
-      bool selected = included_.at(parent->id).selected && parent->desc != "SCHEMA";
-      std::string why = selected && everything ? "" : fmt::format("belongs to {}", display_name(*parent));
-      included_[e.id] = {selected, everything ? "" : why};
-      changed = true;
-    }
-  }
-  // 3. What the included entries need: their schema, types, functions used by defaults, the
-  //    sequences of serial columns; transitively. Pulled-in tables come without their data.
-  std::vector<int> queue;
-  for (auto& [id, inc] : included_) queue.push_back(id);
-  while (!queue.empty()) {
-    int id = queue.back();
-    queue.pop_back();
-    const TocEntry* e = idx_.by_id(id);
-    if (!e) continue;
-    for (int d : e->dependencies) {
-      const TocEntry* dep = idx_.by_id(d);
-      if (!dep || included_.count(d) || !wanted_kind(*dep)) continue;
-      if (dep->desc == "TABLE DATA") continue;
-      included_[d] = {false, fmt::format("needed by {}", display_name(*e))};
-      queue.push_back(d);
-    }
-  }
-  }
-
-  if (!everything) {
-    int selected = 0;
-    for (auto& [id, inc] : included_)
-      if (inc.selected && is_relation_entry(*idx_.by_id(id))) ++selected;
-    if (selected == 0) {
-      fail(ErrorKind::input,
-           fmt::format("Restore \"{}\": the selection matches no table, view or sequence in the archive",
-                       doc_.metadata.name),
-           "check select.schemas / select.tables against \"pgrecover inspect ARCHIVE\"");
-    }
-  }
 }
 
 Action Planner::data_action(const TocEntry& e, std::string& reason) {
@@ -512,211 +331,6 @@ void Planner::build_steps() {
   }
 }
 
-void Planner::add_roles_and_database() {
-  const auto& cluster = *in_.cluster;
-  // Database
-  if (!db_exists()) {
-    if (!doc_.spec.create) {
-      fail(ErrorKind::input,
-           fmt::format("Restore \"{}\": database \"{}\" does not exist on the target", doc_.metadata.name,
-                       doc_.spec.database),
-           "create it first, or set to.create: true");
-    }
-    Step d;
-    d.id = "database:" + doc_.spec.database;
-    d.kind = "database";
-    d.phase = "database";
-    d.object = doc_.spec.database;
-    d.action = Action::create;
-    d.reason = "missing on the target (to.create: true)";
-    d.params["sql"] = fmt::format("CREATE DATABASE {} TEMPLATE template0 ENCODING {}", pg::quote_ident(doc_.spec.database),
-                                  pg::quote_literal(idx_.encoding()));
-    d.locks = {{kCatalogLock, LockMode::exclusive}};
-    database_step_ = d.id;
-    steps_.push_back(std::move(d));
-  } else if (!in_.database->empty() && doc_.spec.existing == spec::ExistingPolicy::fail) {
-    // Not a conflict by itself: present-and-equal objects are no-ops. Say it for the reviewer.
-    warnings_.push_back(fmt::format("database \"{}\" is not empty: objects already present are left as they are",
-                                    doc_.spec.database));
-  }
-  // Roles: owners and grantees the target lacks.
-  if (doc_.spec.roles == spec::RolesPolicy::no_owner) return;
-  std::set<std::string> needed;
-  for (const auto& e : toc_.entries)
-    if (included_.count(e.id))
-      for (const auto& r : roles_of(e)) needed.insert(r);
-  std::vector<std::string> missing;
-  for (const auto& r : needed)
-    if (!cluster.roles.count(r)) missing.push_back(r);
-  if (missing.empty()) return;
-  if (doc_.spec.roles == spec::RolesPolicy::require) {
-    std::string list;
-    for (auto& r : missing) list += (list.empty() ? "" : ", ") + r;
-    fail(ErrorKind::input,
-         fmt::format("Restore \"{}\": roles missing on the target: {}", doc_.metadata.name, list),
-         "create them first, or use roles: create-missing, or roles: no-owner to skip ownership and grants");
-  }
-  for (const auto& r : missing) {
-    Step s;
-    s.id = "role:" + r;
-    s.kind = "role";
-    s.phase = "globals";
-    s.object = r;
-    s.action = Action::create;
-    s.locks = {{kCatalogLock, LockMode::exclusive}};
-    auto def = in_.role_definitions.find(r);
-    if (def != in_.role_definitions.end()) {
-      s.params["sql"] = def->second;
-      s.reason = "owns or is granted objects in the restore; created as in the backup's globals";
-    } else {
-      s.params["sql"] = fmt::format("CREATE ROLE {} NOLOGIN", pg::quote_ident(r));
-      s.reason = "owns or is granted objects in the restore; created NOLOGIN (the backup has no globals)";
-      warnings_.push_back(fmt::format("role \"{}\" is missing on the target and will be created NOLOGIN", r));
-    }
-    role_steps_[r] = s.id;
-    steps_.push_back(std::move(s));
-  }
-}
-
-void Planner::add_post_restore_steps() {
-  std::map<std::string, const Step*> by_id;
-  for (const auto& s : steps_) by_id[s.id] = &s;
-  std::vector<Step> extra;
-  bool any_change = false;
-  for (const auto& s : steps_)
-    if (s.action != Action::no_op) any_change = true;
-  std::vector<std::string> verify_deps;
-  std::vector<std::string> verified_tables;
-  // Post-data steps (other than foreign keys) per table entry, computed once.
-  std::map<int, std::vector<std::string>> post_data_of;
-  for (const auto& o : steps_) {
-    if (o.phase != "post-data" || o.kind == "fk-constraint" || o.kind == "fk-validate") continue;
-    const TocEntry* oe = idx_.by_id(o.toc_id);
-    if (!oe) continue;
-    for (const auto* t : idx_.tables_touched(*oe)) post_data_of[t->id].push_back(o.id);
-  }
-  for (const auto& s : steps_) {
-    if (s.kind != "table-data" && s.kind != "materialized-view-data") continue;
-    const TocEntry* e = idx_.by_id(s.toc_id);
-    const TocEntry* rel = idx_.relation(e->namespace_, e->tag);
-    std::string qualified = pg::qualified(e->namespace_, e->tag);
-    // ANALYZE as soon as the table's rows and indexes are in.
-    if (doc_.spec.analyze) {
-      Step a;
-      a.id = "analyze:" + s.object;
-      a.kind = "analyze";
-      a.phase = "post-restore";
-      a.object = s.object;
-      a.depends_on = {s.id};
-      if (rel) {
-        auto it = post_data_of.find(rel->id);
-        if (it != post_data_of.end()) a.depends_on.insert(a.depends_on.end(), it->second.begin(), it->second.end());
-      }
-      bool analyzed = false;
-      if (db_exists()) {
-        auto it = in_.database->relations.find(catalog::key(e->namespace_, e->tag));
-        analyzed = it != in_.database->relations.end() && (it->second.analyzed || !it->second.has_rows);
-      }
-      a.action = s.action != Action::no_op || !analyzed ? Action::run : Action::no_op;
-      a.reason = a.action == Action::run ? "fresh statistics for the planner after the load" : "already analyzed";
-      a.params["table"] = qualified;
-      a.locks = {{qualified, LockMode::exclusive}};
-      a.estimate.bytes = 1;
-      verify_deps.push_back(a.id);
-      extra.push_back(std::move(a));
-    }
-    if (s.kind != "table-data") continue;  // a refreshed view has no archived row count
-    verified_tables.push_back(qualified);
-    verify_deps.push_back(s.id);
-  }
-  // sequence-fix: a sequence must not be behind the column it feeds (serial and identity).
-  if (doc_.spec.fix_sequences) {
-    static const std::regex owned(R"(ALTER SEQUENCE (.+) OWNED BY (.+)\.("(?:[^"]|"")*"|[^.;]+);)");
-    static const std::regex identity(R"(ALTER TABLE (?:ONLY )?(.+) ALTER COLUMN ("(?:[^"]|"")*"|\S+) ADD GENERATED)");
-    for (const auto& e : toc_.entries) {
-      if (!included_.count(e.id)) continue;
-      std::smatch m;
-      std::string seq, table, column;
-      if (e.desc == "SEQUENCE OWNED BY" && std::regex_search(e.defn, m, owned)) {
-        seq = m[1];
-        table = m[2];
-        column = m[3];
-      } else if (e.desc == "SEQUENCE" && std::regex_search(e.defn, m, identity)) {
-        seq = pg::qualified(e.namespace_, e.tag);
-        table = m[1];
-        column = m[2];
-      } else {
-        continue;
-      }
-      // Which table-data step loads that table?
-      const Step* data = nullptr;
-      for (const auto& s : steps_) {
-        if (s.kind != "table-data") continue;
-        const TocEntry* de = idx_.by_id(s.toc_id);
-        if (de && pg::qualified(de->namespace_, de->tag) == table) data = &s;
-      }
-      // pg_dump qualifies names only when needed; compare after normalising quotes
-      if (!data) {
-        for (const auto& s : steps_) {
-          if (s.kind != "table-data") continue;
-          const TocEntry* de = idx_.by_id(s.toc_id);
-          std::string plain = de->namespace_ + "." + de->tag;
-          if (de && (plain == table || pg::quote_ident(de->namespace_) + "." + de->tag == table ||
-                     de->namespace_ + "." + pg::quote_ident(de->tag) == table)) {
-            data = &s;
-          }
-        }
-      }
-      if (!data) continue;
-      Step f;
-      f.id = "sequence-fix:" + display_name(e);
-      if (by_id.count(f.id)) continue;
-      f.kind = "sequence-fix";
-      f.phase = "post-restore";
-      f.object = display_name(e);
-      f.depends_on = {data->id};
-      for (const auto& s : steps_)
-        if (s.kind == "sequence-set" && s.object == display_name(e)) f.depends_on.push_back(s.id);
-      f.action = data->action != Action::no_op ? Action::run : Action::no_op;
-      f.reason = f.action == Action::run ? fmt::format("make sure the sequence is not behind max({})", column)
-                                         : "table data unchanged";
-      f.params = {{"sequence", seq}, {"table", table}, {"column", column}};
-      f.locks = {{kCatalogLock, LockMode::none}};
-      verify_deps.push_back(f.id);
-      extra.push_back(std::move(f));
-    }
-  }
-  for (auto& s : extra) steps_.push_back(std::move(s));
-  // verify: row counts and the document's SQL checks, after everything else.
-  if (doc_.spec.verify_row_counts || !doc_.spec.verify_sql.empty()) {
-    Step v;
-    v.id = "verify:" + doc_.spec.database;
-    v.kind = "verify";
-    v.phase = "post-restore";
-    v.object = doc_.spec.database;
-    for (const auto& s : steps_) v.depends_on.push_back(s.id);
-    v.action = any_change ? Action::run : Action::no_op;
-    v.reason = any_change ? fmt::format("check row counts of {} tables and {} SQL checks",
-                                        doc_.spec.verify_row_counts ? verified_tables.size() : 0,
-                                        doc_.spec.verify_sql.size())
-                          : "nothing changed";
-    if (doc_.spec.verify_row_counts) {
-      nlohmann::json tables = nlohmann::json::array();
-      for (const auto& s : steps_) {
-        if (s.kind != "table-data") continue;
-        const TocEntry* e = idx_.by_id(s.toc_id);
-        nlohmann::json t = {{"table", pg::qualified(e->namespace_, e->tag)}, {"step", s.id}};
-        auto ex = in_.expected_rows.find(catalog::key(e->namespace_, e->tag));
-        if (ex != in_.expected_rows.end()) t["expected"] = ex->second;
-        tables.push_back(t);
-      }
-      v.params["tables"] = tables.dump();
-    }
-    v.params["sql"] = nlohmann::json(doc_.spec.verify_sql).dump();
-    steps_.push_back(std::move(v));
-  }
-}
-
 model::Plan Planner::run() {
   select_entries();
   if (db_exists()) {
@@ -759,7 +373,11 @@ model::Plan Planner::run() {
   return plan;
 }
 
-}  // namespace
+}  // namespace pgr::planner::detail
+
+namespace pgr::planner {
+
+using detail::Planner;
 
 std::string restore_plan_id(const std::string& documents_fingerprint, const std::string& toc_checksum,
                             const model::Target& target) {

@@ -1,0 +1,66 @@
+// The restore planner's internals, shared by its three source files: restore_planner.cpp
+// (actions, steps, edges), restore_selection.cpp (what a selection pulls in) and
+// restore_post.cpp (roles, database, analyze, sequence checks, verification).
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "planner/restore_planner.hpp"
+#include "planner/toc_index.hpp"
+
+namespace pgr::planner::detail {
+
+using archive::TocEntry;
+using model::Action;
+using model::LockMode;
+using model::Step;
+
+inline const std::string kCatalogLock = "(catalog)";
+
+// Why an entry is in the plan.
+struct Inclusion {
+  bool selected = false;
+  std::string reason;  // empty for plainly selected entries
+};
+
+class Planner {
+ public:
+  explicit Planner(const RestoreInputs& in) : in_(in), doc_(*in.document), toc_(*in.toc), idx_(toc_) {}
+
+  model::Plan run();
+
+ private:
+  void select_entries();
+  void decide_actions();
+  void build_steps();
+  void add_roles_and_database();
+  void add_post_restore_steps();
+  Action present_action(const TocEntry& e, std::string& reason);
+  Action data_action(const TocEntry& e, std::string& reason);
+  bool db_exists() const { return in_.database && in_.database->exists; }
+  std::string step_id(const TocEntry& e);
+  void conflict(const std::string& what) { conflicts_.push_back(what); }
+
+  const RestoreInputs& in_;
+  const spec::Restore& doc_;
+  const archive::Toc& toc_;
+  TocIndex idx_;
+  std::map<int, Inclusion> included_;      // entry id -> why
+  std::map<int, Action> action_;
+  std::map<int, std::string> reason_;
+  std::map<int, std::string> ids_;
+  std::set<std::string> used_ids_;
+  std::vector<Step> steps_;
+  std::vector<std::string> warnings_;
+  std::vector<std::string> conflicts_;
+  std::set<std::string> skipped_fks_;
+  std::string database_step_;
+  std::map<std::string, std::string> role_steps_;  // role -> step id
+};
+
+std::vector<model::TableLock> locks_for(const TocEntry& e, const TocIndex& idx);
+
+}  // namespace pgr::planner::detail

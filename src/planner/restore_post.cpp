@@ -1,0 +1,222 @@
+// Roles, the database, and the post-restore steps: analyze, sequence-fix, verify.
+#include <algorithm>
+#include <regex>
+
+#include <fmt/format.h>
+
+#include "model/dag.hpp"
+#include "pg/pg.hpp"
+#include "planner/restore_planner_impl.hpp"
+#include "spec/selection.hpp"
+#include "util/error.hpp"
+#include "util/hash.hpp"
+
+namespace pgr::planner::detail {
+
+void Planner::add_roles_and_database() {
+  const auto& cluster = *in_.cluster;
+  // Database
+  if (!db_exists()) {
+    if (!doc_.spec.create) {
+      fail(ErrorKind::input,
+           fmt::format("Restore \"{}\": database \"{}\" does not exist on the target", doc_.metadata.name,
+                       doc_.spec.database),
+           "create it first, or set to.create: true");
+    }
+    Step d;
+    d.id = "database:" + doc_.spec.database;
+    d.kind = "database";
+    d.phase = "database";
+    d.object = doc_.spec.database;
+    d.action = Action::create;
+    d.reason = "missing on the target (to.create: true)";
+    d.params["sql"] = fmt::format("CREATE DATABASE {} TEMPLATE template0 ENCODING {}", pg::quote_ident(doc_.spec.database),
+                                  pg::quote_literal(idx_.encoding()));
+    d.locks = {{kCatalogLock, LockMode::exclusive}};
+    database_step_ = d.id;
+    steps_.push_back(std::move(d));
+  } else if (!in_.database->empty() && doc_.spec.existing == spec::ExistingPolicy::fail) {
+    // Not a conflict by itself: present-and-equal objects are no-ops. Say it for the reviewer.
+    warnings_.push_back(fmt::format("database \"{}\" is not empty: objects already present are left as they are",
+                                    doc_.spec.database));
+  }
+  // Roles: owners and grantees the target lacks.
+  if (doc_.spec.roles == spec::RolesPolicy::no_owner) return;
+  std::set<std::string> needed;
+  for (const auto& e : toc_.entries)
+    if (included_.count(e.id))
+      for (const auto& r : roles_of(e)) needed.insert(r);
+  std::vector<std::string> missing;
+  for (const auto& r : needed)
+    if (!cluster.roles.count(r)) missing.push_back(r);
+  if (missing.empty()) return;
+  if (doc_.spec.roles == spec::RolesPolicy::require) {
+    std::string list;
+    for (auto& r : missing) list += (list.empty() ? "" : ", ") + r;
+    fail(ErrorKind::input,
+         fmt::format("Restore \"{}\": roles missing on the target: {}", doc_.metadata.name, list),
+         "create them first, or use roles: create-missing, or roles: no-owner to skip ownership and grants");
+  }
+  for (const auto& r : missing) {
+    Step s;
+    s.id = "role:" + r;
+    s.kind = "role";
+    s.phase = "globals";
+    s.object = r;
+    s.action = Action::create;
+    s.locks = {{kCatalogLock, LockMode::exclusive}};
+    auto def = in_.role_definitions.find(r);
+    if (def != in_.role_definitions.end()) {
+      s.params["sql"] = def->second;
+      s.reason = "owns or is granted objects in the restore; created as in the backup's globals";
+    } else {
+      s.params["sql"] = fmt::format("CREATE ROLE {} NOLOGIN", pg::quote_ident(r));
+      s.reason = "owns or is granted objects in the restore; created NOLOGIN (the backup has no globals)";
+      warnings_.push_back(fmt::format("role \"{}\" is missing on the target and will be created NOLOGIN", r));
+    }
+    role_steps_[r] = s.id;
+    steps_.push_back(std::move(s));
+  }
+}
+
+void Planner::add_post_restore_steps() {
+  std::map<std::string, const Step*> by_id;
+  for (const auto& s : steps_) by_id[s.id] = &s;
+  std::vector<Step> extra;
+  bool any_change = false;
+  for (const auto& s : steps_)
+    if (s.action != Action::no_op) any_change = true;
+  std::vector<std::string> verify_deps;
+  std::vector<std::string> verified_tables;
+  // Post-data steps (other than foreign keys) per table entry, computed once.
+  std::map<int, std::vector<std::string>> post_data_of;
+  for (const auto& o : steps_) {
+    if (o.phase != "post-data" || o.kind == "fk-constraint" || o.kind == "fk-validate") continue;
+    const TocEntry* oe = idx_.by_id(o.toc_id);
+    if (!oe) continue;
+    for (const auto* t : idx_.tables_touched(*oe)) post_data_of[t->id].push_back(o.id);
+  }
+  for (const auto& s : steps_) {
+    if (s.kind != "table-data" && s.kind != "materialized-view-data") continue;
+    const TocEntry* e = idx_.by_id(s.toc_id);
+    const TocEntry* rel = idx_.relation(e->namespace_, e->tag);
+    std::string qualified = pg::qualified(e->namespace_, e->tag);
+    // ANALYZE as soon as the table's rows and indexes are in.
+    if (doc_.spec.analyze) {
+      Step a;
+      a.id = "analyze:" + s.object;
+      a.kind = "analyze";
+      a.phase = "post-restore";
+      a.object = s.object;
+      a.depends_on = {s.id};
+      if (rel) {
+        auto it = post_data_of.find(rel->id);
+        if (it != post_data_of.end()) a.depends_on.insert(a.depends_on.end(), it->second.begin(), it->second.end());
+      }
+      bool analyzed = false;
+      if (db_exists()) {
+        auto it = in_.database->relations.find(catalog::key(e->namespace_, e->tag));
+        analyzed = it != in_.database->relations.end() && (it->second.analyzed || !it->second.has_rows);
+      }
+      a.action = s.action != Action::no_op || !analyzed ? Action::run : Action::no_op;
+      a.reason = a.action == Action::run ? "fresh statistics for the planner after the load" : "already analyzed";
+      a.params["table"] = qualified;
+      a.locks = {{qualified, LockMode::exclusive}};
+      a.estimate.bytes = 1;
+      verify_deps.push_back(a.id);
+      extra.push_back(std::move(a));
+    }
+    if (s.kind != "table-data") continue;  // a refreshed view has no archived row count
+    verified_tables.push_back(qualified);
+    verify_deps.push_back(s.id);
+  }
+  // sequence-fix: a sequence must not be behind the column it feeds (serial and identity).
+  if (doc_.spec.fix_sequences) {
+    static const std::regex owned(R"(ALTER SEQUENCE (.+) OWNED BY (.+)\.("(?:[^"]|"")*"|[^.;]+);)");
+    static const std::regex identity(R"(ALTER TABLE (?:ONLY )?(.+) ALTER COLUMN ("(?:[^"]|"")*"|\S+) ADD GENERATED)");
+    for (const auto& e : toc_.entries) {
+      if (!included_.count(e.id)) continue;
+      std::smatch m;
+      std::string seq, table, column;
+      if (e.desc == "SEQUENCE OWNED BY" && std::regex_search(e.defn, m, owned)) {
+        seq = m[1];
+        table = m[2];
+        column = m[3];
+      } else if (e.desc == "SEQUENCE" && std::regex_search(e.defn, m, identity)) {
+        seq = pg::qualified(e.namespace_, e.tag);
+        table = m[1];
+        column = m[2];
+      } else {
+        continue;
+      }
+      // Which table-data step loads that table?
+      const Step* data = nullptr;
+      for (const auto& s : steps_) {
+        if (s.kind != "table-data") continue;
+        const TocEntry* de = idx_.by_id(s.toc_id);
+        if (de && pg::qualified(de->namespace_, de->tag) == table) data = &s;
+      }
+      // pg_dump qualifies names only when needed; compare after normalising quotes
+      if (!data) {
+        for (const auto& s : steps_) {
+          if (s.kind != "table-data") continue;
+          const TocEntry* de = idx_.by_id(s.toc_id);
+          std::string plain = de->namespace_ + "." + de->tag;
+          if (de && (plain == table || pg::quote_ident(de->namespace_) + "." + de->tag == table ||
+                     de->namespace_ + "." + pg::quote_ident(de->tag) == table)) {
+            data = &s;
+          }
+        }
+      }
+      if (!data) continue;
+      Step f;
+      f.id = "sequence-fix:" + display_name(e);
+      if (by_id.count(f.id)) continue;
+      f.kind = "sequence-fix";
+      f.phase = "post-restore";
+      f.object = display_name(e);
+      f.depends_on = {data->id};
+      for (const auto& s : steps_)
+        if (s.kind == "sequence-set" && s.object == display_name(e)) f.depends_on.push_back(s.id);
+      f.action = data->action != Action::no_op ? Action::run : Action::no_op;
+      f.reason = f.action == Action::run ? fmt::format("make sure the sequence is not behind max({})", column)
+                                         : "table data unchanged";
+      f.params = {{"sequence", seq}, {"table", table}, {"column", column}};
+      f.locks = {{kCatalogLock, LockMode::none}};
+      verify_deps.push_back(f.id);
+      extra.push_back(std::move(f));
+    }
+  }
+  for (auto& s : extra) steps_.push_back(std::move(s));
+  // verify: row counts and the document's SQL checks, after everything else.
+  if (doc_.spec.verify_row_counts || !doc_.spec.verify_sql.empty()) {
+    Step v;
+    v.id = "verify:" + doc_.spec.database;
+    v.kind = "verify";
+    v.phase = "post-restore";
+    v.object = doc_.spec.database;
+    for (const auto& s : steps_) v.depends_on.push_back(s.id);
+    v.action = any_change ? Action::run : Action::no_op;
+    v.reason = any_change ? fmt::format("check row counts of {} tables and {} SQL checks",
+                                        doc_.spec.verify_row_counts ? verified_tables.size() : 0,
+                                        doc_.spec.verify_sql.size())
+                          : "nothing changed";
+    if (doc_.spec.verify_row_counts) {
+      nlohmann::json tables = nlohmann::json::array();
+      for (const auto& s : steps_) {
+        if (s.kind != "table-data") continue;
+        const TocEntry* e = idx_.by_id(s.toc_id);
+        nlohmann::json t = {{"table", pg::qualified(e->namespace_, e->tag)}, {"step", s.id}};
+        auto ex = in_.expected_rows.find(catalog::key(e->namespace_, e->tag));
+        if (ex != in_.expected_rows.end()) t["expected"] = ex->second;
+        tables.push_back(t);
+      }
+      v.params["tables"] = tables.dump();
+    }
+    v.params["sql"] = nlohmann::json(doc_.spec.verify_sql).dump();
+    steps_.push_back(std::move(v));
+  }
+}
+
+
+}  // namespace pgr::planner::detail
