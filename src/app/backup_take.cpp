@@ -85,14 +85,16 @@ ProcessSpec child(std::vector<std::string> argv, const SplitConninfo& c) {
                      "Nothing was kept of this backup",
                      role, grant, pg::quote_ident(role)));
   }
-  bool lost = err.find("server closed the connection") != std::string::npos ||
-              err.find("terminating connection") != std::string::npos ||
-              err.find("could not receive data") != std::string::npos ||
-              err.find("connection to server") != std::string::npos || r.term_signal != 0;
+  auto has = [&](const char* s) { return err.find(s) != std::string::npos; };
+  bool lost = has("server closed the connection") || has("terminating connection") || has("could not receive data") ||
+              has("SSL SYSCALL") || r.term_signal != 0;
+  bool connect = !lost && has("connection to server") && has("failed:");
   fail(ErrorKind::database, describe_failure(fmt::format("pg_dump of database \"{}\"", database), r),
-       lost ? "the connection to the source server was lost during the dump; nothing was kept of this backup; "
-              "check the server and the network, then apply again"
-            : "nothing was kept of this backup; fix the cause, then apply again");
+       lost      ? "the connection to the source server was lost during the dump; nothing was kept of this backup; "
+                   "check the server and the network, then apply again"
+       : connect ? "pg_dump could not connect to the source; check the policy's source (host, port, user, password "
+                   "from password_env or a passfile) and pg_hba.conf; nothing was kept of this backup"
+                 : "nothing was kept of this backup; fix the cause, then apply again");
 }
 
 }  // namespace

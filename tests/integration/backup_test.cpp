@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -308,6 +309,34 @@ TEST_CASE("backup: pg_dump failing leaves nothing listed and names the table and
   must(r2, "apply with the table excluded");
   CHECK(r2.err.find("pg_authid") != std::string::npos);  // warned: no password hashes
   CHECK(list_backups("denied-ok").size() == 1);
+}
+
+TEST_CASE("backup: a connection lost during pg_dump leaves nothing and says so", "[backup]") {
+  auto doc = policy_doc("lost", "");
+  auto sql = [](const std::string& q) {
+    auto r = server().run_client({"psql", "-X", "-At", "-d", fx().source, "-c", q});
+    return r.out;
+  };
+  // Hold a lock pg_dump must wait for, then end pg_dump's session while it waits.
+  std::thread locker([&] {
+    sql("BEGIN; LOCK TABLE app.items IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(20); COMMIT");
+  });
+  std::string locked = "SELECT count(*) FROM pg_locks WHERE relation = 'app.items'::regclass AND mode = 'AccessExclusiveLock' AND granted";
+  for (int i = 0; i < 200 && sql(locked) != "1\n"; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  ProcessResult r;
+  std::thread apply([&] { r = cli({"apply", doc, "--auto-approve"}); });
+  std::string waiting = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND wait_event_type = 'Lock'";
+  for (int i = 0; i < 400 && sql(waiting) == "0\n"; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pg_dump'");
+  apply.join();
+  sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(20)%' AND pid <> pg_backend_pid()");
+  locker.join();
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("connection to the source server was lost") != std::string::npos);
+  CHECK(list_backups("lost").empty());
+  int entries = 0;
+  for (const auto& e : fs::directory_iterator(fx().repo / "backups" / "lost")) entries += e.path().filename() != ".lock";
+  CHECK(entries == 0);
 }
 
 TEST_CASE("backup: a saved plan is refused as stale after the repository changed", "[backup]") {
