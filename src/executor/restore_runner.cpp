@@ -323,9 +323,22 @@ class RestoreWorker : public Worker {
     }
     int sql_checks = 0;
     if (auto it = step.params.find("sql"); it != step.params.end()) {
+      // The document's checks see the database as its users do (the server's search_path, not
+      // pg_restore's empty one), read-only, in a transaction that is rolled back.
       for (const auto& q : nlohmann::json::parse(it->second)) {
         std::string sql = q.get<std::string>();
-        auto res = c.exec(sql);
+        c.exec("BEGIN READ ONLY");
+        c.exec("SET LOCAL search_path TO DEFAULT");
+        pg::Result res;
+        try {
+          res = c.exec(sql);
+        } catch (const pg::DbError& e) {
+          c.exec("ROLLBACK");
+          failures.push_back(fmt::format("check \"{}\" failed: {}", sql, e.primary()));
+          ++sql_checks;
+          continue;
+        }
+        c.exec("ROLLBACK");
         ++sql_checks;
         std::string v = res.rows() > 0 && res.cols() > 0 && !res.is_null(0, 0) ? res.str(0, 0) : "";
         if (v != "t" && v != "true" && v != "1") {

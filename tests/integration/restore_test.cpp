@@ -312,7 +312,10 @@ TEST_CASE("show renders a saved plan as Markdown with the ticket and the summary
 
 TEST_CASE("runs list and runs show report what an apply did, without secrets", "[restore][report]") {
   std::string db = "awk_runs";
-  std::string doc = restore_doc("runs", fx().dir_archive, db, "  post: {verify: {sql: [\"select count(*) = 20000 from shop.big\"]}}\n");
+  // user checks run read-only with the normal search_path, not pg_restore's empty one
+  std::string doc = restore_doc("runs", fx().dir_archive, db,
+                                "  post: {verify: {sql: [\"select count(*) = 20000 from shop.big\", "
+                                "\"select current_setting('search_path') = '\\\"$user\\\", public'\"]}}\n");
   std::string plan_file = (fx().dir.path() / "runs-plan.json").string();
   REQUIRE(cli({"plan", doc, "--out", plan_file}).exit_code == 0);
   std::string id = nlohmann::json::parse(read_file(plan_file))["id"];
@@ -339,7 +342,7 @@ TEST_CASE("runs list and runs show report what an apply did, without secrets", "
   REQUIRE(md.exit_code == 0);
   CHECK(md.out.find("CHG-42") != std::string::npos);
   CHECK(md.out.find("**ok**") != std::string::npos);
-  CHECK(md.out.find("14 row counts and 1 SQL checks passed") != std::string::npos);
+  CHECK(md.out.find("14 row counts and 2 SQL checks passed") != std::string::npos);
   CHECK(md.out.find("password") == std::string::npos);
 
   auto bad = cli({"runs", "show", "../../etc"});
