@@ -8,6 +8,7 @@
 #include "app/backup.hpp"
 #include "app/pitr.hpp"
 #include "app/restore.hpp"
+#include "app/runs.hpp"
 #include "app/signals.hpp"
 #include "model/plan.hpp"
 #include "report/markdown.hpp"
@@ -16,6 +17,7 @@
 #include "spec/documents.hpp"
 #include "spec/settings.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 #include "util/log.hpp"
 
 namespace pgr::app {
@@ -50,6 +52,38 @@ std::vector<model::Plan> plan_documents(const spec::DocumentSet& docs, const spe
   return plans;
 }
 
+// An estimate of the apply time from what earlier restores in this state directory measured
+// (bytes of archive data per second of run time); none without such a run: never a guess.
+void estimate_time(model::Plan& plan, const spec::Settings& settings) {
+  if (plan.kind != "restore") return;
+  std::int64_t bytes = 0;
+  for (const auto& s : plan.steps)
+    if (s.kind == "table-data" && s.action != model::Action::no_op) bytes += s.estimate.bytes;
+  if (bytes == 0) return;
+  double best_rate = 0;
+  std::string from;
+  for (const auto& r : list_runs(settings.state_dir.string())) {
+    if (r.kind != "restore" || r.status != "ok" || r.ms < 1000 || r.id == plan.id) continue;
+    // the planned bytes of that run: its plan's data steps
+    try {
+      auto past = model::load_plan((std::filesystem::path(run_dir(settings, r.id)) / "plan.json").string());
+      std::int64_t past_bytes = 0;
+      for (const auto& s : past.steps)
+        if (s.kind == "table-data" && s.action != model::Action::no_op) past_bytes += s.estimate.bytes;
+      double rate = static_cast<double>(past_bytes) / (static_cast<double>(r.ms) / 1000.0);
+      if (rate > 0 && (from.empty() || r.started_at > from)) {
+        best_rate = rate;
+        from = r.started_at;
+      }
+    } catch (const Error&) {
+      continue;
+    }
+  }
+  if (best_rate <= 0) return;
+  plan.params["estimated_seconds"] = fmt::format("{:.0f}", static_cast<double>(bytes) / best_rate);
+  plan.params["estimated_from"] = fmt::format("the throughput of the restore run started {}", from);
+}
+
 bool looks_like_plan_file(const std::string& path) {
   if (path.size() < 5 || path.substr(path.size() - 5) != ".json") return false;
   return std::filesystem::is_regular_file(path);
@@ -66,6 +100,8 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
          fmt::format("--out writes one plan, but {} documents were planned", plans.size()),
          "name the document with --only NAME");
   }
+  if (!o.out.empty() && !o.out_dir.empty()) fail(ErrorKind::usage, "give --out or --out-dir, not both");
+  for (auto& p : plans) estimate_time(p, settings);
   bool changes = false;
   nlohmann::json all = nlohmann::json::array();
   for (const auto& p : plans) {
@@ -80,6 +116,14 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
   if (!o.out.empty()) {
     model::save_plan(plans.front(), o.out);
     if (!o.json) out << fmt::format("Saved the plan to {}. Apply exactly this plan with:\n  pgrecover apply {}\n", o.out, o.out);
+  }
+  if (!o.out_dir.empty()) {
+    create_private_dirs(o.out_dir);
+    for (const auto& p : plans) {
+      std::string file = (std::filesystem::path(o.out_dir) / fmt::format("{}-{}.json", p.kind, p.document)).string();
+      model::save_plan(p, file);
+      if (!o.json) out << fmt::format("Saved the plan of {} \"{}\" to {}.\n", p.kind, p.document, file);
+    }
   }
   if (plans.empty() && !o.json) out << "Nothing to plan.\n";
   return o.detailed_exitcode && changes ? kExitChanges : kExitOk;

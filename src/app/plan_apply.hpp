@@ -12,6 +12,7 @@ struct PlanOptions {
   std::string config_path;
   std::string only;         // plan only the document with this name
   std::string out;          // write the plan as JSON here
+  std::string out_dir;      // write one plan per document here: <kind>-<name>.json
   bool detailed_exitcode = false;
   bool json = false;
   bool show_unchanged = false;

@@ -11,6 +11,7 @@ void add_plan(CLI::App& app, Context& ctx) {
   cmd->add_option("PATH", o->paths, "YAML files or folders")->required();
   cmd->add_option("--only", o->only, "plan only the document with this name");
   cmd->add_option("--out", o->out, "write the plan as JSON to this file (always, even with no changes)");
+  cmd->add_option("--out-dir", o->out_dir, "write one plan per document into this folder as KIND-NAME.json");
   cmd->add_flag("--detailed-exitcode", o->detailed_exitcode, "exit 0 when nothing changes, 2 when something would");
   cmd->add_flag("--show-unchanged", o->show_unchanged, "list no-op steps too");
   cmd->callback([&ctx, o] {

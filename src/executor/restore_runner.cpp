@@ -158,6 +158,9 @@ class RestoreWorker : public Worker {
       // pg_restore wrote nothing for it (e.g. "-- *not* creating schema public"): its own SQL.
       sql = e.defn;
     }
+    if (step.params.count("skip_create") && !e.defn.empty() && sql.find(e.defn) != std::string::npos) {
+      sql.erase(sql.find(e.defn), e.defn.size());
+    }
     if (step.params.count("not_valid") && sql.find(e.defn) != std::string::npos && !e.defn.empty()) {
       sql.replace(sql.find(e.defn), e.defn.size(), add_not_valid(e.defn));
     }

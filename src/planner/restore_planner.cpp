@@ -230,6 +230,12 @@ void Planner::build_steps() {
               : e.section == archive::Section::post_data ? "post-data"
                                                          : "pre-data";
     s.locks = locks_for(e, idx_);
+    // A database made from template0 already has schema public: its CREATE is skipped, its
+    // owner and comment still applied (pg_restore would stop or warn on "already exists").
+    if (e.desc == "SCHEMA" && e.tag == "public" && !db_exists() && s.action == Action::create) {
+      s.params["skip_create"] = "true";
+      s.reason = "the new database already has it: apply its owner and privileges";
+    }
     std::set<std::string> deps;
     for (int d : e.dependencies)
       if (included_.count(d)) deps.insert(step_id(*idx_.by_id(d)));

@@ -94,6 +94,10 @@ std::string render_plan_text(const model::Plan& plan, bool show_unchanged) {
   for (const auto& s : plan.steps)
     if (s.kind == "table-data" && s.action != model::Action::no_op) bytes += s.estimate.bytes;
   if (bytes > 0) out += fmt::format("Data to load: {} (as stored in the archive).\n", human_bytes(bytes));
+  if (auto it = plan.params.find("estimated_seconds"); it != plan.params.end()) {
+    out += fmt::format("Estimated time: {} (from {}).\n", human_duration(std::stod(it->second)),
+                       plan.params.count("estimated_from") ? plan.params.at("estimated_from") : "earlier runs");
+  }
   out += summary_line(plan) + "\n";
   return out;
 }
