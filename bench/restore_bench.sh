@@ -169,9 +169,11 @@ dropdb bench_a_1; dropdb bench_b_1
 # --- planning time for a 10,000-entry archive --------------------------------------------------
 if [ "$QUICK" = 0 ]; then
   createdb bench_toc
-  psql -X -q -d bench_toc -c "DO \$\$ BEGIN FOR i IN 1..2500 LOOP
-    EXECUTE format('CREATE TABLE t%s (id int PRIMARY KEY, v text)', i);
-    EXECUTE format('CREATE INDEX ON t%s (v)', i); END LOOP; END \$\$"
+  for b in $(seq 0 9); do  # 250 tables per transaction: one DO block for all runs out of lock slots
+    psql -X -q -d bench_toc -c "DO \$\$ BEGIN FOR i IN $((b * 250 + 1))..$((b * 250 + 250)) LOOP
+      EXECUTE format('CREATE TABLE t%s (id int PRIMARY KEY, v text)', i);
+      EXECUTE format('CREATE INDEX ON t%s (v)', i); END LOOP; END \$\$"
+  done
   "$BIN/pg_dump" -Fc -f "$WORK/toc.dump" bench_toc
   entries=$("$PGR" --json inspect "$WORK/toc.dump" | grep -o '"id":' | wc -l)
   doc=$(restore_doc bench-toc bench_toc_copy)
@@ -184,8 +186,10 @@ if [ "$QUICK" = 0 ]; then
 
   # --- journal overhead: 5,000 tiny tables ---------------------------------------------------
   createdb bench_tiny
-  psql -X -q -d bench_tiny -c "DO \$\$ BEGIN FOR i IN 1..5000 LOOP
-    EXECUTE format('CREATE TABLE tiny%s (id int)', i); EXECUTE format('INSERT INTO tiny%s VALUES (1)', i); END LOOP; END \$\$"
+  for b in $(seq 0 19); do
+    psql -X -q -d bench_tiny -c "DO \$\$ BEGIN FOR i IN $((b * 250 + 1))..$((b * 250 + 250)) LOOP
+      EXECUTE format('CREATE TABLE tiny%s (id int)', i); EXECUTE format('INSERT INTO tiny%s VALUES (1)', i); END LOOP; END \$\$"
+  done
   "$BIN/pg_dump" -Fd -j2 -f "$WORK/tiny.dir" bench_tiny
   doc=$(restore_doc bench-tiny bench_tiny_a)
   sed -i "s|$DUMP|$WORK/tiny.dir|" "$doc"

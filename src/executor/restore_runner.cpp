@@ -128,10 +128,12 @@ class RestoreWorker : public Worker {
     if (step.kind == "sequence-fix") return sequence_fix(step);
     if (step.kind == "verify") return verify(step);
     if (step.kind == "fk-validate") return fk_validate(step);
+    if (step.kind == "constraint-attach") return attach_constraint(step);
     const archive::TocEntry* e = r_.archive().find(step.toc_id);
     if (!e) fail(ErrorKind::input, fmt::format("step {} names archive entry {}, which is not in the archive", step.id, step.toc_id));
     if (e->desc == "TABLE DATA") return load_table(step, *e, ctx);
     if (e->desc == "BLOBS" || e->desc == "LARGE OBJECTS") return load_blobs(*e, ctx);
+    if (step.params.count("index_first") && !partitioned(step.params.at("table"))) return build_unique_index(step, *e);
     return run_entry(step, *e);
   }
 
@@ -173,6 +175,39 @@ class RestoreWorker : public Worker {
     c.exec(prefix + sql);
     c.exec("COMMIT");
     return {};
+  }
+
+  bool partitioned(const std::string& table) {
+    auto r = target().exec("SELECT relkind = 'p' FROM pg_catalog.pg_class WHERE oid = $1::regclass", {table});
+    return r.rows() > 0 && r.boolean(0, 0);
+  }
+
+  // The index of a PRIMARY KEY / UNIQUE constraint, built under a SHARE lock; the
+  // constraint-attach step turns it into the constraint. Names and columns are pg_dump's own
+  // SQL text from the entry (already quoted as needed).
+  StepOutcome build_unique_index(const model::Step& step, const archive::TocEntry& e) {
+    std::string sql = fmt::format("SET default_tablespace = {};\nCREATE UNIQUE INDEX {} ON ONLY {} USING btree ({})",
+                                  e.tablespace.empty() ? "''" : pg::quote_ident(e.tablespace), step.params.at("constraint"),
+                                  step.params.at("table"), step.params.at("columns"));
+    auto& c = target();
+    Active a(*this, c);
+    c.exec("BEGIN");
+    c.exec(sql);
+    c.exec("COMMIT");
+    return {0, 0, "unique index built; the constraint is attached next"};
+  }
+
+  StepOutcome attach_constraint(const model::Step& step) {
+    size_t pos = 0;
+    std::string quoted = step.params.at("constraint");
+    auto name = planner::parse_identifier(quoted, pos);
+    if (!name) fail(ErrorKind::input, fmt::format("step {}: bad constraint name {}", step.id, quoted));
+    auto& c = target();
+    auto exists = c.exec("SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = $1::regclass AND conname = $2",
+                         {step.params.at("table"), *name});
+    if (exists.rows() > 0) return {0, 0, "constraint already present"};  // partitioned fallback, or resumed
+    return run_sql(fmt::format("ALTER TABLE ONLY {} ADD CONSTRAINT {} {} USING INDEX {}", step.params.at("table"), quoted,
+                               step.params.at("constraint_type"), quoted));
   }
 
   StepOutcome load_table(const model::Step& step, const archive::TocEntry& e, StepContext& ctx) {

@@ -208,6 +208,65 @@ std::vector<model::TableLock> locks_for(const TocEntry& e, const TocIndex& idx) 
   return out;
 }
 
+// How much work building a post-data object is, relative to its table's data: a GIN index
+// costs several times a btree (measured: bench/restore_bench.sh), so it starts first.
+double build_weight(const TocEntry& e) {
+  if (e.desc == "INDEX") {
+    if (e.defn.find(" USING gin ") != std::string::npos) return 4.0;
+    if (e.defn.find(" USING gist ") != std::string::npos || e.defn.find(" USING spgist ") != std::string::npos) return 3.0;
+    if (e.defn.find(" USING brin ") != std::string::npos) return 0.2;
+    return 1.0;
+  }
+  if (e.desc == "CONSTRAINT") return 1.0;
+  if (e.desc == "FK CONSTRAINT") return 0.5;
+  return 0.01;
+}
+
+// PRIMARY KEY and UNIQUE constraints take ACCESS EXCLUSIVE, so they would wait for (and block)
+// every other index build on the table. Build their index first with CREATE UNIQUE INDEX (a
+// SHARE lock, alongside the other builds) and attach it with ADD CONSTRAINT ... USING INDEX (an
+// instant step). Only the plain form is split; partitioned tables fall back at run time.
+void Planner::split_unique_constraints() {
+  static const std::regex simple(
+      R"(^ALTER TABLE ONLY ([^\n]+)\n    ADD CONSTRAINT ("(?:[^"]|"")+"|[^\s"]+) (PRIMARY KEY|UNIQUE) \(([^()\n]+)\);\n*$)");
+  std::vector<Step> attach;
+  std::map<std::string, std::string> renamed;  // constraint step -> its attach step
+  for (auto& s : steps_) {
+    if (s.kind != "constraint" || !s.toc_id) continue;
+    const TocEntry* e = idx_.by_id(s.toc_id);
+    std::smatch m;
+    if (!e || !std::regex_match(e->defn, m, simple)) continue;
+    s.params["index_first"] = "true";
+    s.params["table"] = m[1];
+    s.params["constraint"] = m[2];
+    s.params["constraint_type"] = m[3];
+    s.params["columns"] = m[4];
+    for (auto& l : s.locks) l.mode = LockMode::share;
+    Step a;
+    a.id = "constraint-attach:" + s.object;
+    a.kind = "constraint-attach";
+    a.phase = "post-data";
+    a.object = s.object;
+    a.action = s.action == Action::no_op ? Action::no_op : Action::create;
+    a.reason = "attach the unique index as the constraint (instant)";
+    a.depends_on = {s.id};
+    a.locks = s.locks;
+    for (auto& l : a.locks) l.mode = LockMode::exclusive;
+    a.estimate.bytes = 1;
+    a.params = s.params;
+    renamed[s.id] = a.id;
+    attach.push_back(std::move(a));
+  }
+  // What depended on the constraint now depends on it being attached.
+  for (auto& s : steps_) {
+    for (auto& d : s.depends_on) {
+      auto it = renamed.find(d);
+      if (it != renamed.end()) d = it->second;
+    }
+  }
+  for (auto& a : attach) steps_.push_back(std::move(a));
+}
+
 void Planner::build_steps() {
   std::map<int, std::string> data_step_of_table;  // relation entry id -> data step id
   for (const auto& e : toc_.entries) {
@@ -225,10 +284,14 @@ void Planner::build_steps() {
     s.toc_id = e.id;
     s.action = action_.at(e.id);
     s.reason = reason_.at(e.id);
-    s.phase = is_acl_entry(e)                            ? "acl"
-              : e.section == archive::Section::data      ? "data"
-              : e.section == archive::Section::post_data ? "post-data"
-                                                         : "pre-data";
+    // Comments and labels (section none) belong to the phase of what they describe.
+    bool on_post_data = false;
+    for (int d : e.dependencies)
+      if (const auto* de = idx_.by_id(d); de && de->section == archive::Section::post_data) on_post_data = true;
+    s.phase = is_acl_entry(e)                                             ? "acl"
+              : e.section == archive::Section::data                       ? "data"
+              : e.section == archive::Section::post_data || on_post_data ? "post-data"
+                                                                          : "pre-data";
     s.locks = locks_for(e, idx_);
     // A database made from template0 already has schema public: its CREATE is skipped, its
     // owner and comment still applied (pg_restore would stop or warn on "already exists").
@@ -259,9 +322,11 @@ void Planner::build_steps() {
       auto ex = in_.expected_rows.find(catalog::key(e.namespace_, e.tag));
       if (ex != in_.expected_rows.end()) s.estimate.rows = ex->second;
     } else if (e.section == archive::Section::post_data) {
+      std::int64_t base = 0;
       for (const auto* t : idx_.tables_touched(e)) {
-        if (const auto* d = idx_.data_of(*t)) s.estimate.bytes = std::max<std::int64_t>(s.estimate.bytes, d->data.bytes);
+        if (const auto* d = idx_.data_of(*t)) base = std::max<std::int64_t>(base, d->data.bytes);
       }
+      s.estimate.bytes = static_cast<std::int64_t>(static_cast<double>(base) * build_weight(e));
     }
     steps_.push_back(std::move(s));
   }
@@ -287,6 +352,7 @@ void Planner::build_steps() {
     extra.push_back(std::move(v));
   }
   for (auto& v : extra) steps_.push_back(std::move(v));
+  split_unique_constraints();
   // Post-data waits for all of pre-data, as in pg_restore: some post-data entries need pre-data
   // entries they do not name (INDEX ATTACH needs the TABLE ATTACH of its partition).
   {
@@ -304,14 +370,16 @@ void Planner::build_steps() {
     }
     b.action = all_noop ? Action::no_op : Action::run;
     b.locks = {};
-    bool any_post = false;
+    // Data waits too: a pre-data statement on a table (OWNED BY, ATTACH PARTITION) would
+    // otherwise queue behind the load's lock.
+    bool any_after = false;
     for (auto& s : steps_) {
-      if (s.phase == "post-data") {
+      if (s.phase == "post-data" || s.phase == "data") {
         s.depends_on.push_back(b.id);
-        any_post = true;
+        any_after = true;
       }
     }
-    if (any_post) steps_.push_back(std::move(b));
+    if (any_after) steps_.push_back(std::move(b));
   }
   // Grants and default privileges come after every object exists (pg_restore's ACL pass):
   // ALTER DEFAULT PRIVILEGES applied early would change the grants of later objects.

@@ -36,6 +36,7 @@ class Planner {
   void select_entries();
   void decide_actions();
   void build_steps();
+  void split_unique_constraints();
   void add_roles_and_database();
   void add_post_restore_steps();
   Action present_action(const TocEntry& e, std::string& reason);
@@ -62,5 +63,6 @@ class Planner {
 };
 
 std::vector<model::TableLock> locks_for(const TocEntry& e, const TocIndex& idx);
+double build_weight(const TocEntry& e);
 
 }  // namespace pgr::planner::detail
