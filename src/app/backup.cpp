@@ -1,5 +1,7 @@
 #include "app/backup.hpp"
 
+#include "app/run_folder.hpp"
+
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <fcntl.h>
@@ -44,28 +46,6 @@ const spec::RepositorySettings& repository_settings(const spec::Settings& settin
   }
   return *r;
 }
-
-// An exclusive flock held for the life of the object.
-class FileLock {
- public:
-  FileLock(const fs::path& file, const std::string& what) {
-    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ < 0) fail(ErrorKind::io, fmt::format("could not open \"{}\": {}", file.string(), errno_text(errno)));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-      fail(ErrorKind::locked, fmt::format("{} is being applied by another pgrecover", what), "wait for it to finish");
-    }
-  }
-  ~FileLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
 
 // The device of a path, or of its nearest existing ancestor.
 std::optional<dev_t> device_of(fs::path p) {
@@ -268,20 +248,12 @@ model::Plan plan_backup_policy(const spec::BackupPolicy& policy, const spec::Set
 ApplyResult apply_backup_plan(const model::Plan& plan, const spec::Settings& settings, const ApplyOptions& options) {
   if (plan.kind != "backup") fail(ErrorKind::input, fmt::format("plan {} is a {} plan, not a backup plan", plan.id, plan.kind));
   if (!plan.params.count("policy")) fail(ErrorKind::input, fmt::format("backup plan {} has no policy", plan.id));
+  RunFolder folder(settings, plan);
+  if (folder.finished()) return folder.finished_result();
   ApplyResult result;
-  fs::path dir = run_dir(settings, plan.id);
-  result.run_dir = dir.string();
-  create_private_dirs(dir);
-  FileLock run_lock(dir / "lock", "run " + plan.id);
-  auto journal = executor::Journal::open(dir, plan.id);
-  if (journal.finished()) {
-    result.already_finished = true;
-    result.summary.run_status = "ok";
-    result.summary.total = static_cast<int>(plan.steps.size());
-    result.summary.done_before = static_cast<int>(plan.steps.size());
-    return result;
-  }
-  result.resumed = journal.last_run() > 0;
+  result.run_dir = folder.dir().string();
+  result.resumed = folder.resumed();
+  auto& journal = folder.journal();
 
   BackupRunState state;
   state.plan = &plan;
@@ -308,13 +280,12 @@ ApplyResult apply_backup_plan(const model::Plan& plan, const spec::Settings& set
       std::error_code ec;
       fs::remove_all(p, ec);
     }
-    model::save_plan(plan, (dir / "plan.json").string());
   } else {
-    log::info("resuming run {}: {} of {} steps done", plan.id, journal.done_steps().size(), plan.steps.size());
     for (const auto& r : journal.records())
       if (r.type == "done" && r.step == "backup:" + name && r.note.rfind("backup ", 0) == 0) state.new_backup_id = r.note.substr(7);
   }
 
+  folder.start();
   auto runner = make_backup_runner(state);
   executor::Options eo;
   eo.jobs = 1;  // steps depend on each other or are quick; pg_dump itself runs with the policy's jobs
@@ -337,7 +308,7 @@ ApplyResult apply_backup_plan(const model::Plan& plan, const spec::Settings& set
                            {"steps_done", result.summary.done_now},
                            {"rows", result.summary.rows},
                            {"bytes", result.summary.bytes}};
-  write_file_atomic(dir / fmt::format("report-{}.json", result.summary.run), report.dump(2) + "\n", 0600);
+  folder.write_report(result.summary.run, report);
   return result;
 }
 

@@ -1,5 +1,7 @@
 #include "app/pitr.hpp"
 
+#include "app/run_folder.hpp"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -195,23 +197,6 @@ bool readable_by(const fs::path& p, const UserIdentity& u) {
   return (st.st_mode & S_IROTH) != 0;
 }
 
-class RunLock {
- public:
-  explicit RunLock(const fs::path& dir) {
-    fd_ = ::open((dir / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ < 0) fail(ErrorKind::io, fmt::format("could not open \"{}\": {}", (dir / "lock").string(), errno_text(errno)));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      fail(ErrorKind::locked, fmt::format("run {} is being applied by another pgrecover", dir.filename().string()),
-           "wait for it to finish");
-    }
-  }
-  ~RunLock() { ::close(fd_); }
-  RunLock(const RunLock&) = delete;
-  RunLock& operator=(const RunLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
 
 }  // namespace
 
@@ -384,20 +369,12 @@ model::Plan plan_recovery(const spec::PointInTimeRecovery& doc, const spec::Sett
 
 ApplyResult apply_recovery_plan(const model::Plan& plan, const spec::Settings& settings, const ApplyOptions& options) {
   if (plan.kind != "pitr") fail(ErrorKind::input, fmt::format("plan {} is a {} plan, not a pitr plan", plan.id, plan.kind));
+  RunFolder folder(settings, plan);
+  if (folder.finished()) return folder.finished_result();
   ApplyResult result;
-  fs::path dir = run_dir(settings, plan.id);
-  result.run_dir = dir.string();
-  create_private_dirs(dir);
-  RunLock lock(dir);
-  auto journal = executor::Journal::open(dir, plan.id);
-  if (journal.finished()) {
-    result.already_finished = true;
-    result.summary.run_status = "ok";
-    result.summary.total = static_cast<int>(plan.steps.size());
-    result.summary.done_before = static_cast<int>(plan.steps.size());
-    return result;
-  }
-  result.resumed = journal.last_run() > 0;
+  result.run_dir = folder.dir().string();
+  result.resumed = folder.resumed();
+  auto& journal = folder.journal();
   // Stale check: the base backup is still there and unchanged.
   auto repo = repository::Repository::open(plan.params.at(P::repository_path), plan.params.at(P::repository), false);
   auto backup = repo.find(plan.params.at(P::policy) + "/" + plan.params.at(P::backup));
@@ -405,11 +382,7 @@ ApplyResult apply_recovery_plan(const model::Plan& plan, const spec::Settings& s
     fail(ErrorKind::stale_plan, fmt::format("plan is stale: backup {} changed since the plan was made", backup.id),
          "plan again and review the new plan");
   }
-  if (!result.resumed) {
-    model::save_plan(plan, (dir / "plan.json").string());
-  } else {
-    log::info("resuming run {}: {} of {} steps done", plan.id, journal.done_steps().size(), plan.steps.size());
-  }
+  folder.start();
   auto runner = make_pitr_runner(plan, settings);
   executor::Options eo;
   eo.jobs = 1;
@@ -433,7 +406,7 @@ ApplyResult apply_recovery_plan(const model::Plan& plan, const spec::Settings& s
     report["server"] = {{"port", pm.port}, {"socket_directory", pm.socket_dir}, {"pid", pm.pid}};
     log::info("recovered server: port {}, socket directory {}", pm.port, pm.socket_dir);
   }
-  write_file_atomic(dir / fmt::format("report-{}.json", result.summary.run), report.dump(2) + "\n", 0600);
+  folder.write_report(result.summary.run, report);
   return result;
 }
 

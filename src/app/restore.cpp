@@ -1,6 +1,7 @@
 #include "app/restore.hpp"
 
 #include "app/backup.hpp"
+#include "app/run_folder.hpp"
 
 #include <sys/file.h>
 #include <fcntl.h>
@@ -77,31 +78,6 @@ class TargetLock {
 
  private:
   pg::Connection conn_;
-};
-
-// The journal of one plan is used by one process at a time (flock on the run folder).
-class RunLock {
- public:
-  explicit RunLock(const fs::path& dir) {
-    fd_ = ::open((dir / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ < 0) fail(ErrorKind::io, fmt::format("could not open \"{}\": {}", (dir / "lock").string(), errno_text(errno)));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      std::string who = read_file(dir / "lock");
-      fail(ErrorKind::locked, fmt::format("run {} is being applied by another pgrecover ({})", dir.filename().string(),
-                                          who.empty() ? "unknown process" : who),
-           "wait for it to finish");
-    }
-    std::string me = fmt::format("pid {} since {}", ::getpid(), executor::now_iso8601());
-    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, me.data(), me.size(), 0) < 0) {
-      log::debug("could not record the lock holder in {}", dir.string());
-    }
-  }
-  ~RunLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
- private:
-  int fd_ = -1;
 };
 
 std::string pg_restore_path() {
@@ -226,20 +202,12 @@ std::unique_ptr<model::Plan> unfinished_run_plan(const spec::Settings& settings,
 
 ApplyResult apply_restore_plan(const model::Plan& plan, const spec::Settings& settings, const ApplyOptions& options) {
   if (plan.kind != "restore") fail(ErrorKind::input, fmt::format("plan {} is a {} plan, not a restore", plan.id, plan.kind));
+  RunFolder folder(settings, plan);
+  if (folder.finished()) return folder.finished_result();
   ApplyResult result;
-  fs::path dir = run_dir(settings, plan.id);
-  result.run_dir = dir.string();
-  create_private_dirs(dir);
-  RunLock run_lock(dir);
-  auto journal = executor::Journal::open(dir, plan.id);
-  if (journal.finished()) {
-    result.already_finished = true;
-    result.summary.run_status = "ok";
-    result.summary.total = static_cast<int>(plan.steps.size());
-    result.summary.done_before = static_cast<int>(plan.steps.size());
-    return result;
-  }
-  result.resumed = journal.last_run() > 0;
+  result.run_dir = folder.dir().string();
+  result.resumed = folder.resumed();
+  auto& journal = folder.journal();
   TargetAccess t = resolve_target(plan.target, settings);
   TargetLock target_lock(t, plan.id);
 
@@ -272,10 +240,8 @@ ApplyResult apply_restore_plan(const model::Plan& plan, const spec::Settings& se
                        plan.target.database, what),
            "plan again and review the new plan");
     }
-    model::save_plan(plan, (dir / "plan.json").string());
-  } else {
-    log::info("resuming run {}: {} of {} steps done", plan.id, journal.done_steps().size(), plan.steps.size());
   }
+  folder.start();
 
   executor::RestoreRunnerConfig cfg;
   cfg.admin_conninfo = t.admin_conninfo;
@@ -312,7 +278,7 @@ ApplyResult apply_restore_plan(const model::Plan& plan, const spec::Settings& se
                            {"steps_done", result.summary.done_now},
                            {"rows", result.summary.rows},
                            {"bytes", result.summary.bytes}};
-  write_file_atomic(dir / fmt::format("report-{}.json", result.summary.run), report.dump(2) + "\n", 0600);
+  folder.write_report(result.summary.run, report);
   return result;
 }
 

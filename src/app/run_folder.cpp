@@ -1,0 +1,75 @@
+#include "app/run_folder.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/log.hpp"
+
+namespace pgr::app {
+
+namespace {
+std::filesystem::path made(const std::filesystem::path& dir) {
+  create_private_dirs(dir);
+  return dir;
+}
+}  // namespace
+
+FileLock::FileLock(const std::filesystem::path& file, const std::string& what) {
+  fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd_ < 0) fail(ErrorKind::io, fmt::format("could not open \"{}\": {}", file.string(), errno_text(errno)));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    std::string holder;
+    try {
+      holder = read_file(file);
+    } catch (const Error&) {
+    }
+    ::close(fd_);
+    fd_ = -1;
+    fail(ErrorKind::locked,
+         fmt::format("{} is being applied by another pgrecover{}", what, holder.empty() ? "" : " (" + holder + ")"),
+         "wait for it to finish");
+  }
+  std::string me = fmt::format("pid {} since {}", ::getpid(), executor::now_iso8601());
+  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, me.data(), me.size(), 0) < 0) {
+    log::debug("could not record the lock holder in {}", file.string());
+  }
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+RunFolder::RunFolder(const spec::Settings& settings, const model::Plan& plan)
+    : plan_(plan),
+      dir_(made(run_dir(settings, plan.id))),
+      lock_(dir_ / "lock", "run " + plan.id),
+      journal_(executor::Journal::open(dir_, plan.id)) {}
+
+ApplyResult RunFolder::finished_result() const {
+  ApplyResult r;
+  r.run_dir = dir_.string();
+  r.already_finished = true;
+  r.summary.run_status = "ok";
+  r.summary.total = static_cast<int>(plan_.steps.size());
+  r.summary.done_before = r.summary.total;
+  return r;
+}
+
+void RunFolder::start() const {
+  if (!resumed()) {
+    model::save_plan(plan_, (dir_ / "plan.json").string());
+  } else {
+    log::info("resuming run {}: {} of {} steps done", plan_.id, journal_.done_steps().size(), plan_.steps.size());
+  }
+}
+
+void RunFolder::write_report(int run, const nlohmann::json& report) const {
+  write_file_atomic(dir_ / fmt::format("report-{}.json", run), report.dump(2) + "\n", 0600);
+}
+
+}  // namespace pgr::app
