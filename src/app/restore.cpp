@@ -5,6 +5,9 @@
 
 #include <sys/file.h>
 #include <fcntl.h>
+
+#include <chrono>
+#include <thread>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -58,7 +61,7 @@ class Counter : public planner::RowCounter {
 class TargetLock {
  public:
   TargetLock(const TargetAccess& t, const std::string& plan_id) {
-    conn_ = pg::Connection::open(t.admin_conninfo, fmt::format("pgrecover apply {}", plan_id));
+    conn_ = pg::Connection::open(t.admin_conninfo, fmt::format("pgrecover apply {} lock", plan_id));
     std::string key = "pgrecover:" + t.display.database;
     auto r = conn_.exec("SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext($1))", {key});
     if (!r.boolean(0, 0)) {
@@ -74,6 +77,28 @@ class TargetLock {
            fmt::format("another apply holds the lock on database \"{}\": {}", t.display.database, holder),
            "wait for it to finish, or stop it; two applies never touch the same target at once");
     }
+  }
+
+  // Sessions of an earlier, killed apply of this plan may still be running a statement on the
+  // server (it notices the dead client only when it next talks to it) and could commit a step
+  // the resumed run is redoing. We hold the lock, so no live apply owns them: end them, and wait
+  // until they are gone, before any step runs.
+  void end_orphans(const std::string& plan_id) {
+    std::string pattern = fmt::format("pgrecover apply {} %", plan_id);
+    const char* find = "SELECT pid FROM pg_catalog.pg_stat_activity WHERE application_name LIKE $1 AND pid <> pg_catalog.pg_backend_pid()";
+    auto orphans = conn_.exec(find, {pattern});
+    if (orphans.rows() == 0) return;
+    log::warn("ending {} session(s) left on the server by an interrupted apply of {}", orphans.rows(), plan_id);
+    conn_.exec("SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
+               "WHERE application_name LIKE $1 AND pid <> pg_catalog.pg_backend_pid()",
+               {pattern});
+    for (int i = 0; i < 600; ++i) {
+      if (conn_.exec(find, {pattern}).rows() == 0) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    fail(ErrorKind::database,
+         fmt::format("sessions of an interrupted apply of {} are still running on the server after 60 s", plan_id),
+         "end them (pg_terminate_backend needs the same role or pg_signal_backend), then apply again");
   }
 
  private:
@@ -210,6 +235,7 @@ ApplyResult apply_restore_plan(const model::Plan& plan, const spec::Settings& se
   auto& journal = folder.journal();
   TargetAccess t = resolve_target(plan.target, settings);
   TargetLock target_lock(t, plan.id);
+  target_lock.end_orphans(plan.id);
 
   auto archive = archive::Archive::open(plan.source);
   // Stale checks: the plan is applied exactly as reviewed, or not at all.
@@ -246,6 +272,7 @@ ApplyResult apply_restore_plan(const model::Plan& plan, const spec::Settings& se
   executor::RestoreRunnerConfig cfg;
   cfg.admin_conninfo = t.admin_conninfo;
   cfg.target_conninfo = t.target_conninfo;
+  cfg.application_name = fmt::format("pgrecover apply {} worker", plan.id);
   cfg.no_owner = plan.params.count("roles") && plan.params.at("roles") == "no-owner";
   if (auto it = plan.params.find("session_settings"); it != plan.params.end() && !it->second.empty()) {
     cfg.session_settings = nlohmann::json::parse(it->second).get<std::map<std::string, std::string>>();

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "executor/ready_queue.hpp"
 #include "pg/pg.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -19,17 +20,6 @@ namespace pgr::executor {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-bool conflicts(const model::Step& a, const model::Step& b) {
-  for (const auto& la : a.locks) {
-    if (la.mode == model::LockMode::none) continue;
-    for (const auto& lb : b.locks) {
-      if (lb.mode == model::LockMode::none || la.table != lb.table) continue;
-      if (la.mode == model::LockMode::exclusive || lb.mode == model::LockMode::exclusive) return true;
-    }
-  }
-  return false;
-}
 
 struct Slot {
   std::unique_ptr<Worker> worker;
@@ -118,10 +108,10 @@ Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, c
   emit(make(Event::Type::run_start, nullptr,
             summary.done_before ? fmt::format("resuming run: {} of {} steps done", summary.done_before, n) : ""));
 
-  // Ready set: not done, all dependencies done.
-  std::vector<size_t> ready;
+  // Ready: not done, all dependencies done.
+  ReadyQueue ready(dag);
   for (size_t i : dag.topological_order())
-    if (!done[i] && waiting[i] == 0) ready.push_back(i);
+    if (!done[i] && waiting[i] == 0) ready.push(i);
 
   int jobs = std::max(1, options.jobs);
   State st;
@@ -182,15 +172,17 @@ Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, c
 
   auto cancel_requested = [&] { return options.cancel && options.cancel->load(); };
 
+  std::vector<size_t> released;  // dependents of finished steps whose records are not yet fsynced
   auto finish_step = [&](const Finished& f) {
     const model::Step& step = dag.step(f.step);
     running[f.slot].reset();
     running_count--;
+    ready.release(f.step);
     if (f.ok) {
       // Durable before it counts: the record is fsynced, then dependents may start.
       journal.append({"done", step.id, now_iso8601(), summary.run, f.outcome.rows, f.outcome.bytes, f.ms,
                       f.outcome.note},
-                     true);
+                     false);  // fsynced once for the whole batch, before any dependent starts
       done[f.step] = true;
       summary.done_now++;
       summary.rows += f.outcome.rows;
@@ -198,8 +190,10 @@ Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, c
       bytes_done += step.estimate.bytes;
       summary.by_kind[step.kind]++;
       timings.push_back({step.id, step.kind, step.object, f.ms, f.outcome.rows, f.outcome.bytes});
+      // Its dependents may start only once this record is durable: they wait in `released`
+      // until the batch's fsync (work that does not depend on it keeps going meanwhile).
       for (size_t m : dag.dependents(f.step)) {
-        if (--waiting[m] == 0 && !done[m]) ready.push_back(m);
+        if (--waiting[m] == 0 && !done[m]) released.push_back(m);
       }
       emit(make(Event::Type::step_done, &step, f.outcome.note, f.outcome.rows, f.outcome.bytes, f.ms));
     } else {
@@ -216,53 +210,27 @@ Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, c
     }
   };
 
-  for (;;) {
-    if (!stopping && cancel_requested()) {
-      stopping = true;
-      cancelled = true;
-      log::warn("interrupted: cancelling {} running step(s); their transactions roll back", running_count);
-      std::lock_guard lock(st.mu);
-      for (size_t k = 0; k < slots.size(); ++k)
-        if (running[k]) slots[k]->worker->cancel();
-    }
-    // Dispatch: highest critical path first among ready steps that conflict with nothing running.
+  // Dispatch: the longest critical path first among ready steps whose locks are free.
+  auto dispatch = [&]() {
     if (!stopping) {
-      // no-op steps complete at once, without a worker
-      for (size_t r = 0; r < ready.size();) {
-        size_t i = ready[r];
-        if (dag.step(i).action == model::Action::no_op) {
-          ready.erase(ready.begin() + static_cast<long>(r));
-          journal.append({"done", dag.step(i).id, now_iso8601(), summary.run, 0, 0, 0, "no-op"}, false);
-          done[i] = true;
+      for (size_t k = 0; k < slots.size(); ++k) {
+        if (running[k]) continue;
+        std::optional<size_t> pick;
+        while ((pick = ready.pop_runnable())) {
+          const model::Step& step = dag.step(*pick);
+          if (step.action != model::Action::no_op) break;
+          // no-op steps complete at once, without a worker
+          journal.append({"done", step.id, now_iso8601(), summary.run, 0, 0, 0, "no-op"}, false);
+          done[*pick] = true;
           summary.done_now++;
           summary.no_ops++;
-          for (size_t m : dag.dependents(i))
-            if (--waiting[m] == 0 && !done[m]) ready.push_back(m);
-          r = 0;
-          continue;
+          for (size_t m : dag.dependents(*pick))
+            if (--waiting[m] == 0 && !done[m]) ready.push(m);
         }
-        ++r;
-      }
-      std::sort(ready.begin(), ready.end(), [&](size_t a, size_t b) {
-        if (dag.critical_path(a) != dag.critical_path(b)) return dag.critical_path(a) > dag.critical_path(b);
-        return a < b;
-      });
-      for (size_t k = 0; k < slots.size() && !ready.empty(); ++k) {
-        if (running[k]) continue;
-        auto pick = ready.end();
-        for (auto it = ready.begin(); it != ready.end(); ++it) {
-          bool clash = false;
-          for (size_t q = 0; q < slots.size() && !clash; ++q)
-            if (running[q] && conflicts(dag.step(*it), dag.step(*running[q]))) clash = true;
-          if (!clash) {
-            pick = it;
-            break;
-          }
-        }
-        if (pick == ready.end()) break;
+        if (!pick) break;
         size_t i = *pick;
-        ready.erase(pick);
         const model::Step& step = dag.step(i);
+        ready.acquire(i);
         journal.append({"start", step.id, now_iso8601(), summary.run, 0, 0, 0, ""}, false);
         emit(make(Event::Type::step_start, &step));
         running[k] = i;
@@ -275,6 +243,18 @@ Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, c
         st.work_cv.notify_all();
       }
     }
+  };
+
+  for (;;) {
+    if (!stopping && cancel_requested()) {
+      stopping = true;
+      cancelled = true;
+      log::warn("interrupted: cancelling {} running step(s); their transactions roll back", running_count);
+      std::lock_guard lock(st.mu);
+      for (size_t k = 0; k < slots.size(); ++k)
+        if (running[k]) slots[k]->worker->cancel();
+    }
+    dispatch();
     if (running_count == 0) break;
     std::deque<Finished> batch;
     {
@@ -283,6 +263,17 @@ Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, c
       batch.swap(st.finished);
     }
     for (auto& f : batch) finish_step(f);
+    if (!batch.empty()) {
+      // The batch's records are made durable before its dependents may start. Unless one of
+      // them is more urgent than everything already ready, ready work is handed out first, so
+      // the fsync overlaps running steps instead of idling workers.
+      std::uint64_t urgent = 0;
+      for (size_t m : released) urgent = std::max(urgent, dag.critical_path(m));
+      if (urgent <= ready.top_priority()) dispatch();
+      journal.sync();
+      for (size_t m : released) ready.push(m);
+      released.clear();
+    }
     if (options.on_event && Clock::now() - last_progress >= options.progress_interval) {
       last_progress = Clock::now();
       Event e = make(Event::Type::progress);

@@ -153,6 +153,12 @@ void Journal::append(const JournalRecord& r, bool sync) {
   records_.push_back(r);
 }
 
+void Journal::sync() {
+  if (::fdatasync(fd_) != 0) {
+    fail(ErrorKind::io, fmt::format("could not fsync the journal \"{}\": {}", path_.string(), errno_text(errno)));
+  }
+}
+
 std::set<std::string> Journal::done_steps() const {
   std::map<std::string, std::string> last;
   for (const auto& r : records_)

@@ -50,6 +50,8 @@ class Journal {
 
   // Appends one record; fsyncs when sync is true.
   void append(const JournalRecord& r, bool sync);
+  // fdatasync of everything appended so far.
+  void sync();
 
  private:
   Journal() = default;

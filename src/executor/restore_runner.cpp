@@ -74,14 +74,14 @@ class RestoreWorker : public Worker {
 
   pg::Connection& target() {
     if (!target_) {
-      target_ = pg::Connection::open(r_.config().target_conninfo, "pgrecover apply");
+      target_ = pg::Connection::open(r_.config().target_conninfo, r_.config().application_name);
       setup_session(target_);
     }
     return target_;
   }
 
   pg::Connection& admin() {
-    if (!admin_) admin_ = pg::Connection::open(r_.config().admin_conninfo, "pgrecover apply");
+    if (!admin_) admin_ = pg::Connection::open(r_.config().admin_conninfo, r_.config().application_name);
     return admin_;
   }
 
@@ -171,9 +171,9 @@ class RestoreWorker : public Worker {
     if (!e.table_am.empty()) prefix += fmt::format("SET default_table_access_method = {};\n", pg::quote_ident(e.table_am));
     auto& c = target();
     Active a(*this, c);
-    c.exec("BEGIN");
-    c.exec(prefix + sql);
-    c.exec("COMMIT");
+    // One round trip: on an error the server skips the rest and the transaction is rolled back
+    // by the caller (rollback()).
+    c.exec("BEGIN;\n" + prefix + sql + "\nCOMMIT;");
     return {};
   }
 
@@ -231,15 +231,12 @@ class RestoreWorker : public Worker {
     }
     auto& c = target();
     Active a(*this, c);
-    c.exec("BEGIN");
-    bool freeze = false;
-    if (own_table) {
-      auto kind = c.exec("SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = $1::regclass", {own});
-      bool partitioned = kind.rows() && kind.get(0, 0) == "p";
-      c.exec("TRUNCATE ONLY " + own);
-      freeze = !partitioned;
-    }
-    auto in = c.copy_in(freeze ? copy + " WITH (FREEZE)" : copy);
+    // A table with its own data entry is never a partitioned parent (pg_dump writes the rows of
+    // partitions to the partitions), so FREEZE applies whenever the load truncates its table.
+    bool freeze = own_table;
+    // One round trip: the query string ends in COPY mode (libpq returns at the COPY).
+    std::string start = own_table ? "BEGIN; TRUNCATE ONLY " + own + "; " : std::string("BEGIN; ");
+    auto in = c.copy_in(start + (freeze ? copy + " WITH (FREEZE)" : copy));
     auto reader = r_.archive().open_data(e);
     std::vector<char> buf(kChunk);
     std::int64_t rows = 0, bytes = 0;

@@ -23,6 +23,7 @@ namespace pgr::executor {
 struct RestoreRunnerConfig {
   std::string admin_conninfo;   // the connection's own database (maintenance), with password
   std::string target_conninfo;  // the database restored into, with password
+  std::string application_name = "pgrecover apply";  // includes the plan id, to find orphans
   bool no_owner = false;
   std::map<std::string, std::string> session_settings;  // GUCs for every load session
   // Rows loaded by data steps of earlier runs (from the journal), by step id.

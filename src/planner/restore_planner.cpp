@@ -267,6 +267,30 @@ void Planner::split_unique_constraints() {
   for (auto& a : attach) steps_.push_back(std::move(a));
 }
 
+std::vector<const TocEntry*> Planner::pre_data_tables(const TocEntry& e) const {
+  std::vector<const TocEntry*> out;
+  if (e.desc == "SEQUENCE OWNED BY") {
+    // ALTER SEQUENCE s OWNED BY schema.table.column;
+    size_t pos = e.defn.find(" OWNED BY ");
+    if (pos == std::string::npos) return out;
+    pos += 10;
+    auto schema = parse_identifier(e.defn, pos);
+    if (!schema || pos >= e.defn.size() || e.defn[pos] != '.') return out;
+    ++pos;
+    auto table = parse_identifier(e.defn, pos);
+    if (table) {
+      if (const auto* t = idx_.relation(*schema, *table)) out.push_back(t);
+    }
+    return out;
+  }
+  if (!is_relation_entry(e)) return idx_.tables_touched(e);
+  for (int d : e.dependencies) {  // identity sequences: ALTER TABLE ... ADD GENERATED
+    const TocEntry* dep = idx_.by_id(d);
+    if (dep && dep->desc == "TABLE") out.push_back(dep);
+  }
+  return out;
+}
+
 void Planner::build_steps() {
   std::map<int, std::string> data_step_of_table;  // relation entry id -> data step id
   for (const auto& e : toc_.entries) {
@@ -330,6 +354,24 @@ void Planner::build_steps() {
     }
     steps_.push_back(std::move(s));
   }
+  // A table's load waits for the pre-data statements that touch the table (column defaults,
+  // OWNED BY, identity, ATTACH PARTITION): run during the load they would queue behind its lock.
+  // Loads do not wait for the rest of pre-data, so they overlap it.
+  {
+    std::map<std::string, Step*> by_id;
+    for (auto& st : steps_) by_id[st.id] = &st;
+    for (const auto& st : steps_) {
+      if (st.phase != "pre-data" || !st.toc_id) continue;
+      const TocEntry* e = idx_.by_id(st.toc_id);
+      if (!e || e->desc == "TABLE" || e->desc == "SCHEMA") continue;
+      for (const auto* t : pre_data_tables(*e)) {
+        auto it = data_step_of_table.find(t->id);
+        if (it == data_step_of_table.end()) continue;
+        auto& deps = by_id.at(it->second)->depends_on;
+        if (std::find(deps.begin(), deps.end(), st.id) == deps.end()) deps.push_back(st.id);
+      }
+    }
+  }
   // Foreign keys are added NOT VALID (instant) and validated in a separate step, so validations
   // of different tables run in parallel. Partitioned tables cannot take NOT VALID keys.
   std::vector<Step> extra;
@@ -370,11 +412,9 @@ void Planner::build_steps() {
     }
     b.action = all_noop ? Action::no_op : Action::run;
     b.locks = {};
-    // Data waits too: a pre-data statement on a table (OWNED BY, ATTACH PARTITION) would
-    // otherwise queue behind the load's lock.
     bool any_after = false;
     for (auto& s : steps_) {
-      if (s.phase == "post-data" || s.phase == "data") {
+      if (s.phase == "post-data") {
         s.depends_on.push_back(b.id);
         any_after = true;
       }

@@ -37,6 +37,7 @@ class Planner {
   void decide_actions();
   void build_steps();
   void split_unique_constraints();
+  std::vector<const TocEntry*> pre_data_tables(const TocEntry& e) const;
   void add_roles_and_database();
   void add_post_restore_steps();
   Action present_action(const TocEntry& e, std::string& reason);

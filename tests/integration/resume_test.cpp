@@ -230,7 +230,7 @@ TEST_CASE("SIGINT stops an apply cleanly; the next run finishes it", "[resume][s
   // Wait until data loading has begun, then interrupt.
   for (int i = 0; i < 200; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    std::string n = psql("postgres", fmt::format("select count(*) from pg_stat_activity where datname = '{}' and query ilike 'copy%'", db));
+    std::string n = psql("postgres", fmt::format("select count(*) from pg_stat_activity where datname = '{}' and query ilike '%copy %from stdin%'", db));
     if (n != "0\n") break;
   }
   ::kill(pid, SIGINT);
