@@ -166,6 +166,22 @@ fi
 log "statistics: (a) $(psql -XAt -d bench_a_1 -c "select count(*) from pg_stats where schemaname='public'") pg_stats rows, (b) $(psql -XAt -d bench_b_1 -c "select count(*) from pg_stats where schemaname='public'")"
 dropdb bench_a_1; dropdb bench_b_1
 
+# --- a logical backup through a BackupPolicy vs plain pg_dump -Fd -j2 ---------------------------
+mkdir -p "$WORK/repo" && chmod 0700 "$WORK/repo"
+printf '\n[connections.bench]\nconninfo = "%s"\n\n[repositories.bench]\npath = "%s"\n' "$CONNINFO" "$WORK/repo" >> "$WORK/pgrecover.toml"
+printf '%s\n' "apiVersion: pgrecover/v1" "kind: BackupPolicy" "metadata: {name: bench-backup}" "spec:" \
+  "  source: {connection: bench}" "  database: bench_src" "  format: directory" "  compression: gzip" \
+  "  jobs: 2" "  repository: bench" > "$WORK/policy.yaml"
+BK_A=() BK_B=()
+for i in 1 2 3; do
+  t=$(now); "$PGR" --config "$WORK/pgrecover.toml" --log-level warn apply --auto-approve "$WORK/policy.yaml" > /dev/null; BK_A+=("$(elapsed "$t")")
+  rm -rf "$WORK/plain.dir"
+  t=$(now); "$BIN/pg_dump" -Fd -j2 -f "$WORK/plain.dir" bench_src; BK_B+=("$(elapsed "$t")")
+  rm -rf "$WORK/repo/backups"
+done
+ka=$(printf '%s\n' "${BK_A[@]}" | median); kb=$(printf '%s\n' "${BK_B[@]}" | median)
+log "logical backup: BackupPolicy apply (pg_dump -Fd -j2, globals, exact row counts, SHA-256 of every file, manifest) median $ka s; plain pg_dump -Fd -j2 median $kb s; ratio $(echo "scale=3; $ka / $kb" | bc) (goal: at most 1.2)"
+
 # --- planning time for a 10,000-entry archive --------------------------------------------------
 if [ "$QUICK" = 0 ]; then
   createdb bench_toc

@@ -250,9 +250,6 @@ ApplyResult apply_backup_plan(const model::Plan& plan, const spec::Settings& set
   if (!plan.params.count("policy")) fail(ErrorKind::input, fmt::format("backup plan {} has no policy", plan.id));
   RunFolder folder(settings, plan);
   if (folder.finished()) return folder.finished_result();
-  ApplyResult result;
-  result.run_dir = folder.dir().string();
-  result.resumed = folder.resumed();
   auto& journal = folder.journal();
 
   BackupRunState state;
@@ -267,7 +264,7 @@ ApplyResult apply_backup_plan(const model::Plan& plan, const spec::Settings& set
   spec::ConnectionRef src{plan.target.connection, plan.target.conninfo};
   state.source_conninfo = settings.connect_string(src);
 
-  if (!result.resumed) {
+  if (!folder.resumed()) {
     if (state.repo->fingerprint(name) != plan.fingerprints.at("repository")) {
       fail(ErrorKind::stale_plan,
            fmt::format("plan is stale: the backups of policy \"{}\" in repository \"{}\" changed since the plan was made",
@@ -287,29 +284,8 @@ ApplyResult apply_backup_plan(const model::Plan& plan, const spec::Settings& set
 
   folder.start();
   auto runner = make_backup_runner(state);
-  executor::Options eo;
-  eo.jobs = 1;  // steps depend on each other or are quick; pg_dump itself runs with the policy's jobs
-  eo.cancel = options.cancel;
-  eo.on_event = options.on_event;
-  result.summary = executor::execute(plan, *runner, journal, eo);
-
-  nlohmann::json report = {{"format_version", 1},
-                           {"plan", plan.id},
-                           {"kind", "backup"},
-                           {"document", plan.document},
-                           {"annotations", plan.annotations},
-                           {"repository", rs.name},
-                           {"backup", state.new_backup_id},
-                           {"run", result.summary.run},
-                           {"status", result.summary.run_status},
-                           {"finished_at", executor::now_iso8601()},
-                           {"seconds", result.summary.seconds},
-                           {"steps_total", result.summary.total},
-                           {"steps_done", result.summary.done_now},
-                           {"rows", result.summary.rows},
-                           {"bytes", result.summary.bytes}};
-  folder.write_report(result.summary.run, report);
-  return result;
+  // jobs 1: the steps depend on each other or are quick; pg_dump itself runs with the policy's jobs
+  return folder.run(*runner, options, 1, {{"repository", rs.name}, {"backup", state.new_backup_id}});
 }
 
 RestoreSource resolve_restore_source(const spec::Restore& doc, const spec::Settings& settings) {

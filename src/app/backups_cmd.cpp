@@ -43,7 +43,7 @@ int backups_list_command(const BackupsOptions& o, std::ostream& out) {
   if (o.json) {
     nlohmann::json all = nlohmann::json::array();
     for (const auto& b : backups) all.push_back(repository::to_json(b));
-    out << nlohmann::json{{"backups", all}}.dump(2) << "\n";
+    out << nlohmann::json{{"format_version", 1}, {"backups", all}}.dump(2) << "\n";
     return kExitOk;
   }
   if (backups.empty()) {
@@ -72,6 +72,7 @@ int backups_show_command(const BackupsOptions& o, std::ostream& out) {
   if (o.json) {
     j["verification"] = repository::to_json(v);
     j["folder"] = b.dir.string();
+    if (!j.contains("format_version")) j["format_version"] = 1;
     out << j.dump(2) << "\n";
     return kExitOk;
   }
@@ -141,7 +142,7 @@ int backups_verify_command(const BackupsOptions& o, std::ostream& out) {
   if (o.json) {
     nlohmann::json ps = nlohmann::json::array();
     for (const auto& p : problems) ps.push_back({{"file", p.file}, {"message", p.message}});
-    out << nlohmann::json{{"id", b.id}, {"policy", b.policy}, {"ok", problems.empty()}, {"files", m.files.size()},
+    out << nlohmann::json{{"format_version", 1}, {"id", b.id}, {"policy", b.policy}, {"ok", problems.empty()}, {"files", m.files.size()},
                           {"bytes", m.bytes()}, {"rows", rows}, {"problems", ps}}.dump(2) << "\n";
   } else {
     for (const auto& p : problems) out << fmt::format("{}/{}: {}: {}\n", b.policy, b.id, or_dash(p.file), p.message);

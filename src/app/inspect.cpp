@@ -149,7 +149,9 @@ std::string inspect_text(const archive::Archive& a) {
 int run_inspect(const std::string& path, bool json) {
   auto a = archive::Archive::open(path);
   if (json) {
-    std::cout << inspect_json(*a).dump(2) << "\n";
+    nlohmann::json j = inspect_json(*a);
+    j["format_version"] = 1;
+    std::cout << j.dump(2) << "\n";
   } else {
     std::cout << inspect_text(*a);
   }

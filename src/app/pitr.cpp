@@ -371,10 +371,6 @@ ApplyResult apply_recovery_plan(const model::Plan& plan, const spec::Settings& s
   if (plan.kind != "pitr") fail(ErrorKind::input, fmt::format("plan {} is a {} plan, not a pitr plan", plan.id, plan.kind));
   RunFolder folder(settings, plan);
   if (folder.finished()) return folder.finished_result();
-  ApplyResult result;
-  result.run_dir = folder.dir().string();
-  result.resumed = folder.resumed();
-  auto& journal = folder.journal();
   // Stale check: the base backup is still there and unchanged.
   auto repo = repository::Repository::open(plan.params.at(P::repository_path), plan.params.at(P::repository), false);
   auto backup = repo.find(plan.params.at(P::policy) + "/" + plan.params.at(P::backup));
@@ -384,29 +380,14 @@ ApplyResult apply_recovery_plan(const model::Plan& plan, const spec::Settings& s
   }
   folder.start();
   auto runner = make_pitr_runner(plan, settings);
-  executor::Options eo;
-  eo.jobs = 1;
-  eo.cancel = options.cancel;
-  eo.on_event = options.on_event;
-  result.summary = executor::execute(plan, *runner, journal, eo);
-  nlohmann::json report = {{"format_version", 1},
-                           {"plan", plan.id},
-                           {"kind", "pitr"},
-                           {"document", plan.document},
-                           {"annotations", plan.annotations},
-                           {"data_directory", plan.params.at(P::data_directory)},
-                           {"backup", plan.params.at(P::backup)},
-                           {"target", plan.params.at(P::target)},
-                           {"run", result.summary.run},
-                           {"status", result.summary.run_status},
-                           {"finished_at", executor::now_iso8601()},
-                           {"seconds", result.summary.seconds}};
+  nlohmann::json extra = {{"data_directory", plan.params.at(P::data_directory)},
+                          {"backup", plan.params.at(P::backup)},
+                          {"target", plan.params.at(P::target)}};
   PostmasterInfo pm;
+  ApplyResult result = folder.run(*runner, options, 1, extra);
   if (read_postmaster_pid(plan.params.at(P::data_directory), pm)) {
-    report["server"] = {{"port", pm.port}, {"socket_directory", pm.socket_dir}, {"pid", pm.pid}};
     log::info("recovered server: port {}, socket directory {}", pm.port, pm.socket_dir);
   }
-  folder.write_report(result.summary.run, report);
   return result;
 }
 

@@ -229,9 +229,6 @@ ApplyResult apply_restore_plan(const model::Plan& plan, const spec::Settings& se
   if (plan.kind != "restore") fail(ErrorKind::input, fmt::format("plan {} is a {} plan, not a restore", plan.id, plan.kind));
   RunFolder folder(settings, plan);
   if (folder.finished()) return folder.finished_result();
-  ApplyResult result;
-  result.run_dir = folder.dir().string();
-  result.resumed = folder.resumed();
   auto& journal = folder.journal();
   TargetAccess t = resolve_target(plan.target, settings);
   TargetLock target_lock(t, plan.id);
@@ -244,7 +241,7 @@ ApplyResult apply_restore_plan(const model::Plan& plan, const spec::Settings& se
          fmt::format("plan is stale: the archive \"{}\" changed since the plan was made", plan.source),
          "plan again and review the new plan");
   }
-  if (!result.resumed) {
+  if (!folder.resumed()) {
     auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover apply");
     auto cluster = catalog::read_cluster(admin);
     catalog::Database db;
@@ -285,28 +282,11 @@ ApplyResult apply_restore_plan(const model::Plan& plan, const spec::Settings& se
 
   executor::DdlScript ddl = executor::render_ddl_script(pg_restore_path(), plan.source, cfg.no_owner);
   executor::RestoreRunner runner(plan, *archive, std::move(ddl), cfg);
-  executor::Options eo;
-  eo.jobs = options.jobs > 0 ? options.jobs : std::stoi(plan.params.count("jobs") ? plan.params.at("jobs") : "1");
-  eo.cancel = options.cancel;
-  eo.on_event = options.on_event;
-  result.summary = executor::execute(plan, runner, journal, eo);
-
-  nlohmann::json report = {{"format_version", 1},
-                           {"plan", plan.id},
-                           {"document", plan.document},
-                           {"annotations", plan.annotations},
-                           {"target", {{"connection", plan.target.connection}, {"conninfo", plan.target.conninfo}, {"database", plan.target.database}}},
-                           {"run", result.summary.run},
-                           {"status", result.summary.run_status},
-                           {"finished_at", executor::now_iso8601()},
-                           {"seconds", result.summary.seconds},
-                           {"steps_total", result.summary.total},
-                           {"steps_done_before", result.summary.done_before},
-                           {"steps_done", result.summary.done_now},
-                           {"rows", result.summary.rows},
-                           {"bytes", result.summary.bytes}};
-  folder.write_report(result.summary.run, report);
-  return result;
+  int jobs = options.jobs > 0 ? options.jobs : std::stoi(plan.params.count("jobs") ? plan.params.at("jobs") : "1");
+  return folder.run(runner, options, jobs,
+                    {{"target", {{"connection", plan.target.connection},
+                                 {"conninfo", plan.target.conninfo},
+                                 {"database", plan.target.database}}}});
 }
 
 }  // namespace pgr::app

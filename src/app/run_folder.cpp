@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "executor/executor.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -68,8 +69,34 @@ void RunFolder::start() const {
   }
 }
 
-void RunFolder::write_report(int run, const nlohmann::json& report) const {
-  write_file_atomic(dir_ / fmt::format("report-{}.json", run), report.dump(2) + "\n", 0600);
+ApplyResult RunFolder::run(executor::StepRunner& runner, const ApplyOptions& options, int jobs,
+                           const nlohmann::json& extra) {
+  ApplyResult result;
+  result.run_dir = dir_.string();
+  result.resumed = resumed();
+  executor::Options eo;
+  eo.jobs = jobs;
+  eo.cancel = options.cancel;
+  eo.on_event = options.on_event;
+  result.summary = executor::execute(plan_, runner, journal_, eo);
+  const auto& sm = result.summary;
+  nlohmann::json report = {{"format_version", 1},
+                           {"plan", plan_.id},
+                           {"kind", plan_.kind},
+                           {"document", plan_.document},
+                           {"annotations", plan_.annotations},
+                           {"run", sm.run},
+                           {"status", sm.run_status},
+                           {"finished_at", executor::now_iso8601()},
+                           {"seconds", sm.seconds},
+                           {"steps_total", sm.total},
+                           {"steps_done_before", sm.done_before},
+                           {"steps_done", sm.done_now},
+                           {"rows", sm.rows},
+                           {"bytes", sm.bytes}};
+  for (const auto& [k, v] : extra.items()) report[k] = v;
+  write_file_atomic(dir_ / fmt::format("report-{}.json", sm.run), report.dump(2) + "\n", 0600);
+  return result;
 }
 
 }  // namespace pgr::app

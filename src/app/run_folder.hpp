@@ -10,6 +10,7 @@
 
 #include "app/restore.hpp"
 #include "executor/journal.hpp"
+#include "executor/runner.hpp"
 #include "model/plan.hpp"
 #include "spec/settings.hpp"
 
@@ -40,7 +41,9 @@ class RunFolder {
   ApplyResult finished_result() const;
   // Saves the plan (first run) or logs "resuming run X: N of M steps done".
   void start() const;
-  void write_report(int run, const nlohmann::json& report) const;
+  // Runs the plan's steps (jobs workers) and writes report-<run>.json: the common fields (plan,
+  // kind, document, annotations, status, times, counts) plus `extra`.
+  ApplyResult run(executor::StepRunner& runner, const ApplyOptions& options, int jobs, const nlohmann::json& extra);
 
  private:
   const model::Plan& plan_;

@@ -66,6 +66,21 @@ std::string quote_kv(const std::string& v) {
 
 }  // namespace
 
+// Reads results until PQgetResult returns NULL (libpq requires it); returns the first result
+// that is not COMMAND_OK (the caller owns it), or nullptr.
+PGresult* drain_results(PGconn* conn) {
+  PGresult* r;
+  PGresult* failed = nullptr;
+  while ((r = PQgetResult(conn)) != nullptr) {
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && !failed) {
+      failed = r;
+    } else {
+      PQclear(r);
+    }
+  }
+  return failed;
+}
+
 long long Result::int64(int row, int col) const {
   std::string s = str(row, col);
   char* end = nullptr;
@@ -269,16 +284,7 @@ void CopyIn::finish() {
   if (done_) return;
   done_ = true;
   if (PQputCopyEnd(conn_->raw(), nullptr) != 1) conn_->throw_from_conn("could not end COPY");
-  PGresult* r;
-  PGresult* failed = nullptr;
-  while ((r = PQgetResult(conn_->raw())) != nullptr) {
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && !failed) {
-      failed = r;
-    } else {
-      PQclear(r);
-    }
-  }
-  if (failed) conn_->throw_from_result(failed, sql_);
+  if (PGresult* failed = drain_results(conn_->raw())) conn_->throw_from_result(failed, sql_);
 }
 
 void CopyIn::abort(const std::string& reason) {
@@ -318,16 +324,7 @@ bool CopyOut::next(std::string& row) {
 }
 
 void CopyOut::drain() {
-  PGresult* r;
-  PGresult* failed = nullptr;
-  while ((r = PQgetResult(conn_->raw())) != nullptr) {
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && !failed) {
-      failed = r;
-    } else {
-      PQclear(r);
-    }
-  }
-  if (failed) conn_->throw_from_result(failed, sql_);
+  if (PGresult* failed = drain_results(conn_->raw())) conn_->throw_from_result(failed, sql_);
 }
 
 // --- pure quoting ----------------------------------------------------------------------------

@@ -94,6 +94,37 @@ TEST_CASE("the example GitOps pipelines run green: schedule, review, apply", "[g
   CHECK(report.find("**ok**") != std::string::npos);
   CHECK(report.find("s3cret") == std::string::npos);
 
+  // --json everywhere: every command's machine output is versioned.
+  auto pgr_json = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--config", (repo / "pgrecover.toml").string(), "--json"});
+    auto r = test::run_pgrecover(args, {"PGRECOVER_PROD_PASSWORD=x", "PGRECOVER_STAGING_PASSWORD=y"});
+    INFO(args.back() << ": " << r.err);
+    REQUIRE(r.exit_code == 0);
+    // apply --json writes one object per line; every line is versioned
+    size_t pos = 0;
+    int objects = 0;
+    while (pos < r.out.size()) {
+      size_t end = r.out.find('\n', pos);
+      std::string line = r.out.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+      pos = end == std::string::npos ? r.out.size() : end + 1;
+      if (line.empty() || line[0] != '{' || line.size() < 2 || line.back() != '}') continue;
+      auto j = nlohmann::json::parse(line);
+      CHECK(j["format_version"] == 1);
+      ++objects;
+    }
+    if (objects == 0) CHECK(nlohmann::json::parse(r.out)["format_version"] == 1);
+    return r;
+  };
+  std::string backup_id = backups["backups"][0]["id"];
+  pgr_json({"backups", "list"});
+  pgr_json({"backups", "show", backup_id});
+  pgr_json({"backups", "verify", backup_id});
+  pgr_json({"runs", "list"});
+  pgr_json({"show", (repo / "out" / "plans" / "restore-orders-chg-1234.json").string()});
+  pgr_json({"validate", (repo / "policies").string(), (repo / "restores").string()});
+  pgr_json({"plan", (repo / "policies").string(), (repo / "restores").string()});
+  pgr_json({"inspect", (tmp.path() / "repository" / "backups" / "shop-nightly" / backup_id / "data").string()});
+
   // A second review right after: nothing left to do for the restore.
   auto again = ci(repo, "review");
   INFO(again.out << again.err);

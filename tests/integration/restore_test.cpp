@@ -296,15 +296,40 @@ spec:
   CHECK(p.out.find("hunter2") == std::string::npos);
 }
 
-TEST_CASE("show renders a saved plan as Markdown with the ticket and the summary", "[restore][report]") {
-  std::string doc = restore_doc("markdown", fx().dir_archive, "awk_markdown");
+TEST_CASE("show renders a saved plan as Markdown with the ticket, summary and warnings, never a password",
+          "[restore][report]") {
+  // a password in the conninfo itself (the server trusts local connections, so it is not needed)
+  std::string doc = (fx().dir.path() / "markdown.yaml").string();
+  write_file_atomic(doc, fmt::format(R"(apiVersion: pgrecover/v1
+kind: Restore
+metadata:
+  name: markdown
+  annotations: {{ticket: CHG-42, reason: "restore orders for support"}}
+spec:
+  from: {{archive: "{}"}}
+  to: {{conninfo: "{} password=hunter2secret", database: awk_markdown, create: true}}
+  select: {{tables: [shop.orders]}}
+)",
+                                     fx().dir_archive, conninfo_yaml()));
   std::string plan_file = (fx().dir.path() / "md-plan.json").string();
   REQUIRE(cli({"plan", doc, "--out", plan_file}).exit_code == 0);
   auto md = cli({"show", plan_file, "--markdown"});
   REQUIRE(md.exit_code == 0);
   CHECK(md.out.find("CHG-42") != std::string::npos);
+  CHECK(md.out.find("restore orders for support") != std::string::npos);
   CHECK(md.out.find("| create |") != std::string::npos);
+  CHECK(md.out.find("Warnings") != std::string::npos);
+  CHECK(md.out.find("orders_customer_id_fkey") != std::string::npos);  // the skipped foreign key
   CHECK(md.out.find("pgrecover apply") != std::string::npos);
+  for (const auto& text : {md.out, read_file(plan_file), cli({"show", plan_file}).out}) {
+    CHECK(text.find("hunter2secret") == std::string::npos);
+  }
+  // applying it still connects: the password was never needed from the plan
+  auto a = cli({"apply", plan_file});
+  INFO(a.err);
+  CHECK(a.exit_code == 0);
+  CHECK(a.out.find("hunter2secret") == std::string::npos);
+  CHECK(a.err.find("hunter2secret") == std::string::npos);
   auto js = cli({"--json", "show", plan_file});
   REQUIRE(js.exit_code == 0);
   CHECK(nlohmann::json::parse(js.out)["format_version"] == 1);
