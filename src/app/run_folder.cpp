@@ -4,6 +4,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "executor/executor.hpp"
@@ -14,10 +16,35 @@
 namespace pgr::app {
 
 namespace {
-std::filesystem::path made(const std::filesystem::path& dir) {
+
+// The folder of this plan's run. A *finished* run of an earlier plan with the same id (the same
+// document, archive and target, planned again after the world changed back: a dropped database,
+// deleted backups) is kept under another name and a new run starts; re-applying the very same
+// plan (same created_at) finds its finished run and does nothing.
+std::filesystem::path prepare(const spec::Settings& settings, const model::Plan& plan) {
+  std::filesystem::path dir = run_dir(settings, plan.id);
+  if (std::filesystem::exists(dir / "plan.json") && std::filesystem::exists(dir / "journal")) {
+    model::Plan saved = model::load_plan((dir / "plan.json").string());
+    if (saved.created_at != plan.created_at) {
+      bool finished;
+      {
+        FileLock probe(dir / "lock", "run " + plan.id);
+        finished = executor::Journal::open(dir, plan.id).finished();
+      }
+      if (finished) {
+        std::string stamp = saved.created_at;
+        std::replace(stamp.begin(), stamp.end(), ':', '-');
+        std::filesystem::path old = dir.string() + "-" + stamp;
+        std::filesystem::rename(dir, old);
+        fsync_dir(dir.parent_path());
+        log::info("run {} finished earlier; it is kept as {} and a new run starts", plan.id, old.filename().string());
+      }
+    }
+  }
   create_private_dirs(dir);
   return dir;
 }
+
 }  // namespace
 
 FileLock::FileLock(const std::filesystem::path& file, const std::string& what) {
@@ -47,7 +74,7 @@ FileLock::~FileLock() {
 
 RunFolder::RunFolder(const spec::Settings& settings, const model::Plan& plan)
     : plan_(plan),
-      dir_(made(run_dir(settings, plan.id))),
+      dir_(prepare(settings, plan)),
       lock_(dir_ / "lock", "run " + plan.id),
       journal_(executor::Journal::open(dir_, plan.id)) {}
 

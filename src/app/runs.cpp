@@ -67,7 +67,9 @@ std::vector<RunInfo> list_runs(const std::string& state_dir) {
   for (const auto& e : fs::directory_iterator(root, ec)) {
     if (!e.is_directory() || !fs::exists(e.path() / "plan.json")) continue;
     try {
-      out.push_back(read_run(e.path()).info);
+      RunInfo info = read_run(e.path()).info;
+      info.id = e.path().filename().string();  // earlier finished runs of the same plan id are kept under their own names
+      out.push_back(info);
     } catch (const Error& err) {
       RunInfo bad;
       bad.id = e.path().filename().string();

@@ -418,3 +418,29 @@ spec:
   CHECK(d.exec("select has_table_privilege('awk_reader', 'shop.customers', 'SELECT')").boolean(0, 0));
   CHECK(d.exec("select count(*) from shop.big").str(0, 0) == "20000");
 }
+
+TEST_CASE("a new plan after the target was dropped restores again; the same plan file does not", "[restore][runs]") {
+  std::string db = "awk_again";
+  std::string doc = restore_doc("again", fx().dir_archive, db, "  select: {tables: [shop.big]}\n");
+  std::string first = (fx().dir.path() / "again-1.json").string();
+  REQUIRE(cli({"plan", doc, "--out", first}).exit_code == 0);
+  REQUIRE(cli({"apply", first}).exit_code == 0);
+  CHECK(cli({"apply", first}).out.find("already applied") != std::string::npos);
+  psql("postgres", "DROP DATABASE " + db);
+  // planned again: same inputs, same plan id, but a new plan: it must run, not be skipped
+  std::string second = (fx().dir.path() / "again-2.json").string();
+  auto p = cli({"plan", doc, "--out", second, "--detailed-exitcode"});
+  REQUIRE(p.exit_code == 2);
+  CHECK(nlohmann::json::parse(read_file(second))["id"] == nlohmann::json::parse(read_file(first))["id"]);
+  auto a = cli({"apply", second});
+  INFO(a.out << a.err);
+  REQUIRE(a.exit_code == 0);
+  CHECK(a.out.find("already applied") == std::string::npos);
+  CHECK(psql(db, "select count(*) from shop.big") == "20000\n");
+  // both runs are listed
+  auto list = cli({"--json", "runs", "list"});
+  auto runs = nlohmann::json::parse(list.out)["runs"];
+  int mine = 0;
+  for (auto& r : runs) mine += r["document"] == "again";
+  CHECK(mine == 2);
+}
