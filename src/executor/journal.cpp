@@ -159,35 +159,19 @@ void Journal::sync() {
   }
 }
 
-std::set<std::string> Journal::done_steps() const {
+std::set<std::string> Journal::steps_whose_last_record_is(const std::string& type) const {
   std::map<std::string, std::string> last;
   for (const auto& r : records_)
     if (!r.step.empty()) last[r.step] = r.type;
   std::set<std::string> out;
   for (auto& [s, t] : last)
-    if (t == "done") out.insert(s);
+    if (t == type) out.insert(s);
   return out;
 }
 
-std::set<std::string> Journal::in_flight_steps() const {
-  std::map<std::string, std::string> last;
-  for (const auto& r : records_)
-    if (!r.step.empty()) last[r.step] = r.type;
-  std::set<std::string> out;
-  for (auto& [s, t] : last)
-    if (t == "start") out.insert(s);
-  return out;
-}
-
-std::set<std::string> Journal::failed_steps() const {
-  std::map<std::string, std::string> last;
-  for (const auto& r : records_)
-    if (!r.step.empty()) last[r.step] = r.type;
-  std::set<std::string> out;
-  for (auto& [s, t] : last)
-    if (t == "failed") out.insert(s);
-  return out;
-}
+std::set<std::string> Journal::done_steps() const { return steps_whose_last_record_is("done"); }
+std::set<std::string> Journal::in_flight_steps() const { return steps_whose_last_record_is("start"); }
+std::set<std::string> Journal::failed_steps() const { return steps_whose_last_record_is("failed"); }
 
 int Journal::last_run() const {
   int run = 0;

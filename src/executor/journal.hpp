@@ -55,6 +55,7 @@ class Journal {
 
  private:
   Journal() = default;
+  std::set<std::string> steps_whose_last_record_is(const std::string& type) const;
   std::filesystem::path path_;
   int fd_ = -1;
   std::vector<JournalRecord> records_;

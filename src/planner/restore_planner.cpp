@@ -208,6 +208,20 @@ std::vector<model::TableLock> locks_for(const TocEntry& e, const TocIndex& idx) 
   return out;
 }
 
+// A post-data step that follows `parent` on the same object (attach a constraint, validate a
+// foreign key): unchanged when the parent is.
+Step follow_up(const Step& parent, const std::string& kind, Action action, const std::string& reason) {
+  Step f;
+  f.id = kind + ":" + parent.object;
+  f.kind = kind;
+  f.phase = "post-data";
+  f.object = parent.object;
+  f.action = parent.action == Action::no_op ? Action::no_op : action;
+  f.reason = reason;
+  f.depends_on = {parent.id};
+  return f;
+}
+
 // How much work building a post-data object is, relative to its table's data: a GIN index
 // costs several times a btree (measured: bench/restore_bench.sh), so it starts first.
 double build_weight(const TocEntry& e) {
@@ -242,14 +256,7 @@ void Planner::split_unique_constraints() {
     s.params["constraint_type"] = m[3];
     s.params["columns"] = m[4];
     for (auto& l : s.locks) l.mode = LockMode::share;
-    Step a;
-    a.id = "constraint-attach:" + s.object;
-    a.kind = "constraint-attach";
-    a.phase = "post-data";
-    a.object = s.object;
-    a.action = s.action == Action::no_op ? Action::no_op : Action::create;
-    a.reason = "attach the unique index as the constraint (instant)";
-    a.depends_on = {s.id};
+    Step a = follow_up(s, "constraint-attach", Action::create, "attach the unique index as the constraint (instant)");
     a.locks = s.locks;
     for (auto& l : a.locks) l.mode = LockMode::exclusive;
     a.estimate.bytes = 1;
@@ -380,14 +387,7 @@ void Planner::build_steps() {
     const TocEntry* e = idx_.by_id(s.toc_id);
     if (!e || e->defn.find("ALTER TABLE ONLY ") == std::string::npos) continue;
     s.params["not_valid"] = "true";
-    Step v;
-    v.id = "fk-validate:" + s.object;
-    v.kind = "fk-validate";
-    v.phase = "post-data";
-    v.object = s.object;
-    v.action = s.action == Action::no_op ? Action::no_op : Action::run;
-    v.reason = "validate the foreign key added NOT VALID";
-    v.depends_on = {s.id};
+    Step v = follow_up(s, "fk-validate", Action::run, "validate the foreign key added NOT VALID");
     v.estimate = s.estimate;
     v.locks = {s.locks.empty() ? model::TableLock{kCatalogLock, LockMode::exclusive} : s.locks.front()};
     v.params["toc_id"] = std::to_string(s.toc_id);

@@ -65,5 +65,6 @@ class Planner {
 
 std::vector<model::TableLock> locks_for(const TocEntry& e, const TocIndex& idx);
 double build_weight(const TocEntry& e);
+Step follow_up(const Step& parent, const std::string& kind, Action action, const std::string& reason);
 
 }  // namespace pgr::planner::detail
