@@ -3,33 +3,22 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "app/backup_take.hpp"
-#include "executor/journal.hpp"
-#include "report/plan_text.hpp"
+#include "engine/logical.hpp"
+#include "report/backups.hpp"
+#include "report/format.hpp"
 #include "repository/repository.hpp"
-#include "spec/settings.hpp"
+#include "config/settings.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
+#include "util/time.hpp"
 
 namespace pgr::app {
 
 namespace {
 
-repository::Repository open_repository(const spec::Settings& settings, const std::string& name) {
-  if (name.empty()) {
-    if (settings.repositories.size() != 1) {
-      fail(ErrorKind::usage,
-           settings.repositories.empty() ? "no repository is configured in the settings"
-                                         : fmt::format("{} repositories are configured; name one with --repository",
-                                                       settings.repositories.size()),
-           "repositories are named in pgrecover.toml: [repositories.NAME] path = \"...\"");
-    }
-    const auto& r = settings.repositories.begin()->second;
-    return repository::Repository::open(r.path, r.name, false);
-  }
-  const auto* r = settings.find_repository(name);
-  if (!r) fail(ErrorKind::usage, fmt::format("repository \"{}\" is not in the settings", name));
-  return repository::Repository::open(r->path, r->name, false);
+repository::Repository open_repository(const config::Settings& settings, const std::string& name) {
+  const auto& r = settings.repository(name, "pgrecover backups");
+  return repository::Repository::open(r.path, r.name, false);
 }
 
 std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }
@@ -37,7 +26,7 @@ std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }
 }  // namespace
 
 int backups_list_command(const BackupsOptions& o, std::ostream& out) {
-  auto settings = spec::load_settings(o.config_path);
+  auto settings = config::load_settings(o.config_path);
   auto repo = open_repository(settings, o.repository);
   auto backups = repo.list();
   if (o.json) {
@@ -46,21 +35,12 @@ int backups_list_command(const BackupsOptions& o, std::ostream& out) {
     out << nlohmann::json{{"format_version", 1}, {"backups", all}}.dump(2) << "\n";
     return kExitOk;
   }
-  if (backups.empty()) {
-    out << fmt::format("No backups in repository \"{}\" ({}).\n", repo.name(), repo.root().string());
-    return kExitOk;
-  }
-  out << fmt::format("{:<20} {:<20} {:<8} {:<16} {:<21} {:>10}  {}\n", "ID", "POLICY", "KIND", "DATABASE", "STARTED",
-                     "SIZE", "VERIFIED");
-  for (const auto& b : backups) {
-    out << fmt::format("{:<20} {:<20} {:<8} {:<16} {:<21} {:>10}  {}\n", b.id, b.policy, b.kind, or_dash(b.database),
-                       b.started_at, report::human_bytes(static_cast<std::int64_t>(b.bytes)), or_dash(b.verified_at));
-  }
+  out << report::render_backups_list(repo, backups);
   return kExitOk;
 }
 
 int backups_show_command(const BackupsOptions& o, std::ostream& out) {
-  auto settings = spec::load_settings(o.config_path);
+  auto settings = config::load_settings(o.config_path);
   auto repo = open_repository(settings, o.repository);
   auto b = repo.find(o.id);
   auto m = repo.read_manifest(b);
@@ -76,36 +56,12 @@ int backups_show_command(const BackupsOptions& o, std::ostream& out) {
     out << j.dump(2) << "\n";
     return kExitOk;
   }
-  out << fmt::format("Backup {} of policy {} ({})\n", m.id, m.policy, m.kind);
-  out << fmt::format("  folder:       {}\n", b.dir.string());
-  out << fmt::format("  database:     {}\n", or_dash(m.database));
-  out << fmt::format("  source:       PostgreSQL {} (system identifier {})\n", m.server_version, or_dash(m.system_identifier));
-  out << fmt::format("  time:         {} .. {}\n", m.started_at, m.finished_at);
-  out << fmt::format("  tool:         {}\n", or_dash(m.tool));
-  std::string opts;
-  for (const auto& x : m.pg_dump_options) opts += (opts.empty() ? "" : " ") + x;
-  if (!opts.empty()) out << fmt::format("  options:      {}\n", opts);
-  out << fmt::format("  archive:      {} ({})\n", or_dash(m.data), or_dash(m.format));
-  out << fmt::format("  size:         {} in {} files\n", report::human_bytes(static_cast<std::int64_t>(m.bytes())), m.files.size());
-  std::int64_t rows = 0;
-  for (const auto& [t, n] : m.row_counts) rows += n;
-  out << fmt::format("  rows:         {} in {} tables\n", rows, m.row_counts.size());
-  if (m.globals) {
-    out << fmt::format("  globals:      {} roles, {} tablespaces, passwords {}\n", m.globals->roles.size(),
-                       m.globals->tablespaces.size(), m.globals->passwords_included ? "included" : "not readable by the backup role");
-  }
-  out << fmt::format("  verified:     {}\n", v.verified_at.empty() ? "never (no successful restore drill)" : v.verified_at + " (restore drill " + v.drill_run + ")");
-  if (!v.checked_at.empty()) out << fmt::format("  checked:      {}\n", v.checked_at);
-  if (!v.last_failure.empty()) out << fmt::format("  last failure: {} {}\n", v.last_failure_at, v.last_failure);
-  if (!m.row_counts.empty()) {
-    out << "  tables:\n";
-    for (const auto& [t, n] : m.row_counts) out << fmt::format("    {:<40} {:>12}\n", t, n);
-  }
+  out << report::render_backup_text(b, m, v);
   return kExitOk;
 }
 
 int backups_verify_command(const BackupsOptions& o, std::ostream& out) {
-  auto settings = spec::load_settings(o.config_path);
+  auto settings = config::load_settings(o.config_path);
   auto repo = open_repository(settings, o.repository);
   auto b = repo.find(o.id);
   auto m = repo.read_manifest(b);
@@ -114,7 +70,7 @@ int backups_verify_command(const BackupsOptions& o, std::ostream& out) {
   // The archive, read end to end: only when the bytes are the ones the manifest describes.
   if (problems.empty() && m.kind == "logical" && m.format != "plain" && !m.data.empty()) {
     try {
-      auto counted = count_archive_rows(b.dir / m.data);
+      auto counted = engine::count_archive_rows(b.dir / m.data);
       for (const auto& [t, n] : counted) {
         rows += n;
         auto it = m.row_counts.find(t);
@@ -128,7 +84,7 @@ int backups_verify_command(const BackupsOptions& o, std::ostream& out) {
     }
   }
   auto v = repo.read_verification(b);
-  std::string now = executor::now_iso8601();
+  std::string now = now_iso8601();
   if (problems.empty()) v.checked_at = now;
   else {
     v.last_failure_at = now;

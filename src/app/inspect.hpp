@@ -2,21 +2,12 @@
 // sizes, as a table or as JSON (shape documented in docs/archive.md).
 #pragma once
 
+#include <ostream>
 #include <string>
-
-#include <nlohmann/json.hpp>
-
-#include "archive/archive.hpp"
 
 namespace pgr::app {
 
-// {"format", "archive_version", "database", "server_version", "entries": [...], "summary": {...}}
-nlohmann::json inspect_json(const archive::Archive& a);
-// The table (id, kind, schema, name, owner, section, dependencies, data size) and a summary.
-std::string inspect_text(const archive::Archive& a);
-
-// Opens the archive and prints one of the above on stdout; returns the exit code. Bad archives
-// throw pgr::Error(archive).
-int run_inspect(const std::string& path, bool json);
+// Bad archives throw pgr::Error(archive).
+int inspect_command(const std::string& path, bool json, std::ostream& out);
 
 }  // namespace pgr::app

@@ -1,14 +1,15 @@
-// Point-in-time recovery (issue 8): plan a PointInTimeRecovery document (base backup choice, WAL
-// continuity, steps) and apply it.
+// Point-in-time recovery: gather what the PITR planner needs (the policy's physical backups, a
+// view of the WAL archive, the data directory), plan a PointInTimeRecovery document, and apply.
 #pragma once
 
-#include "app/restore.hpp"
+#include "config/documents.hpp"
+#include "executor/run_folder.hpp"
 #include "model/plan.hpp"
-#include "spec/documents.hpp"
 
 namespace pgr::app {
 
-model::Plan plan_recovery(const spec::PointInTimeRecovery& doc, const spec::Settings& settings);  // kind "pitr"
-ApplyResult apply_recovery_plan(const model::Plan& plan, const spec::Settings& settings, const ApplyOptions& options);
+model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::Settings& settings);  // kind "pitr"
+executor::ApplyResult apply_recovery_plan(const model::Plan& plan, const config::Settings& settings,
+                                          const executor::ApplyOptions& options);
 
 }  // namespace pgr::app

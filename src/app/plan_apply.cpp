@@ -1,7 +1,5 @@
 #include "app/plan_apply.hpp"
 
-#include <unistd.h>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -9,13 +7,15 @@
 #include "app/pitr.hpp"
 #include "app/restore.hpp"
 #include "app/runs.hpp"
+#include "executor/run_folder.hpp"
+#include "executor/run_history.hpp"
 #include "app/signals.hpp"
+#include "config/documents.hpp"
+#include "config/settings.hpp"
 #include "model/plan.hpp"
 #include "report/markdown.hpp"
 #include "report/plan_text.hpp"
 #include "report/progress.hpp"
-#include "spec/documents.hpp"
-#include "spec/settings.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -29,7 +29,7 @@ std::vector<std::filesystem::path> to_paths(const std::vector<std::string>& v) {
 }
 
 // Every plannable document, filtered by --only.
-std::vector<model::Plan> plan_documents(const spec::DocumentSet& docs, const spec::Settings& settings,
+std::vector<model::Plan> plan_documents(const config::DocumentSet& docs, const config::Settings& settings,
                                         const std::string& only) {
   std::vector<model::Plan> plans;
   bool matched = only.empty();
@@ -54,7 +54,7 @@ std::vector<model::Plan> plan_documents(const spec::DocumentSet& docs, const spe
 
 // An estimate of the apply time from what earlier restores in this state directory measured
 // (bytes of archive data per second of run time); none without such a run: never a guess.
-void estimate_time(model::Plan& plan, const spec::Settings& settings) {
+void estimate_time(model::Plan& plan, const config::Settings& settings) {
   if (plan.kind != "restore") return;
   std::int64_t bytes = 0;
   for (const auto& s : plan.steps)
@@ -62,11 +62,11 @@ void estimate_time(model::Plan& plan, const spec::Settings& settings) {
   if (bytes == 0) return;
   double best_rate = 0;
   std::string from;
-  for (const auto& r : list_runs(settings.state_dir.string())) {
+  for (const auto& r : executor::list_runs(settings.state_dir.string())) {
     if (r.kind != "restore" || r.status != "ok" || r.ms < 1000 || r.id == plan.id) continue;
     // the planned bytes of that run: its plan's data steps
     try {
-      auto past = model::load_plan((std::filesystem::path(run_dir(settings, r.id)) / "plan.json").string());
+      auto past = model::load_plan((executor::run_dir(settings.state_dir, r.id) / "plan.json").string());
       std::int64_t past_bytes = 0;
       for (const auto& s : past.steps)
         if (s.kind == "table-data" && s.action != model::Action::no_op) past_bytes += s.estimate.bytes;
@@ -84,16 +84,16 @@ void estimate_time(model::Plan& plan, const spec::Settings& settings) {
   plan.params["estimated_from"] = fmt::format("the throughput of the restore run started {}", from);
 }
 
-bool looks_like_plan_file(const std::string& path) {
-  if (path.size() < 5 || path.substr(path.size() - 5) != ".json") return false;
-  return std::filesystem::is_regular_file(path);
+bool is_yaml_name(const std::string& path) {
+  auto ext = std::filesystem::path(path).extension().string();
+  return ext == ".yaml" || ext == ".yml";
 }
 
 }  // namespace
 
 int plan_command(const PlanOptions& o, std::ostream& out) {
-  spec::Settings settings = spec::load_settings(o.config_path);
-  spec::DocumentSet docs = spec::load_documents(to_paths(o.paths), settings);
+  config::Settings settings = config::load_settings(o.config_path);
+  config::DocumentSet docs = config::load_documents(to_paths(o.paths), settings);
   auto plans = plan_documents(docs, settings, o.only);
   if (!o.out.empty() && plans.size() != 1) {
     fail(ErrorKind::usage,
@@ -130,58 +130,34 @@ int plan_command(const PlanOptions& o, std::ostream& out) {
 }
 
 int apply_command(const ApplyCommandOptions& o, std::ostream& out) {
-  spec::Settings settings = spec::load_settings(o.config_path);
+  config::Settings settings = config::load_settings(o.config_path);
   std::vector<model::Plan> plans;
-  if (o.paths.size() == 1 && looks_like_plan_file(o.paths[0])) {
+  if (o.paths.size() == 1 && model::is_plan_file(o.paths[0])) {
     plans.push_back(model::load_plan(o.paths[0]));
   } else {
     if (!o.auto_approve) {
+      // One file that is not YAML was meant as a plan: say what is wrong with it.
+      if (o.paths.size() == 1 && std::filesystem::is_regular_file(o.paths[0]) && !is_yaml_name(o.paths[0])) {
+        model::load_plan(o.paths[0]);
+      }
       fail(ErrorKind::usage, "apply runs a saved plan; to plan and apply documents at once, add --auto-approve",
            "pgrecover plan DOCS --out plan.json, review it, then pgrecover apply plan.json");
     }
-    spec::DocumentSet docs = spec::load_documents(to_paths(o.paths), settings);
-    bool matched = o.only.empty();
-    for (const auto& r : docs.restores) {
-      if (!o.only.empty() && r.metadata.name != o.only) continue;
-      matched = true;
-      // A run of this document that was interrupted is continued, not planned anew: the target
-      // now holds its partial work.
-      RestoreSource src = resolve_restore_source(r, settings);
-      auto archive = archive::Archive::open(src.archive);
-      TargetAccess t = resolve_target(r.spec.to, r.spec.database, settings);
-      auto unfinished = unfinished_run_plan(settings, restore_plan_id_for(r, archive->toc().checksum, t.display));
-      if (unfinished) {
-        log::info("Restore \"{}\": an interrupted run of this document exists; continuing it", r.metadata.name);
-        plans.push_back(*unfinished);
-      } else {
-        plans.push_back(plan_restore_document(r, settings));
-      }
-    }
-    for (const auto& p : docs.policies) {
-      if (!o.only.empty() && p.metadata.name != o.only) continue;
-      matched = true;
-      plans.push_back(plan_backup_policy(p, settings));
-    }
-    for (const auto& p : docs.recoveries) {
-      if (!o.only.empty() && p.metadata.name != o.only) continue;
-      matched = true;
-      plans.push_back(plan_recovery(p, settings));
-    }
-    if (!matched) fail(ErrorKind::usage, fmt::format("no document named \"{}\" in the given paths", o.only));
+    config::DocumentSet docs = config::load_documents(to_paths(o.paths), settings);
+    plans = plan_documents(docs, settings, o.only);
   }
   auto& cancel = install_cancel_handlers();
-  int rc = kExitOk;
   for (const auto& plan : plans) {
     if (!o.json) out << report::render_plan_text(plan) << "\n";
     report::ProgressPrinter progress(o.json ? report::ProgressStyle::json
                                      : o.terminal ? report::ProgressStyle::terminal
                                                   : report::ProgressStyle::log,
                                      o.json ? stdout : stderr);
-    ApplyOptions ao;
+    executor::ApplyOptions ao;
     ao.jobs = o.jobs;
     ao.cancel = &cancel;
     ao.on_event = [&](const executor::Event& e) { progress(e); };
-    ApplyResult res = plan.kind == "backup" ? apply_backup_plan(plan, settings, ao)
+    executor::ApplyResult res = plan.kind == "backup" ? apply_backup_plan(plan, settings, ao)
                       : plan.kind == "pitr" ? apply_recovery_plan(plan, settings, ao)
                                             : apply_restore_plan(plan, settings, ao);
     progress.finish();
@@ -204,11 +180,11 @@ int apply_command(const ApplyCommandOptions& o, std::ostream& out) {
     }
     if (res.summary.run_status != "ok") {
       const auto& f = res.summary.failures.front();
-      fail(ErrorKind::database, f.message,
+      fail(f.error_kind, f.message,
            (f.hint.empty() ? std::string() : f.hint + "; ") + "fix the cause, then run the same command again: finished steps are not redone");
     }
   }
-  return rc;
+  return kExitOk;
 }
 
 int show_command(const ShowOptions& o, std::ostream& out) {

@@ -1,61 +1,49 @@
-// Restores end to end: plan a Restore document against its archive and target, and apply a
-// restore plan (lock, stale check, journal, parallel run, report).
+// Restores end to end: gather what the restore planner needs (the archive or repository backup,
+// the target's catalog), plan a Restore document, and apply a restore plan (target lock, stale
+// check, journal, parallel run, report).
 #pragma once
 
-#include <atomic>
-#include <functional>
-#include <memory>
+#include <cstdint>
+#include <map>
 #include <string>
 
-#include "archive/archive.hpp"
-#include "executor/executor.hpp"
+#include "config/documents.hpp"
+#include "executor/run_folder.hpp"
 #include "model/plan.hpp"
-#include "spec/documents.hpp"
 
 namespace pgr::app {
 
 struct TargetAccess {
   std::string admin_conninfo;   // with password: never printed
   std::string target_conninfo;  // the restored database, with password: never printed
-  model::Target display;        // what plans and reports show
+  model::Target display;        // what plans and reports show: never a password
 };
 
-TargetAccess resolve_target(const spec::ConnectionRef& to, const std::string& database, const spec::Settings& settings);
+TargetAccess resolve_target(const config::ConnectionRef& to, const std::string& database, const config::Settings& settings);
 // For an applied plan: the same from what the plan recorded (passwords from settings, the
 // environment or a passfile).
-TargetAccess resolve_target(const model::Target& target, const spec::Settings& settings);
+TargetAccess resolve_target(const model::Target& target, const config::Settings& settings);
+
+// Where a Restore's data comes from: an archive path, plus what a repository backup knows.
+struct RestoreSource {
+  std::string archive;                                 // pg_dump archive to read
+  std::string backup_id;                               // empty for from: {archive: PATH}
+  std::map<std::string, std::int64_t> expected_rows;   // "schema.table" -> exact rows (manifest)
+  std::map<std::string, std::string> role_definitions; // role -> CREATE ROLE ... (backup globals)
+};
+RestoreSource resolve_restore_source(const config::Restore& doc, const config::Settings& settings);
 
 // sha256 of everything in a Restore document that changes what a plan does.
-std::string restore_fingerprint(const spec::Restore& doc);
+std::string restore_fingerprint(const config::Restore& doc);
 
-// The id plan_restore_document gives this document against this archive and target.
-std::string restore_plan_id_for(const spec::Restore& doc, const std::string& toc_checksum, const model::Target& target);
-
-// Plans one Restore document. Reads the archive's TOC and the target's catalog.
-model::Plan plan_restore_document(const spec::Restore& doc, const spec::Settings& settings);
-
-struct ApplyOptions {
-  int jobs = 0;                          // 0: the plan's
-  bool resume_check_only = false;
-  std::atomic<bool>* cancel = nullptr;
-  std::function<void(const executor::Event&)> on_event;
-};
-
-struct ApplyResult {
-  executor::Summary summary;
-  std::string run_dir;
-  bool resumed = false;
-  bool already_finished = false;
-};
-
-// The folder of a plan's run: <state_dir>/runs/<plan id>
-std::string run_dir(const spec::Settings& settings, const std::string& plan_id);
-// A run that was started and did not finish, for `apply --auto-approve DOCS` to continue.
-std::unique_ptr<model::Plan> unfinished_run_plan(const spec::Settings& settings, const std::string& plan_id);
+// Plans one Restore document: reads the archive's TOC and the target's catalog (or gives the
+// saved plan of an unfinished run of the same plan id).
+model::Plan plan_restore_document(const config::Restore& doc, const config::Settings& settings);
 
 // Applies a restore plan. Throws Error(stale_plan) when the target or archive changed since the
 // plan was made (unless this continues the plan's own interrupted run), Error(locked) when
 // another apply holds the target, and an Error naming the failed step otherwise.
-ApplyResult apply_restore_plan(const model::Plan& plan, const spec::Settings& settings, const ApplyOptions& options);
+executor::ApplyResult apply_restore_plan(const model::Plan& plan, const config::Settings& settings,
+                                         const executor::ApplyOptions& options);
 
 }  // namespace pgr::app

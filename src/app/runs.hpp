@@ -1,27 +1,24 @@
-// `pgrecover runs list|show`: what applies did, read from the state directory (plan.json and the
-// journal of each run folder), for change tickets and CI logs.
+// `pgrecover runs list|show`, and the planning side of the run rule (executor/run_folder.hpp):
+// a document whose plan id has an unfinished run is continued with that run's saved plan.
 #pragma once
 
-#include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
-#include <vector>
 
-#include <nlohmann/json.hpp>
+#include "config/settings.hpp"
+#include "model/plan.hpp"
 
 namespace pgr::app {
 
-struct RunInfo {
-  std::string id, kind, document, database, status;  // status: ok, failed, cancelled, interrupted
-  std::string started_at, finished_at;
-  int runs = 0, steps_total = 0, steps_done = 0;
-  std::int64_t rows = 0, bytes = 0, ms = 0;
-};
-
-std::vector<RunInfo> list_runs(const std::string& state_dir);
-nlohmann::json run_json(const std::string& state_dir, const std::string& id);  // throws for an unknown id
-
 int runs_list_command(const std::string& config_path, bool json, std::ostream& out);
 int runs_show_command(const std::string& config_path, const std::string& id, const std::string& format, std::ostream& out);
+
+// The saved plan of an unfinished run of this plan id (logged), or nullopt.
+std::optional<model::Plan> unfinished_run(const config::Settings& settings, const std::string& plan_id);
+// The plan itself, or the saved plan of an unfinished run with its id.
+model::Plan continue_unfinished(const config::Settings& settings, model::Plan plan);
+// A run of this plan id finished (its folder holds a finished journal).
+bool finished_run_exists(const config::Settings& settings, const std::string& plan_id);
 
 }  // namespace pgr::app

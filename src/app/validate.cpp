@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "spec/documents.hpp"
-#include "spec/settings.hpp"
+#include "config/documents.hpp"
+#include "config/settings.hpp"
 #include "util/error.hpp"
 
 namespace pgr::app {
@@ -20,13 +20,13 @@ std::string duration_text(std::chrono::seconds s) {
   return fmt::format("{}s", n);
 }
 
-std::string connection_text(const spec::ConnectionRef& ref, const spec::Settings& settings) {
+std::string connection_text(const config::ConnectionRef& ref, const config::Settings& settings) {
   return ref.connection.empty() ? "conninfo \"" + settings.display_string(ref) + "\"" : ref.connection;
 }
 
-std::string describe(const spec::BackupPolicy& p, const spec::Settings& settings) {
+std::string describe(const config::BackupPolicy& p, const config::Settings& settings) {
   const auto& s = p.spec;
-  std::string out = s.method == spec::BackupMethod::logical
+  std::string out = s.method == config::BackupMethod::logical
                         ? fmt::format("{} {} backup of database \"{}\" from {}", to_string(s.method),
                                       to_string(s.format), s.database, connection_text(s.source, settings))
                         : fmt::format("physical backup of cluster \"{}\" from {}", s.cluster,
@@ -43,14 +43,14 @@ std::string describe(const spec::BackupPolicy& p, const spec::Settings& settings
   return out;
 }
 
-std::string describe(const spec::Restore& r, const spec::Settings& settings) {
+std::string describe(const config::Restore& r, const config::Settings& settings) {
   const auto& s = r.spec;
   std::string from;
   if (!s.archive.empty()) {
     from = "archive " + s.archive;
   } else {
-    const std::string which = s.backup.kind == spec::BackupRef::Kind::latest ? "latest"
-                              : s.backup.kind == spec::BackupRef::Kind::id   ? "backup " + s.backup.id
+    const std::string which = s.backup.kind == config::BackupRef::Kind::latest ? "latest"
+                              : s.backup.kind == config::BackupRef::Kind::id   ? "backup " + s.backup.id
                                                                              : "before " + s.backup.before;
     from = fmt::format("policy \"{}\" ({})", s.policy, which);
   }
@@ -58,7 +58,7 @@ std::string describe(const spec::Restore& r, const spec::Settings& settings) {
                      s.select.empty() ? "everything" : "a selection", from, s.database, connection_text(s.to, settings), to_string(s.existing));
 }
 
-std::string describe(const spec::PointInTimeRecovery& x, const spec::Settings&) {
+std::string describe(const config::PointInTimeRecovery& x, const config::Settings&) {
   const auto& s = x.spec;
   static const char* kinds[] = {"time", "xid", "name", "lsn", "immediate"};
   std::string target = kinds[static_cast<int>(s.target.kind)];
@@ -68,7 +68,7 @@ std::string describe(const spec::PointInTimeRecovery& x, const spec::Settings&) 
 }
 
 template <typename Doc>
-std::string describe_named(const spec::DocumentSummary& d, const spec::Settings& settings, const std::vector<Doc>& docs) {
+std::string describe_named(const config::DocumentSummary& d, const config::Settings& settings, const std::vector<Doc>& docs) {
   for (const auto& doc : docs) {
     if (doc.metadata.name == d.name && doc.metadata.where == d.where) return describe(doc, settings);
   }
@@ -78,16 +78,16 @@ std::string describe_named(const spec::DocumentSummary& d, const spec::Settings&
 }  // namespace
 
 int validate(const ValidateOptions& options, std::ostream& out) {
-  spec::Settings settings;
-  spec::ValidationReport report;
+  config::Settings settings;
+  config::ValidationReport report;
   try {
-    settings = spec::load_settings(options.config_path);
-  } catch (const spec::ValidationFailed& e) {
+    settings = config::load_settings(options.config_path);
+  } catch (const config::ValidationFailed& e) {
     report.problems = e.problems();  // a broken settings file is reported like a broken document
   }
   if (report.problems.empty()) {
     std::vector<std::filesystem::path> paths(options.paths.begin(), options.paths.end());
-    report = spec::check_documents(paths, settings);
+    report = config::check_documents(paths, settings);
   }
 
   if (options.json) {

@@ -2,38 +2,19 @@
 
 #include <unistd.h>
 
-#include <cstdio>
 #include <iostream>
 
-#include <nlohmann/json.hpp>
-
+#include "app/errors.hpp"
 #include "cli/context.hpp"
-#include "cli/logging.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
-#include "util/redact.hpp"
 
 namespace pgr::cli {
 
-[[noreturn]] void not_implemented(const std::string& command) {
-  fail(ErrorKind::not_implemented, fmt::format("\"pgrecover {}\" is not implemented yet", command),
-       "see docs/commands.md for what this version supports");
-}
-
 namespace {
 
-void report_error(const Context& ctx, const std::string& kind, const std::string& message,
-                  const std::string& hint) {
-  std::string msg = redact_secrets(message);
-  std::string h = redact_secrets(hint);
-  if (ctx.json) {
-    nlohmann::json j = {{"format_version", 1}, {"event", "error"}, {"kind", kind}, {"message", msg}};
-    if (!h.empty()) j["hint"] = h;
-    std::cerr << j.dump() << std::endl;
-  } else {
-    std::cerr << "pgrecover: error: " << msg << "\n";
-    if (!h.empty()) std::cerr << "hint: " << h << "\n";
-  }
+void report_error(const Context& ctx, const std::string& kind, const std::string& message, const std::string& hint) {
+  app::report_error(std::cerr, ctx.json, kind, message, hint);
 }
 
 }  // namespace
@@ -79,7 +60,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    install_log_sink(ctx.json, log::parse_level(ctx.log_level), ::isatty(2) != 0);
+    log::install_stderr_sink(ctx.json, log::parse_level(ctx.log_level), ::isatty(2) != 0);
     if (!ctx.action) fail(ErrorKind::usage, "no command given", "run \"pgrecover --help\"");
     return ctx.action();
   } catch (const Error& e) {

@@ -1,3 +1,5 @@
+#include <iostream>
+
 #include "app/inspect.hpp"
 #include "cli/context.hpp"
 
@@ -7,7 +9,7 @@ void add_inspect(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("inspect", "list the TOC of a pg_dump archive, with dependencies and sizes");
   auto path = std::make_shared<std::string>();
   cmd->add_option("ARCHIVE", *path, "a pg_dump archive (directory, custom or tar format)")->required();
-  cmd->callback([&ctx, path] { ctx.action = [&ctx, path]() -> int { return app::run_inspect(*path, ctx.json); }; });
+  cmd->callback([&ctx, path] { ctx.action = [&ctx, path]() -> int { return app::inspect_command(*path, ctx.json, std::cout); }; });
 }
 
 }  // namespace pgr::cli

@@ -27,7 +27,4 @@ void add_runs(CLI::App& app, Context& ctx);
 void add_wal(CLI::App& app, Context& ctx);
 void add_instance(CLI::App& app, Context& ctx);
 
-// For subcommands whose issue has not landed yet: exit 1 with a clear message.
-[[noreturn]] void not_implemented(const std::string& command);
-
 }  // namespace pgr::cli

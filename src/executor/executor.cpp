@@ -13,6 +13,7 @@
 #include "executor/ready_queue.hpp"
 #include "pg/pg.hpp"
 #include "util/error.hpp"
+#include "util/time.hpp"
 #include "util/log.hpp"
 #include "util/redact.hpp"
 
@@ -142,15 +143,15 @@ Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, c
           f.outcome = slot->worker->run(step, ctx);
         } catch (const pg::DbError& e) {
           f.ok = false;
-          f.failure = {step.id, step.kind, step.object, e.what(), e.hint(), e.sqlstate()};
+          f.failure = {step.id, step.kind, step.object, e.what(), e.hint(), e.sqlstate(), e.kind()};
           f.cancelled = e.sqlstate() == "57014";
         } catch (const Error& e) {
           f.ok = false;
-          f.failure = {step.id, step.kind, step.object, e.what(), e.hint(), ""};
+          f.failure = {step.id, step.kind, step.object, e.what(), e.hint(), "", e.kind()};
           f.cancelled = e.kind() == ErrorKind::cancelled;
         } catch (const std::exception& e) {
           f.ok = false;
-          f.failure = {step.id, step.kind, step.object, std::string("unexpected error: ") + e.what(), "", ""};
+          f.failure = {step.id, step.kind, step.object, std::string("unexpected error: ") + e.what(), "", "", ErrorKind::internal};
         }
         f.ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
         {
@@ -304,7 +305,7 @@ Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, c
   bool all_done = std::all_of(done.begin(), done.end(), [](bool b) { return b; });
   summary.run_status = !summary.failures.empty() ? "failed" : cancelled ? "cancelled" : all_done ? "ok" : "failed";
   if (summary.run_status == "failed" && summary.failures.empty()) {
-    summary.failures.push_back({"", "", "", "some steps could not run (internal scheduling error)", "", ""});
+    summary.failures.push_back({"", "", "", "some steps could not run (internal scheduling error)", "", "", ErrorKind::internal});
   }
   journal.append({"run-end", "", now_iso8601(), summary.run, summary.rows, summary.bytes,
                   static_cast<std::int64_t>(summary.seconds * 1000), summary.run_status},

@@ -17,6 +17,7 @@
 #include "executor/runner.hpp"
 #include "model/dag.hpp"
 #include "model/plan.hpp"
+#include "util/error.hpp"
 
 namespace pgr::executor {
 
@@ -45,9 +46,10 @@ struct StepTiming {
 };
 
 struct Failure {
-  std::string step, kind, object;
+  std::string step, kind, object;   // kind: the step's kind
   std::string message, hint;
   std::string sqlstate;
+  ErrorKind error_kind = ErrorKind::internal;  // what failed: database, io, instance, input, ...
 };
 
 struct Summary {

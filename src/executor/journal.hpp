@@ -62,6 +62,4 @@ class Journal {
   std::int64_t truncated_ = 0;
 };
 
-std::string now_iso8601();
-
 }  // namespace pgr::executor

@@ -7,8 +7,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "pg/check.hpp"
 #include "pg/pg.hpp"
-#include "planner/toc_index.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -200,7 +200,7 @@ class RestoreWorker : public Worker {
   StepOutcome attach_constraint(const model::Step& step) {
     size_t pos = 0;
     std::string quoted = step.params.at("constraint");
-    auto name = planner::parse_identifier(quoted, pos);
+    auto name = pg::parse_identifier(quoted, pos);
     if (!name) fail(ErrorKind::input, fmt::format("step {}: bad constraint name {}", step.id, quoted));
     auto& c = target();
     auto exists = c.exec("SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = $1::regclass AND conname = $2",
@@ -218,11 +218,11 @@ class RestoreWorker : public Worker {
     // --load-via-partition-root, which loads through the root: no TRUNCATE then.)
     std::string own = pg::qualified(e.namespace_, e.tag);
     size_t pos = 5;  // after "COPY "
-    auto schema = copy.rfind("COPY ", 0) == 0 ? planner::parse_identifier(copy, pos) : std::nullopt;
+    auto schema = copy.rfind("COPY ", 0) == 0 ? pg::parse_identifier(copy, pos) : std::nullopt;
     std::optional<std::string> name;
     if (schema && pos < copy.size() && copy[pos] == '.') {
       ++pos;
-      name = planner::parse_identifier(copy, pos);
+      name = pg::parse_identifier(copy, pos);
     }
     bool own_table = schema && name && *schema == e.namespace_ && *name == e.tag;
     if (!own_table) {
@@ -310,7 +310,7 @@ class RestoreWorker : public Worker {
     while (!table.empty() && (table.back() == ' ' || table.back() == '\r')) table.pop_back();
     size_t cpos = e->defn.find("ADD CONSTRAINT ");
     size_t p = cpos + 15;
-    auto name = planner::parse_identifier(e->defn, p);
+    auto name = pg::parse_identifier(e->defn, p);
     if (!name) fail(ErrorKind::input, fmt::format("step {}: cannot find the constraint name", step.id));
     return run_sql(fmt::format("ALTER TABLE ONLY {} VALIDATE CONSTRAINT {}", table, pg::quote_ident(*name)));
   }
@@ -358,28 +358,12 @@ class RestoreWorker : public Worker {
     }
     int sql_checks = 0;
     if (auto it = step.params.find("sql"); it != step.params.end()) {
-      // The document's checks see the database as its users do (the server's search_path, not
-      // pg_restore's empty one), read-only, in a transaction that is rolled back.
+      // The document's checks, as every check runs (pg/check.hpp).
       for (const auto& q : nlohmann::json::parse(it->second)) {
         std::string sql = q.get<std::string>();
-        c.exec("BEGIN READ ONLY");
-        c.exec("SET LOCAL search_path TO DEFAULT");
-        pg::Result res;
-        try {
-          res = c.exec(sql);
-        } catch (const pg::DbError& e) {
-          c.exec("ROLLBACK");
-          failures.push_back(fmt::format("check \"{}\" failed: {}", sql, e.primary()));
-          ++sql_checks;
-          continue;
-        }
-        c.exec("ROLLBACK");
         ++sql_checks;
-        std::string v = res.rows() > 0 && res.cols() > 0 && !res.is_null(0, 0) ? res.str(0, 0) : "";
-        if (v != "t" && v != "true" && v != "1") {
-          failures.push_back(fmt::format("check \"{}\" returned {} (it must return true)", sql,
-                                         v.empty() ? "no value" : "\"" + v + "\""));
-        }
+        auto verdict = pg::run_check(c, sql);
+        if (!verdict.passed) failures.push_back(fmt::format("check \"{}\" {}", sql, verdict.problem));
       }
     }
     if (!failures.empty()) {

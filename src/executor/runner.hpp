@@ -1,6 +1,6 @@
 // Side effects behind a narrow interface (ninja's CommandRunner): the executor decides what runs
-// when; a StepRunner does it. Implementations: the real one (restore_runner), a dry-run one, and
-// the tests' fake.
+// when; a StepRunner does it. Implementations: one per plan kind (restore_runner, backup_runner,
+// pitr_runner) and the tests' fake.
 #pragma once
 
 #include <atomic>
@@ -9,14 +9,12 @@
 #include <string>
 
 #include "model/plan.hpp"
+#include "util/progress.hpp"
 
 namespace pgr::executor {
 
 // Counters a running step bumps as it goes; read by the progress reporter from another thread.
-struct StepProgress {
-  std::atomic<std::int64_t> rows{0};
-  std::atomic<std::int64_t> bytes{0};
-};
+using StepProgress = ProgressCounters;
 
 struct StepContext {
   // The step was started by an earlier run that died before recording its end: its transaction

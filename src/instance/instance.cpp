@@ -37,30 +37,21 @@ std::string trim(std::string s) {
 
 }  // namespace
 
-fs::path find_bin_dir(const fs::path& override_dir) {
-  std::vector<std::string> looked;
-  auto accept = [&](const fs::path& dir, const std::string& source) -> bool {
-    looked.push_back(fmt::format("{} ({})", dir.string(), source));
-    return has_server_binaries(dir);
-  };
-  if (!override_dir.empty()) {
-    if (accept(override_dir, "configured")) return override_dir;
-    fail(ErrorKind::instance,
-         fmt::format("no PostgreSQL server binaries (initdb, pg_ctl, postgres) in \"{}\"", override_dir.string()),
-         "fix [instance] bin_dir in pgrecover.toml, or install postgresql-15");
-  }
-  if (const char* env = std::getenv("PGRECOVER_PG_BINDIR"); env && *env) {
-    if (accept(env, "$PGRECOVER_PG_BINDIR")) return env;
-    fail(ErrorKind::instance,
-         fmt::format("no PostgreSQL server binaries (initdb, pg_ctl, postgres) in \"{}\" ($PGRECOVER_PG_BINDIR)", env),
-         "point PGRECOVER_PG_BINDIR at a folder holding initdb, or unset it");
-  }
+namespace {
+
+bool is_executable(const fs::path& p) { return ::access(p.c_str(), X_OK) == 0 && fs::is_regular_file(p); }
+
+// Where PostgreSQL programs are looked for when nothing is configured, in order, with where each
+// folder came from: $PGRECOVER_PG_BINDIR, pg_config --bindir, /usr/lib/postgresql/N/bin (newest N first).
+std::vector<std::pair<fs::path, std::string>> candidate_dirs() {
+  std::vector<std::pair<fs::path, std::string>> out;
+  if (const char* env = std::getenv("PGRECOVER_PG_BINDIR"); env && *env) out.emplace_back(env, "$PGRECOVER_PG_BINDIR");
   fs::path pg_config = find_on_path("pg_config");
   if (!pg_config.empty()) {
     ProcessSpec spec;
     spec.argv = {pg_config.string(), "--bindir"};
     ProcessResult r = run_process(spec);
-    if (r.ok() && accept(trim(r.out), "pg_config --bindir")) return trim(r.out);
+    if (r.ok()) out.emplace_back(trim(r.out), "pg_config --bindir");
   }
   std::vector<std::pair<int, fs::path>> found;
   std::error_code ec;
@@ -69,15 +60,81 @@ fs::path find_bin_dir(const fs::path& override_dir) {
     if (v > 0) found.emplace_back(v, e.path() / "bin");
   }
   std::sort(found.rbegin(), found.rend());
-  for (auto& [v, dir] : found) {
-    if (accept(dir, "installed")) return dir;
-  }
+  for (auto& [v, dir] : found) out.emplace_back(dir, "installed");
+  return out;
+}
+
+std::string looked_in(const std::vector<std::pair<fs::path, std::string>>& dirs) {
   std::string where;
-  for (auto& l : looked) where += "\n  " + l;
-  if (looked.empty()) where = " (no pg_config on PATH, nothing under /usr/lib/postgresql)";
-  fail(ErrorKind::instance, "PostgreSQL server binaries not found; looked in:" + where,
+  for (const auto& [dir, source] : dirs) where += fmt::format("\n  {} ({})", dir.string(), source);
+  return where.empty() ? " (no pg_config on PATH, nothing under /usr/lib/postgresql)" : where;
+}
+
+}  // namespace
+
+fs::path find_bin_dir(const fs::path& override_dir) {
+  if (!override_dir.empty()) {
+    if (has_server_binaries(override_dir)) return override_dir;
+    fail(ErrorKind::instance,
+         fmt::format("no PostgreSQL server binaries (initdb, pg_ctl, postgres) in \"{}\"", override_dir.string()),
+         "fix [instance] bin_dir in pgrecover.toml, or install postgresql-15");
+  }
+  auto dirs = candidate_dirs();
+  if (const char* env = std::getenv("PGRECOVER_PG_BINDIR"); env && *env && !has_server_binaries(env)) {
+    fail(ErrorKind::instance,
+         fmt::format("no PostgreSQL server binaries (initdb, pg_ctl, postgres) in \"{}\" ($PGRECOVER_PG_BINDIR)", env),
+         "point PGRECOVER_PG_BINDIR at a folder holding initdb, or unset it");
+  }
+  for (const auto& [dir, source] : dirs)
+    if (has_server_binaries(dir)) return dir;
+  fail(ErrorKind::instance, "PostgreSQL server binaries not found; looked in:" + looked_in(dirs),
        "install them (apt-get install postgresql-15), or set [instance] bin_dir in pgrecover.toml "
        "or $PGRECOVER_PG_BINDIR");
+}
+
+fs::path tool_path(const std::string& name, const fs::path& bin_dir) {
+  if (!bin_dir.empty()) {
+    if (is_executable(bin_dir / name)) return bin_dir / name;
+    fail(ErrorKind::instance, fmt::format("{} is not in [instance] bin_dir \"{}\"", name, bin_dir.string()),
+         "install that version's client programs there, or fix bin_dir in pgrecover.toml");
+  }
+  // The folder the embedded instance uses, so that every program pgrecover runs is of one major
+  // version: a pg_dump of another version found on PATH could write what this pg_restore cannot read.
+  std::optional<fs::path> server_dir;
+  try {
+    server_dir = find_bin_dir();
+  } catch (const Error&) {
+  }
+  if (server_dir) {
+    if (is_executable(*server_dir / name)) return *server_dir / name;
+    int major = server_major_version(*server_dir);
+    fail(ErrorKind::instance,
+         fmt::format("{} is not in {}, the PostgreSQL {} programs pgrecover uses", name, server_dir->string(), major),
+         fmt::format("install postgresql-client-{} (pgrecover does not take a {} of another version from PATH), or set "
+                     "[instance] bin_dir in pgrecover.toml",
+                     major, name));
+  }
+  auto dirs = candidate_dirs();
+  for (const auto& [dir, source] : dirs)
+    if (is_executable(dir / name)) return dir / name;
+  fail(ErrorKind::instance, fmt::format("{} was not found; looked in:{}", name, looked_in(dirs)),
+       "install postgresql-client-15 (or newer), or set [instance] bin_dir in pgrecover.toml");
+}
+
+bool read_postmaster_pid(const fs::path& data_directory, PostmasterInfo& out) {
+  std::ifstream in(data_directory / "postmaster.pid");
+  if (!in) return false;
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  if (lines.size() < 5) return false;
+  try {
+    out.pid = std::stol(lines[0]);
+    out.port = std::stoi(lines[3]);
+  } catch (const std::exception&) {
+    return false;
+  }
+  out.socket_dir = lines[4].substr(0, lines[4].find(','));
+  return true;
 }
 
 int server_major_version(const fs::path& bin_dir) {

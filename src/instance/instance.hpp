@@ -37,6 +37,21 @@ struct Options {
 // Finds the folder holding initdb, pg_ctl and postgres. Throws pgr::Error(instance) listing
 // where it looked when there is none.
 fs::path find_bin_dir(const fs::path& override_dir = {});
+// The path of a PostgreSQL program (pg_dump, pg_dumpall, pg_restore, pg_basebackup,
+// pg_verifybackup, pg_amcheck, psql, ...): in bin_dir when it is set ([instance] bin_dir), else in
+// the folder find_bin_dir() finds, so that every program is of the same major version as the
+// embedded instance; only without any server binaries, the first of the same places that has it.
+// Never a fallback to another version on PATH. Throws Error(instance) naming where it looked.
+fs::path tool_path(const std::string& name, const fs::path& bin_dir = {});
+
+// postmaster.pid of a data directory: the pid, port and socket folder of a running server.
+struct PostmasterInfo {
+  long pid = 0;
+  int port = 0;
+  std::string socket_dir;
+};
+bool read_postmaster_pid(const fs::path& data_directory, PostmasterInfo& out);
+
 // The major version of the server binaries in bin_dir (e.g. 15).
 int server_major_version(const fs::path& bin_dir);
 // A TCP port on 127.0.0.1 that nobody listens on now.

@@ -1,5 +1,7 @@
 #include "model/plan.hpp"
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "util/error.hpp"
@@ -202,6 +204,16 @@ Plan load_plan(const std::string& path) {
   } catch (const Error& e) {
     throw Error(e.kind(), fmt::format("{}: {}", path, e.what()), e.hint());
   }
+}
+
+bool is_plan_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
+  std::string text = read_file(path);
+  auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos || text[first] != '{') return false;
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return j.is_object() && j.contains("format_version") && j.contains("id") && j.contains("kind") && j.contains("steps");
 }
 
 }  // namespace pgr::model

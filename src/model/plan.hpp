@@ -89,5 +89,8 @@ Plan plan_from_json(const nlohmann::json& j);  // throws pgr::Error(input) namin
 // Reads/writes plan files. Writing is atomic (temp, fsync, rename), mode 0600.
 void save_plan(const Plan& plan, const std::string& path);
 Plan load_plan(const std::string& path);
+// Is this file a saved plan (whatever its name)? A JSON object with format_version, id, kind and
+// steps, as `plan --out` writes; YAML documents and anything else are not.
+bool is_plan_file(const std::string& path);
 
 }  // namespace pgr::model

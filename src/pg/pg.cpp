@@ -355,4 +355,44 @@ std::string qualified(std::string_view schema, std::string_view name) {
   return quote_ident(schema) + "." + quote_ident(name);
 }
 
+std::optional<std::string> parse_identifier(const std::string& s, size_t& pos) {
+  while (pos < s.size() && std::isspace(static_cast<unsigned char>(s[pos]))) ++pos;
+  if (pos >= s.size()) return std::nullopt;
+  std::string out;
+  if (s[pos] == '"') {
+    ++pos;
+    while (pos < s.size()) {
+      if (s[pos] == '"') {
+        if (pos + 1 < s.size() && s[pos + 1] == '"') {
+          out += '"';
+          pos += 2;
+          continue;
+        }
+        ++pos;
+        return out;
+      }
+      out += s[pos++];
+    }
+    return std::nullopt;
+  }
+  while (pos < s.size() && (std::isalnum(static_cast<unsigned char>(s[pos])) || s[pos] == '_' || s[pos] == '$' ||
+                            static_cast<unsigned char>(s[pos]) >= 0x80)) {
+    out += s[pos++];
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+SplitConninfo split_password(const std::string& conninfo) {
+  SplitConninfo out;
+  for (const auto& [key, val] : parse_conninfo(conninfo)) {
+    if (key == "password") {
+      out.password = val;
+      continue;
+    }
+    out.conninfo += (out.conninfo.empty() ? "" : " ") + key + "=" + quote_kv(val);
+  }
+  return out;
+}
+
 }  // namespace pgr::pg

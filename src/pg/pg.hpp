@@ -168,4 +168,16 @@ std::string describe_conninfo(const std::string& conninfo);
 // Returns conninfo with dbname replaced (works for key/value and URI forms).
 std::string with_dbname(const std::string& conninfo, const std::string& dbname);
 
+// A conninfo split into one without any password (key='value' form: for plans, argv and logs)
+// and the password (for PGPASSWORD in a child's environment; empty when none). The only place
+// that takes a password out of a conninfo.
+struct SplitConninfo {
+  std::string conninfo;
+  std::string password;
+};
+SplitConninfo split_password(const std::string& conninfo);
+
+// Parses an identifier that may be double-quoted at pos; returns it unquoted and advances pos.
+std::optional<std::string> parse_identifier(const std::string& s, size_t& pos);
+
 }  // namespace pgr::pg

@@ -8,7 +8,7 @@
 #include "model/dag.hpp"
 #include "pg/pg.hpp"
 #include "planner/restore_planner_impl.hpp"
-#include "spec/selection.hpp"
+#include "config/selection.hpp"
 #include "util/error.hpp"
 #include "util/hash.hpp"
 
@@ -58,14 +58,14 @@ Action Planner::data_action(const TocEntry& e, std::string& reason) {
     return Action::no_op;
   }
   switch (doc_.spec.existing) {
-    case spec::ExistingPolicy::skip:
+    case config::ExistingPolicy::skip:
       reason = fmt::format("target table has {} rows (archive: {}); kept because existing: skip", have, want);
       return Action::no_op;
-    case spec::ExistingPolicy::truncate:
-    case spec::ExistingPolicy::replace:
+    case config::ExistingPolicy::truncate:
+    case config::ExistingPolicy::replace:
       reason = fmt::format("target table has {} rows, the archive {}: truncate and reload", have, want);
       return Action::replace;
-    case spec::ExistingPolicy::fail:
+    case config::ExistingPolicy::fail:
       conflict(fmt::format("table {} already has {} rows (the archive has {})", display_name(e), have, want));
       reason = "conflict";
       return Action::no_op;
@@ -93,7 +93,7 @@ Action Planner::present_action(const TocEntry& e, std::string& reason) {
           std::string list = data->copy_stmt.substr(open + 1, close - open - 1);
           size_t pos = 0;
           while (pos < list.size()) {
-            auto id = parse_identifier(list, pos);
+            auto id = pg::parse_identifier(list, pos);
             if (!id) break;
             cols.push_back(*id);
             while (pos < list.size() && (list[pos] == ',' || list[pos] == ' ')) ++pos;
@@ -105,11 +105,11 @@ Action Planner::present_action(const TocEntry& e, std::string& reason) {
           // generated columns are not in COPY: only require the archive's columns to exist
           bool subset = std::includes(have.begin(), have.end(), want.begin(), want.end());
           if (!subset) {
-            if (doc_.spec.existing == spec::ExistingPolicy::replace) {
+            if (doc_.spec.existing == config::ExistingPolicy::replace) {
               reason = "exists with other columns: drop and recreate (existing: replace)";
               return Action::replace;
             }
-            if (doc_.spec.existing == spec::ExistingPolicy::fail) {
+            if (doc_.spec.existing == config::ExistingPolicy::fail) {
               conflict(fmt::format("table {} exists with other columns", display_name(e)));
             }
             reason = "exists with other columns; kept";
@@ -281,10 +281,10 @@ std::vector<const TocEntry*> Planner::pre_data_tables(const TocEntry& e) const {
     size_t pos = e.defn.find(" OWNED BY ");
     if (pos == std::string::npos) return out;
     pos += 10;
-    auto schema = parse_identifier(e.defn, pos);
+    auto schema = pg::parse_identifier(e.defn, pos);
     if (!schema || pos >= e.defn.size() || e.defn[pos] != '.') return out;
     ++pos;
-    auto table = parse_identifier(e.defn, pos);
+    auto table = pg::parse_identifier(e.defn, pos);
     if (table) {
       if (const auto* t = idx_.relation(*schema, *table)) out.push_back(t);
     }
@@ -480,8 +480,8 @@ model::Plan Planner::run() {
   plan.warnings = warnings_;
   plan.steps = std::move(steps_);
   plan.params["jobs"] = std::to_string(doc_.spec.jobs);
-  plan.params["roles"] = spec::to_string(doc_.spec.roles);
-  plan.params["existing"] = spec::to_string(doc_.spec.existing);
+  plan.params["roles"] = config::to_string(doc_.spec.roles);
+  plan.params["existing"] = config::to_string(doc_.spec.existing);
   nlohmann::json settings = doc_.spec.session_settings;
   plan.params["session_settings"] = settings.dump();
   return plan;

@@ -10,7 +10,7 @@
 #include "archive/archive.hpp"
 #include "catalog/catalog.hpp"
 #include "model/plan.hpp"
-#include "spec/documents.hpp"
+#include "config/documents.hpp"
 
 namespace pgr::planner {
 
@@ -24,7 +24,7 @@ class RowCounter {
 };
 
 struct RestoreInputs {
-  const spec::Restore* document = nullptr;
+  const config::Restore* document = nullptr;
   const archive::Toc* toc = nullptr;
   const catalog::Cluster* cluster = nullptr;
   const catalog::Database* database = nullptr;  // exists == false when the database is missing

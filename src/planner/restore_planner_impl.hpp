@@ -47,7 +47,7 @@ class Planner {
   void conflict(const std::string& what) { conflicts_.push_back(what); }
 
   const RestoreInputs& in_;
-  const spec::Restore& doc_;
+  const config::Restore& doc_;
   const archive::Toc& toc_;
   TocIndex idx_;
   std::map<int, Inclusion> included_;      // entry id -> why

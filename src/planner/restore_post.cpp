@@ -7,7 +7,7 @@
 #include "model/dag.hpp"
 #include "pg/pg.hpp"
 #include "planner/restore_planner_impl.hpp"
-#include "spec/selection.hpp"
+#include "config/selection.hpp"
 #include "util/error.hpp"
 #include "util/hash.hpp"
 
@@ -35,13 +35,13 @@ void Planner::add_roles_and_database() {
     d.locks = {{kCatalogLock, LockMode::exclusive}};
     database_step_ = d.id;
     steps_.push_back(std::move(d));
-  } else if (!in_.database->empty() && doc_.spec.existing == spec::ExistingPolicy::fail) {
+  } else if (!in_.database->empty() && doc_.spec.existing == config::ExistingPolicy::fail) {
     // Not a conflict by itself: present-and-equal objects are no-ops. Say it for the reviewer.
     warnings_.push_back(fmt::format("database \"{}\" is not empty: objects already present are left as they are",
                                     doc_.spec.database));
   }
   // Roles: owners and grantees the target lacks.
-  if (doc_.spec.roles == spec::RolesPolicy::no_owner) return;
+  if (doc_.spec.roles == config::RolesPolicy::no_owner) return;
   std::set<std::string> needed;
   for (const auto& e : toc_.entries)
     if (included_.count(e.id))
@@ -50,7 +50,7 @@ void Planner::add_roles_and_database() {
   for (const auto& r : needed)
     if (!cluster.roles.count(r)) missing.push_back(r);
   if (missing.empty()) return;
-  if (doc_.spec.roles == spec::RolesPolicy::require) {
+  if (doc_.spec.roles == config::RolesPolicy::require) {
     std::string list;
     for (auto& r : missing) list += (list.empty() ? "" : ", ") + r;
     fail(ErrorKind::input,

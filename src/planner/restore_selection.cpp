@@ -7,7 +7,7 @@
 #include "model/dag.hpp"
 #include "pg/pg.hpp"
 #include "planner/restore_planner_impl.hpp"
-#include "spec/selection.hpp"
+#include "config/selection.hpp"
 #include "util/error.hpp"
 #include "util/hash.hpp"
 
@@ -16,7 +16,7 @@ namespace pgr::planner::detail {
 void Planner::select_entries() {
   const auto& sel = doc_.spec.select;
   bool everything = sel.empty();
-  bool roles_skipped = doc_.spec.roles == spec::RolesPolicy::no_owner;
+  bool roles_skipped = doc_.spec.roles == config::RolesPolicy::no_owner;
   auto wanted_kind = [&](const TocEntry& e) {
     if (is_session_entry(e)) return false;
     if (roles_skipped && is_acl_entry(e)) return false;  // no-owner: ownership and grants are skipped
@@ -29,18 +29,18 @@ void Planner::select_entries() {
     if (everything) {
       seed = true;
     } else if (e.desc == "SCHEMA") {
-      seed = !sel.schemas.empty() && spec::selects_schema(sel, e.tag);
+      seed = !sel.schemas.empty() && config::selects_schema(sel, e.tag);
     } else if (is_relation_entry(e) && e.desc != "SEQUENCE") {
-      seed = spec::selects_table(sel, e.namespace_, e.tag);
+      seed = config::selects_table(sel, e.namespace_, e.tag);
     } else if (!e.namespace_.empty() && !is_attached_entry(e)) {
       // functions, types, ... are selected with their schema (not by table patterns)
-      seed = !sel.schemas.empty() && spec::selects_schema(sel, e.namespace_);
+      seed = !sel.schemas.empty() && config::selects_schema(sel, e.namespace_);
     }
     // Exclusions win over everything, including a whole-archive restore.
     if (seed && (is_relation_entry(e) || e.desc == "TABLE DATA")) {
-      if (!spec::selects_table(sel, e.namespace_, e.tag)) seed = false;
+      if (!config::selects_table(sel, e.namespace_, e.tag)) seed = false;
     }
-    if (seed && e.desc == "SCHEMA" && !spec::selects_schema(sel, e.tag)) seed = false;
+    if (seed && e.desc == "SCHEMA" && !config::selects_schema(sel, e.tag)) seed = false;
     if (seed) included_[e.id] = {true, ""};
   }
   // 2. What hangs off a selected object follows it (data, indexes, constraints, triggers,

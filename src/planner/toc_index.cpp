@@ -1,5 +1,7 @@
 #include "planner/toc_index.hpp"
 
+#include "pg/pg.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <regex>
@@ -48,33 +50,6 @@ std::optional<std::pair<std::string, std::string>> split_tag(const std::string& 
   return std::nullopt;
 }
 
-std::optional<std::string> parse_identifier(const std::string& s, size_t& pos) {
-  while (pos < s.size() && std::isspace(static_cast<unsigned char>(s[pos]))) ++pos;
-  if (pos >= s.size()) return std::nullopt;
-  std::string out;
-  if (s[pos] == '"') {
-    ++pos;
-    while (pos < s.size()) {
-      if (s[pos] == '"') {
-        if (pos + 1 < s.size() && s[pos + 1] == '"') {
-          out += '"';
-          pos += 2;
-          continue;
-        }
-        ++pos;
-        return out;
-      }
-      out += s[pos++];
-    }
-    return std::nullopt;
-  }
-  while (pos < s.size() && (std::isalnum(static_cast<unsigned char>(s[pos])) || s[pos] == '_' || s[pos] == '$' ||
-                            static_cast<unsigned char>(s[pos]) >= 0x80)) {
-    out += s[pos++];
-  }
-  if (out.empty()) return std::nullopt;
-  return out;
-}
 
 std::set<std::string> roles_of(const archive::TocEntry& e) {
   std::set<std::string> out;
@@ -88,7 +63,7 @@ std::set<std::string> roles_of(const archive::TocEntry& e) {
   for (auto it = std::sregex_iterator(d.begin(), d.end(), kw); it != std::sregex_iterator(); ++it) {
     size_t pos = static_cast<size_t>(it->position(0) + it->length(0));
     for (;;) {
-      auto id = parse_identifier(d, pos);
+      auto id = pg::parse_identifier(d, pos);
       if (!id) break;
       std::string upper = *id;
       std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });

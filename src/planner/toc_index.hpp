@@ -34,9 +34,6 @@ std::optional<std::pair<std::string, std::string>> split_tag(const std::string& 
 // ALTER DEFAULT PRIVILEGES. PUBLIC is not a role.
 std::set<std::string> roles_of(const archive::TocEntry& e);
 
-// Parses an identifier that may be double-quoted at pos; returns it unquoted and advances pos.
-std::optional<std::string> parse_identifier(const std::string& s, size_t& pos);
-
 class TocIndex {
  public:
   explicit TocIndex(const archive::Toc& toc);

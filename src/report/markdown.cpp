@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <mstch/mstch.hpp>
 
+#include "report/format.hpp"
 #include "report/plan_text.hpp"
 #include "util/error.hpp"
 #include "util/redact.hpp"

@@ -1,4 +1,4 @@
-// Human renderings of plans and runs: the reviewable text diff, the summary line, byte sizes.
+// Human renderings of plans and of an apply's end: the reviewable text diff and the summary.
 #pragma once
 
 #include <cstdint>
@@ -9,8 +9,6 @@
 
 namespace pgr::report {
 
-std::string human_bytes(std::int64_t bytes);
-std::string human_duration(double seconds);
 const char* action_symbol(model::Action a);  // "+", "~", "-/+", "-", "*", " "
 
 // "Plan: 182 to create, 3 to change, 0 to delete." (change = update, replace and run)

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "report/format.hpp"
+
 #include "report/plan_text.hpp"
 #include "util/log.hpp"
 #include "util/redact.hpp"

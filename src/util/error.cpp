@@ -19,7 +19,6 @@ const char* to_string(ErrorKind kind) noexcept {
     case ErrorKind::io: return "io";
     case ErrorKind::database: return "database";
     case ErrorKind::instance: return "instance";
-    case ErrorKind::not_implemented: return "not-implemented";
     case ErrorKind::stale_plan: return "stale-plan";
     case ErrorKind::locked: return "locked";
     case ErrorKind::cancelled: return "cancelled";

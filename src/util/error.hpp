@@ -1,5 +1,5 @@
 // The project's one exception type and its catalogue of kinds. Every kind maps to a process exit
-// code; main() is the single place that catches and maps (see cli/main.cpp).
+// code; cli::main() is the single place that catches and maps (src/cli/cli.cpp).
 #pragma once
 
 #include <stdexcept>
@@ -14,7 +14,6 @@ enum class ErrorKind {
   io,              // files, folders, processes
   database,        // the server refused something
   instance,        // the embedded PostgreSQL could not be started or stopped
-  not_implemented, // a subcommand whose issue has not landed
   stale_plan,      // the world changed since the plan was made
   locked,          // another apply holds the lock
   cancelled,       // SIGINT/SIGTERM

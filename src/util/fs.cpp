@@ -1,6 +1,7 @@
 #include "util/fs.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,8 @@
 #include <fmt/format.h>
 
 #include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/time.hpp"
 
 namespace pgr {
 
@@ -143,6 +146,31 @@ TempDir::~TempDir() {
   if (keep_ || path_.empty()) return;
   std::error_code ec;
   fs::remove_all(path_, ec);
+}
+
+FileLock::FileLock(const std::filesystem::path& file, const std::string& what) {
+  fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd_ < 0) fail(ErrorKind::io, fmt::format("could not open \"{}\": {}", file.string(), errno_text(errno)));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    std::string holder;
+    try {
+      holder = read_file(file);
+    } catch (const Error&) {
+    }
+    ::close(fd_);
+    fd_ = -1;
+    fail(ErrorKind::locked,
+         fmt::format("{} is being applied by another pgrecover{}", what, holder.empty() ? "" : " (" + holder + ")"),
+         "wait for it to finish");
+  }
+  std::string me = fmt::format("pid {} since {}", ::getpid(), now_iso8601());
+  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, me.data(), me.size(), 0) < 0) {
+    log::debug("could not record the lock holder in {}", file.string());
+  }
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 }  // namespace pgr

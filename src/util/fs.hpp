@@ -59,4 +59,17 @@ class TempDir {
 
 std::string errno_text(int err);
 
+// An exclusive, non-blocking flock held for the life of the object; the holder's pid is written
+// into the file so that the error can name it. Throws Error(locked) when taken.
+class FileLock {
+ public:
+  FileLock(const std::filesystem::path& file, const std::string& what);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 }  // namespace pgr

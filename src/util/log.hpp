@@ -26,6 +26,9 @@ class Sink {
 // Installs the process-wide sink (nullptr: a default stderr sink). Thread-safe.
 void set_sink(std::shared_ptr<Sink> sink);
 void set_level(Level level);
+// The command line's sink: human lines on stderr (with the time when stderr is not a terminal)
+// or JSON lines (--json), through spdlog. Sets the level too.
+void install_stderr_sink(bool json, Level level, bool terminal);
 Level level();
 bool enabled(Level level);
 

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <optional>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -146,8 +148,21 @@ ProcessResult run_process(const ProcessSpec& spec) {
   struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   int open_count = 2;
   char buf[65536];
+  // Cancellation: SIGTERM once, SIGKILL when the child outlives the grace period.
+  auto signal_child = [&](int sig) { ::kill(spec.new_process_group ? -pid : pid, sig); };
+  std::optional<std::chrono::steady_clock::time_point> term_sent;
   while (open_count > 0) {
-    int rc = ::poll(fds, 2, -1);
+    if (spec.cancel && spec.cancel->load()) {
+      auto now = std::chrono::steady_clock::now();
+      if (!term_sent) {
+        signal_child(SIGTERM);
+        term_sent = now;
+        result.cancelled = true;
+      } else if (now - *term_sent > std::chrono::seconds(5)) {
+        signal_child(SIGKILL);
+      }
+    }
+    int rc = ::poll(fds, 2, spec.cancel ? 100 : -1);
     if (rc < 0) {
       if (errno == EINTR) continue;
       break;
@@ -165,6 +180,7 @@ ProcessResult run_process(const ProcessSpec& spec) {
     }
   }
   int status = 0;
+  if (result.cancelled) signal_child(SIGKILL);  // its pipes are closed: nothing it does matters now
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) fail(ErrorKind::io, fmt::format("waitpid failed: {}", errno_text(errno)));
   }

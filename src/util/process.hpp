@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -31,6 +32,10 @@ struct ProcessSpec {
   std::optional<std::filesystem::path> stdout_file;  // write stdout there instead of capturing
   std::optional<std::filesystem::path> stdin_file;   // read stdin from there (else /dev/null)
   bool new_process_group = false;
+  // Set from another thread (a cancelled step): the child (its whole process group when
+  // new_process_group) gets SIGTERM, then SIGKILL after 5 s; run_process returns once it is gone,
+  // with ProcessResult::cancelled set.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct ProcessResult {
@@ -38,7 +43,8 @@ struct ProcessResult {
   int term_signal = 0;
   std::string out;
   std::string err;
-  bool ok() const { return exit_code == 0; }
+  bool cancelled = false;  // stopped because ProcessSpec::cancel was set
+  bool ok() const { return exit_code == 0 && !cancelled; }
 };
 
 ProcessResult run_process(const ProcessSpec& spec);

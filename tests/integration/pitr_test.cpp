@@ -13,17 +13,18 @@
 
 #include <fmt/format.h>
 
-#include "app/physical_backup.hpp"
+#include "engine/physical.hpp"
 #include "app/restore.hpp"
 #include "executor/journal.hpp"
 #include "model/plan.hpp"
-#include "app/pitr_runner.hpp"
+#include "executor/run_folder.hpp"
+#include "util/time.hpp"
 #include "instance/instance.hpp"
 #include "pg/pg.hpp"
 #include "repository/physical.hpp"
 #include "repository/repository.hpp"
 #include "repository/wal_archive.hpp"
-#include "spec/documents.hpp"
+#include "config/documents.hpp"
 #include "support/harness.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
@@ -104,10 +105,13 @@ spec:
   cluster: src
   retention: {{keep_last: 2}}
 )", s.source_conninfo()));
-  auto settings = spec::load_settings(s.config.string());
-  auto docs = spec::load_documents({policy_file}, settings);
+  auto settings = config::load_settings(s.config.string());
+  auto docs = config::load_documents({policy_file}, settings);
   REQUIRE(docs.policies.size() == 1);
-  CHECK(app::check_archiving(docs.policies[0], settings).empty());
+  {
+    auto source = pg::Connection::open(settings.connect_string(docs.policies[0].spec.source));
+    CHECK(engine::check_archiving(source, docs.policies[0].spec.cluster).empty());
+  }
   auto applied = test::run_pgrecover({"--config", s.config.string(), "apply", "--auto-approve", policy_file.string()});
   INFO(applied.out << applied.err);
   REQUIRE(applied.exit_code == 0);
@@ -165,8 +169,8 @@ ProcessResult pgrecover(const std::vector<std::string>& args) {
 
 // psql against the recovered server in data_dir (its postmaster.pid says where it listens).
 std::string recovered_sql(const fs::path& data_dir, const std::string& q) {
-  app::PostmasterInfo pm;
-  REQUIRE(app::read_postmaster_pid(data_dir.string(), pm));
+  instance::PostmasterInfo pm;
+  REQUIRE(instance::read_postmaster_pid(data_dir, pm));
   auto c = pg::Connection::open(fmt::format("host={} port={} user=postgres dbname=postgres", pm.socket_dir, pm.port));
   auto r = c.exec(q);
   return r.rows() ? r.str(0, 0) : "";
@@ -331,13 +335,13 @@ TEST_CASE("an apply killed in the middle of the extract is continued: the half-e
   // What a run killed during the extract leaves: its journal (verify-backup and data-directory
   // done, extract started) and a data directory with part of the files.
   auto plan = model::load_plan(plan_file.string());
-  auto settings = spec::load_settings(src().config.string());
-  fs::path run = app::run_dir(settings, plan.id);
+  auto settings = config::load_settings(src().config.string());
+  fs::path run = executor::run_dir(settings.state_dir, plan.id);
   create_private_dirs(run);
   model::save_plan(plan, (run / "plan.json").string());
   {
     auto journal = executor::Journal::open(run, plan.id);
-    auto now = executor::now_iso8601();
+    auto now = now_iso8601();
     journal.append({"run-start", "", now, 1, 0, 0, 0, ""}, true);
     for (const char* id : {"verify-backup", "data-directory"}) {
       journal.append({"start", id, now, 1, 0, 0, 0, ""}, false);
@@ -365,12 +369,12 @@ TEST_CASE("an apply killed in the middle of the extract is continued: the half-e
 
 TEST_CASE("a physical policy's archiving check warns when the source does not archive", "[pitr]") {
   auto plain = pg::Connection::open(test::server().conninfo());  // archive_mode = off
-  auto warnings = app::check_archiving(plain, "src");
+  auto warnings = engine::check_archiving(plain, "src");
   REQUIRE(warnings.size() == 1);
   CHECK(warnings[0].find("archive_mode = off") != std::string::npos);
   auto archiving = pg::Connection::open(src().server->conninfo());
-  CHECK(app::check_archiving(archiving, "src").empty());
-  auto other = app::check_archiving(archiving, "another-cluster");
+  CHECK(engine::check_archiving(archiving, "src").empty());
+  auto other = engine::check_archiving(archiving, "another-cluster");
   REQUIRE(other.size() == 1);
   CHECK(other[0].find("does not push into cluster \"another-cluster\"") != std::string::npos);
 }

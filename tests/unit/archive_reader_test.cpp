@@ -2,7 +2,7 @@
 // archive version 1.12-1.16, custom and directory formats, every compression.
 #include <catch2/catch.hpp>
 
-#include "app/inspect.hpp"
+#include "report/inspect.hpp"
 #include "archive/archive.hpp"
 #include "support/archive_writer.hpp"
 #include "util/error.hpp"
@@ -209,7 +209,7 @@ TEST_CASE("archive: inspect JSON has the documented shape", "[archive][inspect]"
   TempDir tmp;
   w::directory_archive(tmp.path() / "d", w::sample_entries(), w::Options{});
   auto a = archive::Archive::open(tmp.path() / "d");
-  auto j = app::inspect_json(*a);
+  auto j = report::inspect_json(*a);
   CHECK(j["format"] == "directory");
   CHECK(j["archive_version"] == "1.16.0");
   CHECK(j["database"] == "awkward");
@@ -228,7 +228,7 @@ TEST_CASE("archive: inspect JSON has the documented shape", "[archive][inspect]"
   CHECK(entries[1]["data"]["bytes"] == 28);
   CHECK(entries[3]["data"].is_null());
   CHECK(j["summary"]["entries_per_kind"]["TABLE DATA"] == 1);
-  std::string text = app::inspect_text(*a);
+  std::string text = report::inspect_text(*a);
   CHECK(text.find("orders_id_idx") != std::string::npos);
   CHECK(text.find("210,3340") != std::string::npos);
 }

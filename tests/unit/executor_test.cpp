@@ -17,6 +17,7 @@
 #include "executor/ready_queue.hpp"
 #include "pg/pg.hpp"
 #include "util/fs.hpp"
+#include "util/time.hpp"
 
 using namespace pgr;
 using namespace pgr::executor;

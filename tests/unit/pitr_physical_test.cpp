@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "app/pitr_runner.hpp"
+#include "executor/pitr_runner.hpp"
 #include "repository/physical.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -128,7 +128,7 @@ LOG:  redo done at 0/300DD28 system usage: CPU: user: 0.00 s
 LOG:  last completed transaction was at log time 2026-11-21 03:17:38.887621+00
 FATAL:  recovery ended before configured recovery target was reached
 )";
-  std::string why = app::diagnose_recovery_log(ended);
+  std::string why = executor::diagnose_recovery_log(ended);
   CHECK(why.find("recovery ended before the configured target was reached") != std::string::npos);
   CHECK(why.find("replay stopped at 0/300DD28") != std::string::npos);
   CHECK(why.find("the next segment (000000010000000000000004) was not in the archive") != std::string::npos);
@@ -138,10 +138,10 @@ FATAL:  recovery ended before configured recovery target was reached
 LOG:  recovery stopping at restore point "before_drop", time 2026-11-21 03:17:38.9+00
 LOG:  pausing at the end of recovery
 )";
-  why = app::diagnose_recovery_log(reached);
+  why = executor::diagnose_recovery_log(reached);
   CHECK(why.find("recovery stopping at restore point \"before_drop\"") != std::string::npos);
   CHECK(why.find("was not in the archive") == std::string::npos);
-  CHECK(app::diagnose_recovery_log("LOG:  database system is ready\n").empty());
-  CHECK(app::diagnose_recovery_log("FATAL:  requested recovery stop point is before consistent recovery point\n")
+  CHECK(executor::diagnose_recovery_log("LOG:  database system is ready\n").empty());
+  CHECK(executor::diagnose_recovery_log("FATAL:  requested recovery stop point is before consistent recovery point\n")
             .find("inside the base backup") != std::string::npos);
 }

@@ -72,7 +72,7 @@ struct World {
   archive::Toc toc = fixture();
   catalog::Cluster cluster;
   catalog::Database db;
-  spec::Restore doc;
+  config::Restore doc;
   std::map<std::string, std::string> role_defs;
   World() {
     cluster.roles["postgres"] = {"postgres", true, true};
@@ -224,11 +224,11 @@ TEST_CASE("planner: missing roles follow the roles policy", "[planner][roles]") 
     CHECK(m.at("role:app")->params.at("sql") == "CREATE ROLE \"app\" LOGIN CONNECTION LIMIT 5");
   }
   SECTION("require fails listing them") {
-    w.doc.spec.roles = spec::RolesPolicy::require;
+    w.doc.spec.roles = config::RolesPolicy::require;
     CHECK_THROWS_WITH(w.plan(), Catch::Contains("app") && Catch::Contains("reader") && Catch::Contains("missing"));
   }
   SECTION("no-owner needs no roles and drops grants") {
-    w.doc.spec.roles = spec::RolesPolicy::no_owner;
+    w.doc.spec.roles = config::RolesPolicy::no_owner;
     auto p = w.plan();
     auto m = by_id(p);
     CHECK_FALSE(m.count("role:app"));
@@ -275,7 +275,7 @@ TEST_CASE("planner: an existing database with the same objects and rows plans on
   }
   SECTION("existing: truncate reloads that table only, and re-analyzes and verifies") {
     c.target["orders"] = 21;
-    w.doc.spec.existing = spec::ExistingPolicy::truncate;
+    w.doc.spec.existing = config::ExistingPolicy::truncate;
     auto q = w.plan(&c);
     auto m = by_id(q);
     CHECK(m.at("table-data:shop.orders")->action == model::Action::replace);
@@ -285,7 +285,7 @@ TEST_CASE("planner: an existing database with the same objects and rows plans on
   }
   SECTION("existing: skip keeps it") {
     c.target["orders"] = 21;
-    w.doc.spec.existing = spec::ExistingPolicy::skip;
+    w.doc.spec.existing = config::ExistingPolicy::skip;
     CHECK_FALSE(w.plan(&c).has_changes());
   }
   SECTION("a sequence behind the archive is updated") {

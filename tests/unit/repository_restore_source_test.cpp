@@ -2,8 +2,8 @@
 // gets from the manifest (archive, row counts, role definitions), and the role SQL itself.
 #include <catch2/catch.hpp>
 
-#include "app/backup.hpp"
-#include "app/backup_globals.hpp"
+#include "app/restore.hpp"
+#include "pg/pg.hpp"
 #include "repository/repository.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -39,8 +39,8 @@ BackupInfo add(const Repository& repo, const std::string& policy, const std::str
   return pending.commit(m);
 }
 
-spec::Restore restore_of(const std::string& policy, spec::BackupRef ref) {
-  spec::Restore r;
+config::Restore restore_of(const std::string& policy, config::BackupRef ref) {
+  config::Restore r;
   r.metadata.name = "r";
   r.spec.repository = "local";
   r.spec.policy = policy;
@@ -52,7 +52,7 @@ spec::Restore restore_of(const std::string& policy, spec::BackupRef ref) {
 
 TEST_CASE("backup restore source: latest, an id and {before: T} choose the right backup", "[repository][backup]") {
   TempDir dir;
-  spec::Settings settings;
+  config::Settings settings;
   settings.repositories["local"] = {"local", dir.path()};
   auto repo = Repository::open(dir.path(), "local");
   auto a = add(repo, "shop", "2025-01-01T02:00:00Z", 10);
@@ -64,23 +64,23 @@ TEST_CASE("backup restore source: latest, an id and {before: T} choose the right
   CHECK(latest.archive == (b.dir / "data").string());
   CHECK(latest.expected_rows.at("public.orders") == 20);
 
-  auto by_id = app::resolve_restore_source(restore_of("shop", {spec::BackupRef::Kind::id, a.id, ""}), settings);
+  auto by_id = app::resolve_restore_source(restore_of("shop", {config::BackupRef::Kind::id, a.id, ""}), settings);
   CHECK(by_id.backup_id == a.id);
   CHECK(by_id.expected_rows.at("public.orders") == 10);
 
   auto before = app::resolve_restore_source(
-      restore_of("shop", {spec::BackupRef::Kind::before, "", "2025-01-02T03:00:00+02:00"}), settings);
+      restore_of("shop", {config::BackupRef::Kind::before, "", "2025-01-02T03:00:00+02:00"}), settings);
   CHECK(before.backup_id == a.id);  // 01:00Z: the second backup started after that
 
-  CHECK_THROWS_AS(app::resolve_restore_source(restore_of("shop", {spec::BackupRef::Kind::before, "", "2024-12-31T00:00:00Z"}), settings),
+  CHECK_THROWS_AS(app::resolve_restore_source(restore_of("shop", {config::BackupRef::Kind::before, "", "2024-12-31T00:00:00Z"}), settings),
                   Error);
-  CHECK_THROWS_AS(app::resolve_restore_source(restore_of("shop", {spec::BackupRef::Kind::id, "../../x", ""}), settings), Error);
+  CHECK_THROWS_AS(app::resolve_restore_source(restore_of("shop", {config::BackupRef::Kind::id, "../../x", ""}), settings), Error);
   CHECK_THROWS_AS(app::resolve_restore_source(restore_of("nothing", {}), settings), Error);
 }
 
 TEST_CASE("backup restore source: role definitions recreate attributes and memberships, never passwords", "[repository][backup]") {
   TempDir dir;
-  spec::Settings settings;
+  config::Settings settings;
   settings.repositories["local"] = {"local", dir.path()};
   auto repo = Repository::open(dir.path(), "local");
   add(repo, "shop", "2025-01-01T02:00:00Z", 1);
@@ -98,12 +98,12 @@ TEST_CASE("backup restore source: role definitions recreate attributes and membe
 }
 
 TEST_CASE("backup conninfo split: the password goes to the environment, never to argv", "[backup]") {
-  auto s = app::split_password("host=db port=5432 user=backup password='s3 cret' dbname=shop");
+  auto s = pg::split_password("host=db port=5432 user=backup password='s3 cret' dbname=shop");
   CHECK(s.password == "s3 cret");
   CHECK(s.conninfo.find("s3") == std::string::npos);
   CHECK(s.conninfo.find("host='db'") != std::string::npos);
   CHECK(s.conninfo.find("dbname='shop'") != std::string::npos);
-  auto u = app::split_password("postgresql://backup:pw@db:5433/shop");
+  auto u = pg::split_password("postgresql://backup:pw@db:5433/shop");
   CHECK(u.password == "pw");
   CHECK(u.conninfo.find("pw") == std::string::npos);
   CHECK(u.conninfo.find("port='5433'") != std::string::npos);

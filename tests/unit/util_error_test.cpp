@@ -9,7 +9,6 @@ TEST_CASE("error kinds map to the documented exit codes", "[error]") {
   CHECK(exit_code_for(ErrorKind::input) == 1);
   CHECK(exit_code_for(ErrorKind::usage) == 1);
   CHECK(exit_code_for(ErrorKind::database) == 1);
-  CHECK(exit_code_for(ErrorKind::not_implemented) == 1);
   CHECK(exit_code_for(ErrorKind::stale_plan) == 3);
   CHECK(exit_code_for(ErrorKind::locked) == 4);
 }

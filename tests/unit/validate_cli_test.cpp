@@ -32,7 +32,7 @@ TEST_CASE("validate: the GitOps example is valid", "[validate]") {
 }
 
 TEST_CASE("validate: broken documents exit 1 with FILE:LINE:COL lines", "[validate]") {
-  const std::string dir = test_data("spec");
+  const std::string dir = test_data("documents");
   auto r = run_pgrecover({"validate", dir + "/bad-kind.yaml", dir + "/bad-jobs.yaml", dir + "/bad-field.yaml",
                           dir + "/bad-syntax.yaml"});
   INFO(r.out << r.err);
@@ -46,7 +46,7 @@ TEST_CASE("validate: broken documents exit 1 with FILE:LINE:COL lines", "[valida
 }
 
 TEST_CASE("validate: --json prints one object with documents and problems", "[validate]") {
-  const std::string dir = test_data("spec");
+  const std::string dir = test_data("documents");
   auto bad = run_pgrecover({"--json", "validate", dir + "/bad-jobs.yaml"});
   CHECK(bad.exit_code == 1);
   auto j = nlohmann::json::parse(bad.out);
@@ -66,7 +66,7 @@ TEST_CASE("validate: --json prints one object with documents and problems", "[va
 }
 
 TEST_CASE("validate: settings problems and a missing --config file exit 1", "[validate]") {
-  const std::string dir = test_data("spec");
+  const std::string dir = test_data("documents");
   auto missing = run_pgrecover({"--config", dir + "/nope.toml", "validate", dir + "/minimal-restore.yaml"});
   CHECK(missing.exit_code == 1);
   CHECK(missing.err.find("nope.toml") != std::string::npos);

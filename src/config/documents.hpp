@@ -1,0 +1,215 @@
+// The documents users write (YAML, apiVersion pgrecover/v1): BackupPolicy, Restore and
+// PointInTimeRecovery, as typed values with every default applied. Loading validates against the
+// JSON Schemas in schemas/ (embedded into the library) and then across documents and settings.
+// Reference: docs/documents.md.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "config/settings.hpp"
+#include "util/error.hpp"
+
+namespace pgr::config {
+
+inline constexpr std::string_view kApiVersion = "pgrecover/v1";
+
+struct Position {
+  std::string file;
+  int line = 0, column = 0;  // 1-based; 0 when unknown
+  bool operator==(const Position&) const = default;
+};
+
+struct Metadata {
+  std::string name;
+  std::map<std::string, std::string> annotations, labels;
+  Position where;  // the document's first line
+};
+
+// Exactly one of the two is non-empty. libpq's environment variables (PGHOST, PGUSER, ...)
+// apply to whatever the conninfo leaves out.
+struct ConnectionRef {
+  std::string connection;  // a name from settings [connections.NAME]
+  std::string conninfo;    // inline libpq conninfo
+  bool operator==(const ConnectionRef&) const = default;
+};
+
+// Include/exclude patterns in pg_dump's syntax ("pay_*", "audit.*", "public.orders",
+// "\"MixedCase\".t"). See config/selection.hpp for matching.
+struct Selection {
+  std::vector<std::string> schemas, tables, exclude_schemas, exclude_tables;
+  bool empty() const;  // nothing given: everything is selected
+  bool operator==(const Selection&) const = default;
+};
+
+struct Compression {
+  std::string method = "none";  // none | gzip | lz4 | zstd
+  int level = -1;               // -1: the method's own default
+  std::string str() const;      // "zstd:3", "gzip", "none"
+  bool operator==(const Compression&) const = default;
+};
+
+struct BackupRef {
+  enum class Kind { latest, id, before } kind = Kind::latest;
+  std::string id;
+  std::string before;  // ISO timestamp with a time zone
+  bool operator==(const BackupRef&) const = default;
+};
+
+enum class ExistingPolicy { fail, skip, truncate, replace };
+enum class RolesPolicy { create_missing, require, no_owner };
+enum class BackupMethod { logical, physical };
+enum class DumpFormat { directory, custom, tar, plain };
+enum class RecoveryAction { pause, promote, shutdown };
+
+const char* to_string(ExistingPolicy v) noexcept;
+const char* to_string(RolesPolicy v) noexcept;  // "create-missing", "require", "no-owner"
+const char* to_string(BackupMethod v) noexcept;
+const char* to_string(DumpFormat v) noexcept;
+const char* to_string(RecoveryAction v) noexcept;
+
+struct BackupPolicySpec {
+  ConnectionRef source;
+  std::string database;  // required for method logical
+  BackupMethod method = BackupMethod::logical;
+  DumpFormat format = DumpFormat::directory;
+  // Default: settings [defaults] compression, else gzip for directory/custom, none for tar/plain.
+  Compression compression;
+  int jobs = 1;          // default: settings [defaults] jobs, else 1; >1 only with directory
+  bool globals = true;   // roles, memberships, role settings, tablespaces (pg_dumpall -g)
+  Selection select;
+  std::string repository;  // a name from settings [repositories.NAME]
+  std::string cluster;     // physical: WAL stream name; defaults to metadata.name
+  std::chrono::seconds schedule_every{0};  // 0: no schedule (backup on every apply)
+  std::optional<int> keep_last, keep_daily, keep_weekly, keep_monthly;  // unset: no rule
+  bool verify_checksums = true;
+  std::chrono::seconds drill_every{0};  // 0: no restore drill
+  std::vector<std::string> drill_sql;   // checks run in the drill instance; each must succeed
+  bool operator==(const BackupPolicySpec&) const = default;
+};
+
+struct BackupPolicy {
+  Metadata metadata;
+  BackupPolicySpec spec;
+};
+
+struct RestoreSpec {
+  // Source: either archive, or repository + policy + backup.
+  std::string archive;  // absolute after loading
+  std::string repository, policy;
+  BackupRef backup;
+  ConnectionRef to;
+  std::string database;
+  bool create = true;
+  Selection select;
+  ExistingPolicy existing = ExistingPolicy::fail;
+  RolesPolicy roles = RolesPolicy::create_missing;
+  int jobs = 1;  // default: settings [defaults] jobs, else 1
+  bool fix_sequences = true, analyze = true, verify_row_counts = true;
+  std::vector<std::string> verify_sql;
+  std::map<std::string, std::string> session_settings;  // GUCs SET in every load session
+  bool operator==(const RestoreSpec&) const = default;
+};
+
+struct Restore {
+  Metadata metadata;
+  RestoreSpec spec;
+};
+
+struct RecoveryTarget {
+  enum class Kind { time, xid, name, lsn, immediate } kind = Kind::immediate;
+  std::string value;  // empty for immediate
+  bool operator==(const RecoveryTarget&) const = default;
+};
+
+struct PointInTimeRecoverySpec {
+  std::string repository, policy;  // the policy must use method: physical
+  RecoveryTarget target;
+  bool inclusive = true;                      // recovery_target_inclusive
+  std::string timeline = "latest";            // "latest", "current" or a number
+  RecoveryAction action = RecoveryAction::pause;  // recovery_target_action
+  std::filesystem::path data_directory;       // absolute after loading
+  int port = 0;                               // 0: a free port is chosen
+  std::filesystem::path socket_directory;     // empty: the data directory
+  bool move_aside_existing = false;           // rename a non-empty data_directory instead of failing
+  std::vector<std::string> verify_sql;
+  std::chrono::seconds timeout{3600};         // how long to wait for the target
+  bool operator==(const PointInTimeRecoverySpec&) const = default;
+};
+
+struct PointInTimeRecovery {
+  Metadata metadata;
+  PointInTimeRecoverySpec spec;
+};
+
+using Document = std::variant<BackupPolicy, Restore, PointInTimeRecovery>;
+
+struct DocumentSet {
+  std::vector<BackupPolicy> policies;
+  std::vector<Restore> restores;
+  std::vector<PointInTimeRecovery> recoveries;
+  // sha256 over the normalized documents (canonical JSON, sorted by kind and name; comments,
+  // key order and layout do not count), for stale-plan checks.
+  std::string fingerprint;
+
+  const BackupPolicy* find_policy(std::string_view name) const;
+  const Restore* find_restore(std::string_view name) const;
+  const PointInTimeRecovery* find_recovery(std::string_view name) const;
+};
+
+// "24h", "90m", "7d", "30s", "1w", and sums such as "1h30m"; must be > 0.
+// Throws pgr::Error(input).
+std::chrono::seconds parse_duration(std::string_view text);
+// "zstd:3" -> {zstd, 3}. Levels: gzip 0-9, lz4 1-12, zstd 1-22, none takes none.
+// Throws pgr::Error(input) on an unknown method or a level out of range.
+Compression parse_compression(std::string_view text);
+
+struct Problem {
+  Position where;
+  std::string message;
+  std::string str() const;  // "FILE:LINE:COL: message"
+  bool operator==(const Problem&) const = default;
+};
+
+class ValidationFailed : public pgr::Error {
+ public:
+  explicit ValidationFailed(std::vector<Problem> problems);
+  const std::vector<Problem>& problems() const { return problems_; }
+
+ private:
+  std::vector<Problem> problems_;
+};
+
+// One line per document for `validate`.
+struct DocumentSummary {
+  Position where;
+  std::string kind, name;
+};
+
+// Everything validation found: the typed documents that were valid, and every problem.
+struct ValidationReport {
+  DocumentSet documents;
+  std::vector<DocumentSummary> summaries;  // every document that parsed far enough to name
+  std::vector<Problem> problems;
+  bool ok() const { return problems.empty(); }
+};
+
+// Loads every document under the paths (files, or folders walked for *.yaml / *.yml in sorted
+// order), validates (schemas, then cross-document checks with settings) and returns them; on any
+// problem throws ValidationFailed holding ALL problems found.
+DocumentSet load_documents(const std::vector<std::filesystem::path>& paths, const Settings& settings);
+
+// The same, never throwing for document problems (I/O errors on the paths are problems too).
+ValidationReport check_documents(const std::vector<std::filesystem::path>& paths,
+                                 const Settings& settings);
+
+// Validates YAML text as if it were the file `file` (tests, stdin).
+ValidationReport check_text(std::string_view yaml, const std::string& file, const Settings& settings);
+
+}  // namespace pgr::config

@@ -1,0 +1,266 @@
+#include "engine/logical.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <chrono>
+#include <regex>
+
+#include <fmt/format.h>
+
+#include "engine/globals.hpp"
+#include "archive/archive.hpp"
+#include "instance/instance.hpp"
+#include "pg/pg.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/process.hpp"
+#include "util/redact.hpp"
+
+namespace pgr::engine {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The child writes its files with umask 077 (0600 files, 0700 folders) from the start, not only
+// after the chmod at commit. umask is per process; backup steps run one at a time.
+class PrivateUmask {
+ public:
+  PrivateUmask() : old_(::umask(077)) {}
+  ~PrivateUmask() { ::umask(old_); }
+  PrivateUmask(const PrivateUmask&) = delete;
+  PrivateUmask& operator=(const PrivateUmask&) = delete;
+
+ private:
+  mode_t old_;
+};
+
+ProcessResult version_of(const fs::path& tool) {
+  ProcessSpec p;
+  p.argv = {tool.string(), "--version"};
+  return run_process(p);
+}
+
+int tool_major(const fs::path& tool) {
+  auto r = version_of(tool);
+  std::smatch m;
+  static const std::regex re(R"(\) (\d+)(\.\d+)?)");
+  if (!r.ok() || !std::regex_search(r.out, m, re)) {
+    fail(ErrorKind::io, describe_failure(tool.string() + " --version", r));
+  }
+  return std::stoi(m[1].str());
+}
+
+std::string tool_version(const fs::path& tool) {
+  auto r = version_of(tool);
+  std::string v = r.out;
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+  return v;
+}
+
+ProcessSpec child(std::vector<std::string> argv, const pg::SplitConninfo& c, const std::atomic<bool>* cancel) {
+  ProcessSpec p;
+  p.argv = std::move(argv);
+  p.cancel = cancel;
+  p.new_process_group = true;  // pg_dump -j forks workers: a cancel stops them all
+  if (!c.password.empty()) p.env.push_back("PGPASSWORD=" + c.password);
+  return p;
+}
+
+// Turns pg_dump's stderr into a message that names the object and what to do.
+[[noreturn]] void pg_dump_failed(const ProcessResult& r, const std::string& database, const std::string& role) {
+  std::string err = redact_secrets(r.err);
+  std::smatch m;
+  std::string object;
+  static const std::regex lock_re(R"(LOCK TABLE (\S+) IN)");
+  static const std::regex denied_re(R"(permission denied for (table|schema|sequence|large object|function) ([^\n]+))");
+  if (std::regex_search(err, m, lock_re)) object = m[1].str();
+  if (std::regex_search(err, m, denied_re)) {
+    std::string kind = m[1].str(), name = object.empty() ? m[2].str() : object;
+    std::string grant = kind == "schema" ? fmt::format("GRANT USAGE ON SCHEMA {} TO {}", m[2].str(), pg::quote_ident(role))
+                                         : fmt::format("GRANT SELECT ON {} TO {}", name, pg::quote_ident(role));
+    fail(ErrorKind::database,
+         fmt::format("backup of database \"{}\" failed: pg_dump may not read {} {}: permission denied", database, kind, name),
+         fmt::format("the role \"{}\" needs SELECT on every dumped table and sequence and USAGE on their schemas: "
+                     "{}; or GRANT pg_read_all_data TO {}; or leave it out with select.exclude_tables. "
+                     "Nothing was kept of this backup",
+                     role, grant, pg::quote_ident(role)));
+  }
+  auto has = [&](const char* s) { return err.find(s) != std::string::npos; };
+  bool lost = has("server closed the connection") || has("terminating connection") || has("could not receive data") ||
+              has("SSL SYSCALL") || r.term_signal != 0;
+  bool connect = !lost && has("connection to server") && has("failed:");
+  fail(ErrorKind::database, describe_failure(fmt::format("pg_dump of database \"{}\"", database), r),
+       lost      ? "the connection to the source server was lost during the dump; nothing was kept of this backup; "
+                   "check the server and the network, then apply again"
+       : connect ? "pg_dump could not connect to the source; check the policy's source (host, port, user, password "
+                   "from password_env or a passfile) and pg_hba.conf; nothing was kept of this backup"
+                 : "nothing was kept of this backup; fix the cause, then apply again");
+}
+
+}  // namespace
+
+std::string archive_name(config::DumpFormat format) {
+  switch (format) {
+    case config::DumpFormat::directory: return "data";
+    case config::DumpFormat::custom: return "data.dump";
+    case config::DumpFormat::tar: return "data.tar";
+    case config::DumpFormat::plain: return "data.sql";
+  }
+  return "data";
+}
+
+std::vector<std::string> pg_dump_options(const config::BackupPolicySpec& s, int major) {
+  std::vector<std::string> o{fmt::format("--format={}", config::to_string(s.format))};
+  if (s.jobs > 1 && s.format == config::DumpFormat::directory) o.push_back(fmt::format("--jobs={}", s.jobs));
+  const auto& c = s.compression;
+  if (c.method == "none") {
+    if (s.format == config::DumpFormat::directory || s.format == config::DumpFormat::custom) o.push_back("--compress=0");
+  } else if (major >= 16) {
+    o.push_back("--compress=" + c.str());
+  } else if (c.method == "gzip") {
+    if (s.format == config::DumpFormat::tar) {
+      fail(ErrorKind::input, "pg_dump cannot compress the tar format", "use format: directory or custom, or compression: none");
+    }
+    if (c.level >= 0) o.push_back(fmt::format("--compress={}", c.level));
+  } else {
+    fail(ErrorKind::input, fmt::format("compression {} needs pg_dump 16 or newer; this pg_dump is {}", c.str(), major),
+         "use compression: gzip, or install a newer client");
+  }
+  for (const auto& x : s.select.schemas) o.push_back("--schema=" + x);
+  for (const auto& x : s.select.tables) o.push_back("--table=" + x);
+  for (const auto& x : s.select.exclude_schemas) o.push_back("--exclude-schema=" + x);
+  for (const auto& x : s.select.exclude_tables) o.push_back("--exclude-table=" + x);
+  return o;
+}
+
+std::map<std::string, std::int64_t> count_archive_rows(const fs::path& path, ProgressCounters* progress) {
+  // Exact counts mean decompressing every table: done on all cores, largest tables first, one
+  // reader per thread (the archive reader allows concurrent readers). Measured in bench/.
+  auto archive = archive::Archive::open(path);
+  std::vector<const archive::TocEntry*> entries;
+  for (const auto& e : archive->toc().entries)
+    if (e.desc == "TABLE DATA" && e.data.kind != archive::DataLocation::Kind::none) entries.push_back(&e);
+  std::sort(entries.begin(), entries.end(), [](auto* a, auto* b) { return a->data.bytes > b->data.bytes; });
+  std::map<std::string, std::int64_t> rows;
+  std::mutex mu;
+  std::atomic<size_t> next{0};
+  std::exception_ptr failure;
+  auto work = [&] {
+    std::vector<char> buf(1 << 20);
+    for (size_t i; (i = next++) < entries.size();) {
+      try {
+        const auto& e = *entries[i];
+        auto reader = archive->open_data(e);
+        std::int64_t n = 0;
+        for (size_t got; (got = reader->read(buf.data(), buf.size())) > 0;) {
+          n += std::count(buf.data(), buf.data() + got, '\n');
+          if (progress) progress->bytes += static_cast<std::int64_t>(got);
+        }
+        if (progress) progress->rows += n;
+        std::lock_guard lock(mu);
+        rows[e.namespace_ + "." + e.tag] = n;
+      } catch (...) {
+        std::lock_guard lock(mu);
+        if (!failure) failure = std::current_exception();
+        next = entries.size();
+      }
+    }
+  };
+  unsigned n_threads = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(), static_cast<unsigned>(entries.size())));
+  std::vector<std::thread> threads;
+  for (unsigned t = 1; t < n_threads; ++t) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  if (failure) std::rethrow_exception(failure);
+  return rows;
+}
+
+repository::BackupInfo take_logical_backup(const repository::Repository& repo, const LogicalBackupRequest& req,
+                                           ProgressCounters* progress) {
+  const auto& s = req.spec;
+  pg::SplitConninfo src = pg::split_password(pg::with_dbname(req.source_conninfo, s.database));
+  auto conn = pg::Connection::open(req.source_conninfo.empty() ? "" : pg::with_dbname(req.source_conninfo, s.database),
+                                   "pgrecover backup");
+  repository::Manifest m;
+  m.kind = "logical";
+  m.database = s.database;
+  m.format = config::to_string(s.format);
+  m.data = archive_name(s.format);
+  auto info = conn.exec("SELECT current_setting('server_version'), current_setting('server_version_num')::int, current_user");
+  m.server_version = info.str(0, 0);
+  m.server_version_num = static_cast<int>(info.int64(0, 1));
+  std::string role = info.str(0, 2);
+  try {
+    m.system_identifier = conn.exec("SELECT system_identifier::text FROM pg_catalog.pg_control_system()").str(0, 0);
+  } catch (const pg::DbError& e) {
+    log::warn("the system identifier of the source is not in the manifest: {}", e.primary());
+  }
+
+  auto started = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  repository::PendingBackup pending = repo.begin(req.policy, started);
+  m.started_at = repository::format_iso(started);
+  log::info("backup {}/{}: dumping database \"{}\"", req.policy, pending.id(), s.database);
+
+  fs::path pg_dump = instance::tool_path("pg_dump", req.bin_dir);
+  m.tool = tool_version(pg_dump);
+  m.pg_dump_options = pg_dump_options(s, tool_major(pg_dump));
+  {
+    PrivateUmask umask_077;
+    // The globals (libpq queries and pg_dumpall --globals-only) are taken while pg_dump runs:
+    // they are independent, and the backup finishes sooner (measured in bench/).
+    std::exception_ptr globals_failure;
+    std::thread globals_thread;
+    if (s.globals) {
+      globals_thread = std::thread([&] {
+        try {
+          m.globals = capture_globals(conn, s.database);
+          m.globals->sql_file = "globals.sql";
+          std::vector<std::string> g{instance::tool_path("pg_dumpall", req.bin_dir).string(), "--globals-only", "--no-password",
+                                     "--file=" + (pending.dir() / "globals.sql").string(), "--dbname=" + src.conninfo};
+          if (!m.globals->passwords_included) g.push_back("--no-role-passwords");
+          auto gr = run_process(child(g, src, req.cancel));
+          if (!gr.ok()) {
+            fail(ErrorKind::database, describe_failure("pg_dumpall --globals-only", gr),
+                 "the backup role must be able to read the roles (pg_roles); nothing was kept of this backup");
+          }
+        } catch (...) {
+          globals_failure = std::current_exception();
+        }
+      });
+    }
+    std::vector<std::string> argv{pg_dump.string()};
+    argv.insert(argv.end(), m.pg_dump_options.begin(), m.pg_dump_options.end());
+    argv.push_back("--no-password");
+    argv.push_back("--file=" + (pending.dir() / m.data).string());
+    argv.push_back("--dbname=" + src.conninfo);
+    ProcessResult r;
+    try {
+      r = run_process(child(argv, src, req.cancel));
+    } catch (...) {
+      if (globals_thread.joinable()) globals_thread.join();
+      throw;
+    }
+    if (globals_thread.joinable()) globals_thread.join();
+    if (r.cancelled) {
+      fail(ErrorKind::cancelled, fmt::format("backup of database \"{}\" interrupted: pg_dump stopped, nothing was kept",
+                                             s.database));
+    }
+    if (!r.ok()) pg_dump_failed(r, s.database, role);
+    if (!r.err.empty()) log::debug("pg_dump: {}", r.err);
+    if (globals_failure) std::rethrow_exception(globals_failure);
+  }
+  if (s.format != config::DumpFormat::plain) m.row_counts = count_archive_rows(pending.dir() / m.data, progress);
+  m.finished_at = repository::format_iso(std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
+  repository::BackupInfo b = pending.commit(std::move(m));
+  if (progress) progress->bytes = static_cast<std::int64_t>(b.bytes);
+  log::info("backup {}/{} complete: {} bytes", b.policy, b.id, b.bytes);
+  return b;
+}
+
+}  // namespace pgr::engine

@@ -1,0 +1,45 @@
+// Taking one logical backup into a repository: pg_dump (the real one) into a .partial folder,
+// the cluster globals (libpq, plus pg_dumpall --globals-only SQL for people), exact row counts
+// read back from the dumped data, the manifest, and the rename that makes it visible.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/documents.hpp"
+#include "repository/repository.hpp"
+#include "util/progress.hpp"
+
+namespace pgr::engine {
+
+struct LogicalBackupRequest {
+  std::string policy;
+  config::BackupPolicySpec spec;
+  std::string source_conninfo;      // with any password: never printed
+  std::filesystem::path bin_dir;    // settings [instance] bin_dir; empty: found like the instance's
+  const std::atomic<bool>* cancel = nullptr;  // set: pg_dump is stopped, nothing is kept
+};
+
+// The archive's name inside the backup folder for a format: data, data.dump, data.tar, data.sql.
+std::string archive_name(config::DumpFormat format);
+
+// pg_dump's options for the policy (no connection, no output file), for pg_dump itself and the
+// manifest. Throws Error(input) for a compression the pg_dump version cannot write.
+std::vector<std::string> pg_dump_options(const config::BackupPolicySpec& spec, int pg_dump_major);
+
+// Takes the backup; on any failure or cancellation the partial folder is removed and the error
+// names what failed (the object pg_dump could not read and the rights the role needs, or the lost
+// connection); a cancelled backup throws Error(cancelled).
+repository::BackupInfo take_logical_backup(const repository::Repository& repo, const LogicalBackupRequest& req,
+                                           ProgressCounters* progress);
+
+// Exact rows per "schema.table" of every TABLE DATA entry of a pg_dump archive, read end to end
+// (which also proves every data stream decompresses). Throws Error(archive) naming the entry.
+std::map<std::string, std::int64_t> count_archive_rows(const std::filesystem::path& archive,
+                                                       ProgressCounters* progress = nullptr);
+
+}  // namespace pgr::engine

@@ -1,0 +1,151 @@
+#include "executor/backup_runner.hpp"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "engine/logical.hpp"
+#include "engine/physical.hpp"
+#include "repository/wal_retention.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/time.hpp"
+
+namespace pgr::executor {
+
+namespace {
+
+class BackupWorker : public Worker {
+ public:
+  explicit BackupWorker(BackupRunState& st) : st_(st) {}
+
+  StepOutcome run(const model::Step& step, StepContext& ctx) override {
+    cancelled_ = false;
+    if (step.kind == "backup") return backup(ctx);
+    if (step.kind == "backup-delete") return remove(step);
+    if (step.kind == "wal-delete") return remove_wal(step);
+    if (step.kind == "drill") return drill(step);
+    fail(ErrorKind::internal, fmt::format("a backup plan cannot run a step of kind \"{}\"", step.kind));
+  }
+  void cancel() override { cancelled_ = true; }
+
+ private:
+  StepOutcome backup(StepContext& ctx) {
+    const auto& name = st_.policy.metadata.name;
+    if (ctx.was_in_flight) {
+      // An earlier run died during this step: a backup it completed is used, a partial one removed.
+      for (const auto& b : st_.repo->list(name)) {
+        if (b.started_at >= st_.plan->created_at.substr(0, 19) + "Z") {
+          std::lock_guard<std::mutex> lock(st_.mu);
+          st_.new_backup_id = b.id;
+          return {0, static_cast<std::int64_t>(b.bytes), "backup " + b.id};
+        }
+      }
+      for (const auto& p : st_.repo->partial_folders(name)) {
+        std::error_code ec;
+        std::filesystem::remove_all(p, ec);
+      }
+    }
+    repository::BackupInfo b;
+    if (st_.policy.spec.method == config::BackupMethod::physical) {
+      engine::PhysicalBackupRequest req{name, st_.policy.spec, st_.source_conninfo, st_.bin_dir, &cancelled_};
+      b = engine::take_physical_backup(*st_.repo, req, ctx.progress);
+    } else {
+      engine::LogicalBackupRequest req{name, st_.policy.spec, st_.source_conninfo, st_.bin_dir, &cancelled_};
+      b = engine::take_logical_backup(*st_.repo, req, ctx.progress);
+    }
+    if (st_.policy.spec.verify_checksums) {
+      // Read back what was written: a disk that lies is found now, not at restore time.
+      auto problems = st_.repo->verify_files(b);
+      if (!problems.empty()) {
+        fail(ErrorKind::io, fmt::format("backup {}/{} does not match its manifest right after it was written: {}: {}",
+                                        b.policy, b.id, problems.front().file, problems.front().message),
+             "check the repository's disk");
+      }
+    }
+    std::int64_t rows = ctx.progress ? ctx.progress->rows.load() : 0;
+    std::lock_guard<std::mutex> lock(st_.mu);
+    st_.new_backup_id = b.id;
+    return {rows, static_cast<std::int64_t>(b.bytes), "backup " + b.id};
+  }
+
+  StepOutcome remove(const model::Step& step) {
+    const std::string& id = step.params.at("backup");
+    for (const auto& b : st_.repo->list(st_.policy.metadata.name)) {
+      if (b.id != id) continue;
+      st_.repo->remove(b);
+      log::info("deleted backup {}/{} ({} bytes)", b.policy, b.id, b.bytes);
+      return {0, 0, fmt::format("deleted ({} bytes freed)", b.bytes)};
+    }
+    return {0, 0, "already deleted"};
+  }
+
+  StepOutcome remove_wal(const model::Step& step) {
+    repository::WalDeletion d;
+    d.cluster = step.params.at("cluster");
+    d.before_segno = std::stoull(step.params.at("before_segno"));
+    d.seg_size = std::stoull(step.params.at("seg_size"));
+    d.first_kept = step.params.at("first_kept");
+    auto removed = repository::delete_wal(*st_.repo, d);
+    return {0, 0, fmt::format("{} WAL files removed", removed.size())};
+  }
+
+  // Restores the backup through the Driller and records the verdict in the repository: a backup
+  // counts as verified only once a restore of it has worked.
+  StepOutcome drill(const model::Step& step) {
+    std::string id = step.params.at("backup");
+    if (id == "new") {
+      std::lock_guard<std::mutex> lock(st_.mu);
+      id = st_.new_backup_id;
+    }
+    if (id.empty()) fail(ErrorKind::internal, "the drill has no backup to restore: the backup step did not record one");
+    if (!st_.driller) fail(ErrorKind::internal, "a drill step without a driller");
+    const auto& policy = st_.policy;
+    auto info = st_.repo->find(policy.metadata.name + "/" + id);
+    log::info("drill: restoring backup {}/{} into a throwaway instance", info.policy, info.id);
+    repository::Verification v = st_.repo->read_verification(info);
+    std::string failure, run;
+    ErrorKind failure_kind = ErrorKind::database;
+    try {
+      if (policy.spec.verify_checksums) {
+        auto problems = st_.repo->verify_files(info);
+        if (!problems.empty()) fail(ErrorKind::archive, fmt::format("{}: {}", problems.front().file, problems.front().message));
+      }
+      run = st_.driller->restore_and_check(policy, info, cancelled_);
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::cancelled || cancelled_) throw;  // interrupted: no verdict either way
+      failure = e.what();
+      failure_kind = e.kind();
+    }
+    if (!failure.empty()) {
+      v.last_failure_at = now_iso8601();
+      v.last_failure = "drill: " + failure;
+      st_.repo->write_verification(info, v);
+      fail(failure_kind, fmt::format("restore drill of backup {}/{} failed: {}", info.policy, info.id, failure),
+           "the backup is not verified; look at the drill's run in the state directory (pgrecover runs list)");
+    }
+    v.verified_at = repository::format_iso(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+    v.drill_run = run;
+    st_.repo->write_verification(info, v);
+    return {0, 0, fmt::format("backup {} restored in a throwaway instance, row counts{} checked (run {})", info.id,
+                              policy.spec.drill_sql.empty() ? "" : " and SQL checks", run)};
+  }
+
+  BackupRunState& st_;
+  std::atomic<bool> cancelled_{false};
+};
+
+class BackupRunner : public StepRunner {
+ public:
+  explicit BackupRunner(BackupRunState& st) : st_(st) {}
+  std::unique_ptr<Worker> make_worker(int) override { return std::make_unique<BackupWorker>(st_); }
+
+ private:
+  BackupRunState& st_;
+};
+
+}  // namespace
+
+std::unique_ptr<StepRunner> make_backup_runner(BackupRunState& state) { return std::make_unique<BackupRunner>(state); }
+
+}  // namespace pgr::executor

@@ -1,0 +1,44 @@
+// The StepRunner for backup plans (kind "backup"): backup (pg_dump or pg_basebackup through the
+// engines), drill (a restore of the backup into a throwaway instance, done by a Driller handed in
+// from above, then the result recorded in the repository), backup-delete and wal-delete.
+// Cancelling a running step stops pg_dump / pg_basebackup / the drill's restore; the backup's
+// .partial folder is removed, so nothing half-written is ever listed.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "config/documents.hpp"
+#include "executor/runner.hpp"
+#include "model/plan.hpp"
+#include "repository/repository.hpp"
+
+namespace pgr::executor {
+
+// Restores a backup into a throwaway instance and checks it (row counts, the policy's SQL
+// checks). Returns the id of the restore's run; throws Error naming what failed. Implemented
+// above the executor (it plans and applies a restore); a fake in tests.
+class Driller {
+ public:
+  virtual ~Driller() = default;
+  virtual std::string restore_and_check(const config::BackupPolicy& policy, const repository::BackupInfo& backup,
+                                        std::atomic<bool>& cancel) = 0;
+};
+
+struct BackupRunState {
+  const model::Plan* plan = nullptr;
+  config::BackupPolicy policy;
+  std::unique_ptr<repository::Repository> repo;
+  std::string source_conninfo;          // with password: never printed
+  std::filesystem::path bin_dir;        // [instance] bin_dir
+  Driller* driller = nullptr;           // for drill steps
+  std::mutex mu;
+  std::string new_backup_id;            // set by the backup step (or recovered from the journal)
+};
+
+std::unique_ptr<StepRunner> make_backup_runner(BackupRunState& state);
+
+}  // namespace pgr::executor

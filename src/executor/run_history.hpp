@@ -1,0 +1,25 @@
+// What applies did, read back from the state directory (each run folder's plan.json and
+// journal), for `pgrecover runs` and for the time estimate of a new plan.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace pgr::executor {
+
+struct RunInfo {
+  std::string id, kind, document, database, status;  // status: ok, failed, cancelled, interrupted
+  std::string started_at, finished_at;
+  int runs = 0, steps_total = 0, steps_done = 0;
+  std::int64_t rows = 0, bytes = 0, ms = 0;
+};
+
+// Every run folder, newest first; an unreadable one is listed with status "unreadable: ...".
+std::vector<RunInfo> list_runs(const std::string& state_dir);
+// One run in detail (the JSON of `runs show --json`); throws Error(input) for an unknown id.
+nlohmann::json run_json(const std::string& state_dir, const std::string& id);
+
+}  // namespace pgr::executor

@@ -1,0 +1,187 @@
+#include "planner/backup_planner.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "config/policy_json.hpp"
+#include "pg/pg.hpp"
+#include "repository/wal_retention.hpp"
+#include "util/hash.hpp"
+
+namespace pgr::planner {
+
+namespace {
+
+using model::Action;
+
+std::string describe_rules(const repository::RetentionRules& r) {
+  std::string out;
+  auto add = [&](const char* n, const std::optional<int>& v) {
+    if (v) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", n, *v);
+  };
+  add("keep_last", r.keep_last);
+  add("keep_daily", r.keep_daily);
+  add("keep_weekly", r.keep_weekly);
+  add("keep_monthly", r.keep_monthly);
+  return out;
+}
+
+void add_wal_deletion(const BackupFacts& facts, const std::vector<repository::RetentionDecision>& decisions,
+                      const std::string& backup_step, model::Plan& plan) {
+  const repository::PhysicalInfo* oldest = nullptr;
+  for (size_t i = 0; i < facts.backups.size(); ++i) {
+    auto it = facts.physical.find(facts.backups[i].id);
+    if (!decisions[i].keep || facts.backups[i].kind != "physical" || it == facts.physical.end()) continue;
+    if (!oldest || repository::parse_lsn(it->second.start_lsn) < repository::parse_lsn(oldest->start_lsn)) oldest = &it->second;
+  }
+  if (!oldest) return;
+  static const std::vector<repository::WalArchive::Entry> none;
+  auto files = facts.wal_files.find(oldest->wal_cluster);
+  auto del = repository::wal_deletion(*oldest, files == facts.wal_files.end() ? none : files->second);
+  if (!del) return;
+  model::Step w;
+  w.id = "wal-delete:" + del->cluster;
+  w.kind = "wal-delete";
+  w.phase = "retention";
+  w.object = fmt::format("wal/{} before {}", del->cluster, del->first_kept);
+  w.action = Action::remove;
+  w.reason = fmt::format("{} WAL files ({} bytes) older than the oldest kept base backup", del->files, del->bytes);
+  w.params = {{"cluster", del->cluster},
+              {"before_segno", std::to_string(del->before_segno)},
+              {"seg_size", std::to_string(del->seg_size)},
+              {"first_kept", del->first_kept}};
+  w.estimate.bytes = 1;
+  if (!backup_step.empty()) w.depends_on.push_back(backup_step);
+  for (const auto& st : plan.steps)
+    if (st.kind == "backup-delete" && st.action == Action::remove) w.depends_on.push_back(st.id);
+  plan.steps.push_back(std::move(w));
+}
+
+}  // namespace
+
+std::string age_text(std::chrono::seconds s) {
+  auto v = s.count();
+  if (v < 0) v = 0;
+  if (v < 120) return fmt::format("{}s", v);
+  if (v < 2 * 3600) return fmt::format("{}m", v / 60);
+  if (v < 2 * 86400) return fmt::format("{}h", v / 3600);
+  return fmt::format("{}d", v / 86400);
+}
+
+model::Plan plan_backup_policy(const BackupFacts& facts) {
+  const config::BackupPolicy& policy = *facts.policy;
+  const auto& s = policy.spec;
+  const std::string& name = policy.metadata.name;
+  bool physical = s.method == config::BackupMethod::physical;
+  const auto& backups = facts.backups;
+  const auto now = facts.now;
+
+  model::Plan plan;
+  plan.kind = "backup";
+  plan.document = name;
+  plan.annotations = policy.metadata.annotations;
+  plan.created_at = facts.created_at;
+  plan.source = fmt::format("repository {} ({})", facts.repository, facts.repository_path);
+  plan.target.connection = s.source.connection;
+  plan.target.conninfo = s.source.connection.empty() ? pg::split_password(s.source.conninfo).conninfo : "";
+  plan.target.database = s.database;
+  config::BackupPolicy reviewed = policy;  // what the plan records: never a password
+  reviewed.spec.source.conninfo = plan.target.conninfo;
+  nlohmann::json pj = config::policy_to_json(reviewed);
+  plan.params["policy"] = pj.dump();
+  plan.params["jobs"] = "1";
+  plan.fingerprints["documents"] = sha256_hex(pj.dump());
+  plan.fingerprints["repository"] = facts.repository_fingerprint;
+
+  // 1. Is a backup due?
+  model::Step b;
+  b.id = "backup:" + name;
+  b.kind = "backup";
+  b.phase = "backup";
+  b.object = physical ? fmt::format("{} (base backup, WAL cluster {})", name, s.cluster.empty() ? name : s.cluster)
+                      : fmt::format("{} (database {})", name, s.database);
+  if (backups.empty()) {
+    b.action = Action::create;
+    b.reason = "no backup of this policy yet";
+  } else {
+    auto age = now - repository::parse_iso(backups.back().started_at);
+    b.estimate.bytes = static_cast<std::int64_t>(backups.back().bytes);
+    if (s.schedule_every.count() == 0) {
+      b.action = Action::create;
+      b.reason = fmt::format("newest backup {} old; no schedule: a backup on every apply", age_text(age));
+    } else {
+      b.action = age >= s.schedule_every ? Action::create : Action::no_op;
+      b.reason = fmt::format("newest backup {} old, schedule every {}", age_text(age), age_text(s.schedule_every));
+    }
+  }
+  bool creating = b.action == Action::create;
+
+  // 2. A restore drill: due when no backup passed one within drill.every. It drills the backup
+  // this plan makes, else the newest one.
+  model::Step d;
+  bool drill = !physical && s.drill_every.count() > 0 && (creating || !backups.empty());
+  if (physical && s.drill_every.count() > 0) {
+    plan.warnings.push_back("restore drills run for logical backups only; prove physical backups with a "
+                            "PointInTimeRecovery into a scratch data directory");
+  }
+  if (drill) {
+    std::string last;
+    for (const auto& x : backups) last = std::max(last, x.verified_at);
+    d.id = "drill:" + name;
+    d.kind = "drill";
+    d.phase = "verify";
+    std::string target = creating ? "new" : backups.back().id;
+    d.object = fmt::format("{}/{}", name, creating ? "(the new backup)" : target);
+    d.params["backup"] = target;
+    d.estimate.bytes = b.estimate.bytes;
+    if (last.empty()) {
+      d.action = Action::run;
+      d.reason = fmt::format("no backup of this policy was restored in a drill yet; drill every {}", age_text(s.drill_every));
+    } else {
+      auto age = now - repository::parse_iso(last);
+      d.action = age >= s.drill_every ? Action::run : Action::no_op;
+      d.reason = fmt::format("last successful drill {} ago, drill every {}", age_text(age), age_text(s.drill_every));
+    }
+    if (creating) d.depends_on.push_back(b.id);
+  }
+  bool drill_new = drill && d.action == Action::run && creating;
+
+  // 3. Retention, counting the backup this plan makes (so a re-plan right after is clean). The
+  // deletes wait for the new backup (and its drill): nothing old goes before something new is
+  // safely there.
+  std::vector<repository::RetentionCandidate> cands;
+  for (const auto& x : backups) cands.push_back({x.id, repository::parse_iso(x.started_at), !x.verified_at.empty()});
+  // "~new" sorts after every real id: among backups of the same second it is the newest.
+  if (creating) cands.push_back({"~new", now, drill_new});
+  repository::RetentionRules rules{s.keep_last, s.keep_daily, s.keep_weekly, s.keep_monthly};
+  auto decisions = repository::select_retention(cands, rules);
+  plan.steps.push_back(b);
+  if (drill && !drill_new) plan.steps.push_back(d);
+  for (size_t i = 0; i < backups.size(); ++i) {
+    model::Step x;
+    x.id = "delete:" + backups[i].id;
+    x.kind = "backup-delete";
+    x.phase = "retention";
+    x.object = fmt::format("{}/{}", name, backups[i].id);
+    x.action = decisions[i].keep ? Action::no_op : Action::remove;
+    x.reason = decisions[i].keep ? "kept: " + decisions[i].reason : "outside retention (" + describe_rules(rules) + ")";
+    x.params["backup"] = backups[i].id;
+    x.estimate.bytes = 1;
+    if (x.action == Action::remove) {
+      if (creating) x.depends_on.push_back(b.id);
+      if (drill_new) x.depends_on.push_back(d.id);
+    }
+    plan.steps.push_back(std::move(x));
+  }
+  if (drill_new) plan.steps.insert(plan.steps.begin() + 1, d);
+  if (physical) add_wal_deletion(facts, decisions, creating ? b.id : "", plan);
+  for (const auto& w : facts.warnings) plan.warnings.push_back(w);
+  std::string actions;
+  for (const auto& st : plan.steps) actions += st.id + "=" + model::to_string(st.action) + "\n";
+  plan.id = "b-" + sha256_hex(fmt::format("backup\n{}\n{}\n{}", plan.fingerprints["documents"],
+                                          plan.fingerprints["repository"], actions))
+                       .substr(0, 16);
+  return plan;
+}
+
+}  // namespace pgr::planner

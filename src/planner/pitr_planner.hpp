@@ -1,0 +1,69 @@
+// Plans a PointInTimeRecovery: which base backup reaches the target, whether the archived WAL
+// from it to the target is complete, the recovery settings, and the steps
+//   verify-backup → data-directory → extract → recovery-settings → server-start →
+//   recovery-target → verify (when the document has checks) → promote | pause | shutdown
+// Pure: it reads only the facts it is handed (app/ gathers them; the WAL archive through the
+// WalArchiveView interface), so it is tested on fixtures without a server or a repository.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/documents.hpp"
+#include "model/pitr_params.hpp"
+#include "model/plan.hpp"
+#include "repository/physical.hpp"
+#include "repository/repository.hpp"
+#include "repository/wal_archive.hpp"
+
+namespace pgr::planner {
+
+// Is every WAL segment recovery needs in the archive of `cluster`? (repository::check_continuity
+// over the real archive; a fixture in tests.)
+class WalArchiveView {
+ public:
+  virtual ~WalArchiveView() = default;
+  virtual repository::Continuity continuity(const std::string& cluster, std::uint32_t start_timeline,
+                                            std::uint64_t start_lsn, std::optional<std::uint64_t> end_lsn,
+                                            const std::string& timeline, std::uint64_t seg_size) = 0;
+};
+
+struct PhysicalBackup {
+  repository::BackupInfo backup;
+  repository::PhysicalInfo info;
+  std::string manifest_sha256;  // of the manifest as JSON: the plan's fingerprint of the backup
+};
+
+struct PitrFacts {
+  const config::PointInTimeRecovery* document = nullptr;
+  std::string repository_path;
+  std::vector<PhysicalBackup> backups;   // physical backups of the policy, oldest first
+  WalArchiveView* wal = nullptr;
+  bool data_directory_empty = true;      // absent or an empty folder
+  // A finished run of this very plan id whose recovered cluster is still in the data directory:
+  // the plan is then all no-op ("already recovered").
+  std::string finished_run;
+  std::string executable;                // pgrecover itself, for restore_command
+  std::string settings_file;             // absolute, for restore_command
+  bool running_as_root = false;
+  std::vector<std::string> warnings;     // found while gathering (settings not readable by the server user)
+  std::string created_at;
+};
+
+struct BackupChoice {
+  std::size_t index = 0;  // into PitrFacts::backups
+  std::string reason;
+};
+// The newest physical backup that ends before the target. Throws Error(input) when there is none.
+BackupChoice choose_backup(const PitrFacts& facts);
+
+// The plan id: a digest of the document and the chosen backup (and its manifest).
+std::string pitr_plan_id(const config::PointInTimeRecovery& doc, const PhysicalBackup& chosen);
+
+// A plan of kind "pitr". Throws Error(input) for a gap in the WAL before the target or a data
+// directory that is not empty (unless move_aside_existing).
+model::Plan plan_recovery(const PitrFacts& facts);
+
+}  // namespace pgr::planner

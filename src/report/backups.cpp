@@ -1,0 +1,61 @@
+#include "report/backups.hpp"
+
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "report/format.hpp"
+
+namespace pgr::report {
+
+namespace {
+std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }
+}  // namespace
+
+std::string render_backups_list(const repository::Repository& repo, const std::vector<repository::BackupInfo>& backups) {
+  std::ostringstream out;
+  if (backups.empty()) {
+    out << fmt::format("No backups in repository \"{}\" ({}).\n", repo.name(), repo.root().string());
+    return out.str();
+  }
+  out << fmt::format("{:<20} {:<20} {:<8} {:<16} {:<21} {:>10}  {}\n", "ID", "POLICY", "KIND", "DATABASE", "STARTED",
+                     "SIZE", "VERIFIED");
+  for (const auto& b : backups) {
+    out << fmt::format("{:<20} {:<20} {:<8} {:<16} {:<21} {:>10}  {}\n", b.id, b.policy, b.kind, or_dash(b.database),
+                       b.started_at, human_bytes(static_cast<std::int64_t>(b.bytes)), or_dash(b.verified_at));
+  }
+  return out.str();
+}
+
+std::string render_backup_text(const repository::BackupInfo& b, const repository::Manifest& m,
+                               const repository::Verification& v) {
+  std::ostringstream out;
+  out << fmt::format("Backup {} of policy {} ({})\n", m.id, m.policy, m.kind);
+  out << fmt::format("  folder:       {}\n", b.dir.string());
+  out << fmt::format("  database:     {}\n", or_dash(m.database));
+  out << fmt::format("  source:       PostgreSQL {} (system identifier {})\n", m.server_version, or_dash(m.system_identifier));
+  out << fmt::format("  time:         {} .. {}\n", m.started_at, m.finished_at);
+  out << fmt::format("  tool:         {}\n", or_dash(m.tool));
+  std::string opts;
+  for (const auto& x : m.pg_dump_options) opts += (opts.empty() ? "" : " ") + x;
+  if (!opts.empty()) out << fmt::format("  options:      {}\n", opts);
+  out << fmt::format("  archive:      {} ({})\n", or_dash(m.data), or_dash(m.format));
+  out << fmt::format("  size:         {} in {} files\n", human_bytes(static_cast<std::int64_t>(m.bytes())), m.files.size());
+  std::int64_t rows = 0;
+  for (const auto& [t, n] : m.row_counts) rows += n;
+  out << fmt::format("  rows:         {} in {} tables\n", rows, m.row_counts.size());
+  if (m.globals) {
+    out << fmt::format("  globals:      {} roles, {} tablespaces, passwords {}\n", m.globals->roles.size(),
+                       m.globals->tablespaces.size(), m.globals->passwords_included ? "included" : "not readable by the backup role");
+  }
+  out << fmt::format("  verified:     {}\n", v.verified_at.empty() ? "never (no successful restore drill)" : v.verified_at + " (restore drill " + v.drill_run + ")");
+  if (!v.checked_at.empty()) out << fmt::format("  checked:      {}\n", v.checked_at);
+  if (!v.last_failure.empty()) out << fmt::format("  last failure: {} {}\n", v.last_failure_at, v.last_failure);
+  if (!m.row_counts.empty()) {
+    out << "  tables:\n";
+    for (const auto& [t, n] : m.row_counts) out << fmt::format("    {:<40} {:>12}\n", t, n);
+  }
+  return out.str();
+}
+
+}  // namespace pgr::report
