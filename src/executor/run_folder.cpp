@@ -121,8 +121,10 @@ ApplyResult RunFolder::run(StepRunner& runner, const ApplyOptions& options, int 
                            {"steps_done_before", sm.done_before},
                            {"rows", sm.rows},
                            {"bytes", sm.bytes}};
-  if (extra)
-    for (const auto& [k, v] : extra().items()) report[k] = v;
+  if (extra) {
+    nlohmann::json more = extra();  // items() must not outlive the object it iterates
+    for (const auto& [k, v] : more.items()) report[k] = v;
+  }
   write_file_atomic(dir_ / fmt::format("report-{}.json", sm.run), report.dump(2) + "\n", 0600);
   return result;
 }

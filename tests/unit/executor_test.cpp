@@ -47,6 +47,7 @@ struct FakeRunner : StepRunner {
   std::map<std::string, Span> spans;
   std::vector<std::string> start_order;
   std::set<std::string> fail_ids;
+  std::map<std::string, ErrorKind> fail_with;  // steps that throw a pgr::Error of this kind
   std::set<std::string> in_flight_seen;
   std::set<std::string> ran;
   std::atomic<int> cancels{0};
@@ -77,6 +78,9 @@ struct FakeRunner : StepRunner {
       int end = ++r.clock;
       std::lock_guard l(r.mu);
       r.spans[s.id] = {start, end};
+      if (auto k = r.fail_with.find(s.id); k != r.fail_with.end()) {
+        throw Error(k->second, "could not write \"/repo/x\": No space left on device", "free some space");
+      }
       if (r.fail_ids.count(s.id)) {
         throw pg::DbError("duplicate key value violates unique constraint \"k\" (SQLSTATE 23505)",
                           "the target table was not empty; use existing: truncate", "23505", "", "", "");
@@ -176,6 +180,7 @@ TEST_CASE("a failed step stops new work, lets running steps finish, and names th
   REQUIRE(s.failures.size() == 1);
   CHECK(s.failures[0].object == "bad");
   CHECK(s.failures[0].sqlstate == "23505");
+  CHECK(s.failures[0].error_kind == ErrorKind::database);
   CHECK(s.failures[0].hint.find("existing: truncate") != std::string::npos);
   CHECK(r.ran.count("slow") == 1);        // was running: finished
   CHECK(r.ran.count("after-bad") == 0);   // never started
@@ -368,4 +373,21 @@ TEST_CASE("ready queue: parked steps come back, none is stranded", "[executor][q
   }
   CHECK(ran.size() == 200);
   CHECK(q.parked_count() == 0);
+}
+
+TEST_CASE("a failed step keeps the kind of its error", "[executor]") {
+  for (ErrorKind kind : {ErrorKind::io, ErrorKind::instance, ErrorKind::input}) {
+    TempDir d;
+    auto plan = plan_of({mk("write"), mk("after", {"write"})});
+    FakeRunner r;
+    r.fail_with = {{"write", kind}};
+    auto j = Journal::open(d.path(), plan.id);
+    auto s = execute(plan, r, j, Options{});
+    INFO(to_string(kind));
+    CHECK(s.run_status == "failed");
+    REQUIRE(s.failures.size() == 1);
+    CHECK(s.failures[0].error_kind == kind);
+    CHECK(s.failures[0].message.find("No space left") != std::string::npos);
+    CHECK(s.failures[0].hint == "free some space");
+  }
 }

@@ -23,8 +23,10 @@ TEST_CASE("describe_conninfo never shows the password", "[pg][redact]") {
 }
 
 TEST_CASE("with_dbname replaces the database in both conninfo forms", "[pg]") {
-  std::string c = pg::with_dbname("host=h dbname=a user=u", "b c");
-  CHECK(pg::describe_conninfo(c) == "host=h port=5432 dbname=b c user=u");
+  // Every part is given: describe_conninfo fills what is left out from PG* variables, and the
+  // suite must pass whatever the caller has set.
+  std::string c = pg::with_dbname("host=h port=7 dbname=a user=u", "b c");
+  CHECK(pg::describe_conninfo(c) == "host=h port=7 dbname=b c user=u");
   c = pg::with_dbname("postgresql://u@h:1/a", "z");
   CHECK(pg::describe_conninfo(c) == "host=h port=1 dbname=z user=u");
 }

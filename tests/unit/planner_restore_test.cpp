@@ -1,6 +1,8 @@
 // The restore planner on a TOC fixture and catalog snapshots: no server, no archive files.
 #include <catch2/catch.hpp>
 
+#include <regex>
+
 #include <map>
 #include <set>
 
@@ -74,6 +76,8 @@ struct World {
   catalog::Database db;
   config::Restore doc;
   std::map<std::string, std::string> role_defs;
+  std::string documents_fingerprint = "docs";
+  model::Target target{"", "host=x", "target"};
   World() {
     cluster.roles["postgres"] = {"postgres", true, true};
     cluster.roles["app"] = {"app", false, false};
@@ -90,8 +94,8 @@ struct World {
     in.database = &db;
     in.counter = counter;
     in.role_definitions = role_defs;
-    in.documents_fingerprint = "docs";
-    in.target = {"", "host=x", "target"};
+    in.documents_fingerprint = documents_fingerprint;
+    in.target = target;
     return planner::plan_restore(in);
   }
 };
@@ -159,7 +163,18 @@ TEST_CASE("planner: a full restore into a missing database creates everything wi
   auto again = w.plan();
   again.created_at = p.created_at;
   CHECK(again == p);
-  CHECK(p.id == planner::restore_plan_id("docs", "toc-sum", {"", "host=x", "target"}));
+  // The id names what the plan was made from, not when: another document, archive or target
+  // gives another id.
+  CHECK(std::regex_match(p.id, std::regex("r-[0-9a-f]{16}")));
+  World other_docs;
+  other_docs.documents_fingerprint = "other docs";
+  CHECK(other_docs.plan().id != p.id);
+  World other_archive;
+  other_archive.toc.checksum = "another archive";
+  CHECK(other_archive.plan().id != p.id);
+  World other_target;
+  other_target.target.database = "elsewhere";
+  CHECK(other_target.plan().id != p.id);
 }
 
 TEST_CASE("planner: selecting one table pulls in what it needs and skips a foreign key to an unselected table",

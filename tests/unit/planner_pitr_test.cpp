@@ -1,0 +1,155 @@
+// The PointInTimeRecovery planner on fixtures: the backup choice for each kind of target, WAL
+// continuity through a fake view of the archive, the recovery settings, and the no-op plan of a
+// recovery that is already done. No server, no repository.
+#include <catch2/catch.hpp>
+
+#include "model/pitr_params.hpp"
+#include "planner/pitr_planner.hpp"
+#include "util/error.hpp"
+
+using namespace pgr;
+using Kind = config::RecoveryTarget::Kind;
+namespace P = model::pitr_param;
+
+namespace {
+
+// An archive that is complete unless told which segments it lacks.
+struct FakeWal : planner::WalArchiveView {
+  std::vector<std::string> missing;
+  std::string last = "000000010000000000000009";
+  int calls = 0;
+  repository::Continuity continuity(const std::string&, std::uint32_t, std::uint64_t, std::optional<std::uint64_t>,
+                                    const std::string&, std::uint64_t) override {
+    ++calls;
+    repository::Continuity c;
+    c.missing = missing;
+    c.missing_count = missing.size();
+    c.first_segment = "000000010000000000000002";
+    c.last_segment = last;
+    c.segments_checked = 8;
+    c.target_timeline = 1;
+    return c;
+  }
+};
+
+planner::PhysicalBackup physical(const std::string& id, const std::string& start_lsn, const std::string& stop_lsn,
+                                 const std::string& stop_time, double stop_epoch) {
+  planner::PhysicalBackup b;
+  b.backup.id = id;
+  b.backup.policy = "prod";
+  b.backup.kind = "physical";
+  b.backup.bytes = 4096;
+  b.backup.dir = "/srv/repo/backups/prod/" + id;
+  b.info.wal_cluster = "main";
+  b.info.timeline = 1;
+  b.info.start_lsn = start_lsn;
+  b.info.stop_lsn = stop_lsn;
+  b.info.stop_time = stop_time;
+  b.info.stop_epoch = stop_epoch;
+  b.info.superuser = "postgres";
+  b.info.base_file = "base.tar.gz";
+  b.info.wal_file = "pg_wal.tar.gz";
+  b.info.next_xid = "1000";
+  b.manifest_sha256 = "sha-" + id;
+  return b;
+}
+
+struct Fixture {
+  config::PointInTimeRecovery doc;
+  FakeWal wal;
+  planner::PitrFacts facts;
+  Fixture() {
+    doc.metadata.name = "before-drop";
+    doc.spec.repository = "local";
+    doc.spec.policy = "prod";
+    doc.spec.target = {Kind::time, "2026-11-20T12:00:00Z"};
+    doc.spec.action = config::RecoveryAction::promote;
+    doc.spec.data_directory = "/srv/pg/restore";
+    doc.spec.verify_sql = {"select true"};
+    facts.document = &doc;
+    facts.repository_path = "/srv/repo";
+    // 2026-11-20T00:00:00Z is 1795132800 seconds after 1970.
+    facts.backups = {physical("b1", "0/2000028", "0/2000100", "2026-11-20T00:00:00Z", 1795132800),
+                     physical("b2", "0/6000028", "0/6000100", "2026-11-20T18:00:00Z", 1795132800 + 18 * 3600)};
+    facts.wal = &wal;
+    facts.executable = "/usr/bin/pgrecover";
+    facts.settings_file = "/etc/pgrecover/it's.toml";
+    facts.created_at = "2026-11-21T00:00:00.000Z";
+  }
+  model::Plan plan() { return planner::plan_recovery(facts); }
+};
+
+std::vector<std::string> ids(const model::Plan& p) {
+  std::vector<std::string> out;
+  for (const auto& s : p.steps) out.push_back(s.id);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("pitr planner: the newest backup that ends before the target", "[planner][pitr]") {
+  Fixture f;
+  auto p = f.plan();
+  CHECK(p.params.at(P::backup) == "b1");  // b2 ended after noon
+  CHECK(p.fingerprints.at("backup") == "sha-b1");
+  CHECK(p.source == "/srv/repo/backups/prod/b1");
+  CHECK(ids(p) == std::vector<std::string>{"verify-backup", "data-directory", "extract", "recovery-settings",
+                                           "server-start", "recovery-target", "verify", "promote"});
+  const auto& conf = p.params.at(P::recovery_conf);
+  CHECK(conf.find("recovery_target_time = '2026-11-20T12:00:00+00'") != std::string::npos);
+  CHECK(conf.find("recovery_target_action = 'pause'") != std::string::npos);  // the action comes after verify
+  CHECK(conf.find("archive_mode = off") != std::string::npos);
+  // restore_command runs pgrecover itself with the settings file, for the backup's cluster
+  CHECK(conf.rfind("restore_command = ", 0) == 0);
+  CHECK(conf.find("/usr/bin/pgrecover") != std::string::npos);
+  CHECK(conf.find("s.toml") != std::string::npos);
+  CHECK(conf.find("wal fetch %f %p --repository") != std::string::npos);
+
+  f.doc.spec.target = {Kind::time, "2026-11-21T00:00:00Z"};
+  CHECK(f.plan().params.at(P::backup) == "b2");
+  f.doc.spec.target = {Kind::lsn, "0/5000000"};
+  CHECK(f.plan().params.at(P::backup) == "b1");
+  f.doc.spec.target = {Kind::immediate, ""};
+  CHECK(f.plan().params.at(P::backup) == "b2");
+  f.doc.spec.target = {Kind::time, "2026-11-19T00:00:00Z"};
+  CHECK_THROWS_WITH(f.plan(), Catch::Contains("no base backup of policy \"prod\" ends before the target"));
+  f.facts.backups.clear();
+  CHECK_THROWS_WITH(f.plan(), Catch::Contains("holds no physical backup of policy \"prod\""));
+}
+
+TEST_CASE("pitr planner: a gap in the WAL before the target stops the plan", "[planner][pitr]") {
+  Fixture f;
+  f.doc.spec.target = {Kind::lsn, "0/5000000"};
+  f.wal.missing = {"000000010000000000000004"};
+  CHECK_THROWS_WITH(f.plan(), Catch::Contains("lacks segments between the backup b1 and the target: "
+                                              "000000010000000000000004"));
+  // Without a known end (a time target), the gap is a warning: replay stops at it.
+  f.doc.spec.target = {Kind::time, "2026-11-20T12:00:00Z"};
+  auto p = f.plan();
+  REQUIRE(p.warnings.size() == 1);
+  CHECK(p.warnings[0].find("lacks 000000010000000000000004") != std::string::npos);
+}
+
+TEST_CASE("pitr planner: the data directory must be empty unless moved aside", "[planner][pitr]") {
+  Fixture f;
+  f.facts.data_directory_empty = false;
+  CHECK_THROWS_WITH(f.plan(), Catch::Contains("the data directory \"/srv/pg/restore\" is not empty"));
+  f.doc.spec.move_aside_existing = true;
+  CHECK(f.plan().find("data-directory")->action == model::Action::replace);
+}
+
+TEST_CASE("pitr planner: a finished recovery still in place plans nothing; the id names the inputs", "[planner][pitr]") {
+  Fixture f;
+  auto p = f.plan();
+  CHECK(p.has_changes());
+  CHECK(p.id == planner::pitr_plan_id(f.doc, f.facts.backups[0]));
+  f.facts.data_directory_empty = false;
+  f.facts.finished_run = p.id;
+  auto done = f.plan();
+  CHECK(done.id == p.id);
+  CHECK_FALSE(done.has_changes());
+  for (const auto& s : done.steps) CHECK(s.reason.find("done by run " + p.id) == 0);
+  // Another target is another recovery.
+  f.doc.spec.target = {Kind::time, "2026-11-20T12:30:00Z"};
+  CHECK(planner::pitr_plan_id(f.doc, f.facts.backups[0]) != p.id);
+}
