@@ -148,6 +148,17 @@ int apply_command(const ApplyCommandOptions& o, std::ostream& out) {
   }
   auto& cancel = install_cancel_handlers();
   for (const auto& plan : plans) {
+    if (!plan.has_changes()) {
+      // Every step is a no-op: no run is started (and none is recorded).
+      if (o.json) {
+        out << nlohmann::json{{"format_version", 1}, {"event", "summary"}, {"plan", plan.id}, {"status", "ok"},
+                              {"message", "no changes"}}.dump() << "\n";
+      } else {
+        out << report::render_plan_text(plan) << "\n"
+            << fmt::format("No changes: nothing to apply for plan {}.\n", plan.id);
+      }
+      continue;
+    }
     if (!o.json) out << report::render_plan_text(plan) << "\n";
     report::ProgressPrinter progress(o.json ? report::ProgressStyle::json
                                      : o.terminal ? report::ProgressStyle::terminal

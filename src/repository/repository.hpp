@@ -5,7 +5,7 @@
 //   <root>/backups/<policy>/<id>/manifest.json
 //   <root>/backups/<policy>/<id>/verification.json   written after drills / verify (optional)
 //   <root>/backups/<policy>/.partial-<id>/   a backup being written; never listed
-//   <root>/wal/<cluster>/                    the WAL archive (issue 8); reserved, never a policy
+//   <root>/wal/<cluster>/                    the WAL archive; reserved, never a policy
 // Backups live under backups/ so that no policy name can collide with wal/ or anything else
 // at the top level. A backup becomes visible only by the rename of its .partial folder, which
 // happens after every file and the manifest are fsynced: a half-written backup is never listed.
@@ -118,7 +118,7 @@ struct Manifest {
   std::vector<FileEntry> files;            // every file of the backup except manifest/verification
   std::map<std::string, std::int64_t> row_counts;  // "schema.table" -> exact rows in the dump
   std::optional<Globals> globals;
-  // Kind-specific fields. Physical (issue 8): start_lsn, stop_lsn, timeline, wal_cluster,
+  // Kind-specific fields. Physical: start_lsn, stop_lsn, timeline, wal_cluster,
   // backup_label, ... Logical backups leave it an empty object.
   nlohmann::json extra = nlohmann::json::object();
 

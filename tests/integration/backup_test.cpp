@@ -3,7 +3,11 @@
 // cluster without the source's roles, a restore drill, pg_dump failures, stale plans.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -350,4 +354,78 @@ TEST_CASE("backup: a saved plan is refused as stale after the repository changed
   CHECK(r.exit_code == 3);
   CHECK(r.err.find("stale") != std::string::npos);
   CHECK(list_backups("stale").size() == 1);
+}
+
+TEST_CASE("backup: SIGINT during pg_dump stops it, keeps nothing, and the next apply finishes", "[backup][signal]") {
+  auto doc = policy_doc("interrupted", "");
+  auto sql = [](const std::string& q) {
+    auto r = server().run_client({"psql", "-X", "-At", "-d", fx().source, "-c", q});
+    return r.out;
+  };
+  // pg_dump waits for a lock, so the interrupt lands while it runs.
+  std::thread locker([&] { sql("BEGIN; LOCK TABLE app.items IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(20); COMMIT"); });
+  std::string locked = "SELECT count(*) FROM pg_locks WHERE relation = 'app.items'::regclass AND mode = 'AccessExclusiveLock' AND granted";
+  for (int i = 0; i < 200 && sql(locked) != "1\n"; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  fs::path out = fx().dir.path() / "interrupted.out", err = fx().dir.path() / "interrupted.err";
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600), e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    ::execl(PGRECOVER_BINARY, "pgrecover", "--config", fx().config.c_str(), "apply", doc.c_str(), "--auto-approve",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  std::string waiting = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND wait_event_type = 'Lock'";
+  for (int i = 0; i < 400 && sql(waiting) == "0\n"; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  REQUIRE(sql(waiting) != "0\n");
+  ::kill(pid, SIGINT);
+  int status = 0;
+  for (int i = 0; i < 600 && ::waitpid(pid, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  INFO(read_file(out) << read_file(err));
+  REQUIRE(WIFEXITED(status));  // it handled the signal and exited by itself, well before the lock's 20 s
+  CHECK(WEXITSTATUS(status) == 130);
+  CHECK(sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump'") == "0\n");  // pg_dump is gone
+  sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(20)%' AND pid <> pg_backend_pid()");
+  locker.join();
+  CHECK(list_backups("interrupted").empty());
+  int entries = 0;
+  for (const auto& e : fs::directory_iterator(fx().repo / "backups" / "interrupted")) entries += e.path().filename() != ".lock";
+  CHECK(entries == 0);  // no .partial folder left behind
+  auto again = cli({"apply", doc, "--auto-approve"});
+  INFO(again.out << again.err);
+  REQUIRE(again.exit_code == 0);
+  CHECK(again.err.find("interrupted run") != std::string::npos);  // the run was continued, not planned anew
+  CHECK(list_backups("interrupted").size() == 1);
+}
+
+TEST_CASE("backup: pg_dump comes from [instance] bin_dir, never from another version on PATH", "[backup]") {
+  TempDir empty;
+  std::string config = (fx().dir.path() / "bin-dir.toml").string();
+  write_file_atomic(config, fmt::format("state_dir = \"{}\"\n[repositories.local]\npath = \"{}\"\n[instance]\nbin_dir = \"{}\"\n",
+                                        (fx().dir.path() / "state").string(), fx().repo.string(), empty.path().string()));
+  auto doc = policy_doc("bin-dir", "");
+  auto r = test::run_pgrecover({"--json", "--config", config, "apply", doc, "--auto-approve"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("pg_dump is not in [instance] bin_dir") != std::string::npos);
+  CHECK(r.err.find("\"kind\":\"instance\"") != std::string::npos);  // the step's error kind, not "database"
+  CHECK(list_backups("bin-dir").empty());
+}
+
+TEST_CASE("backup: a plan saved under any name is applied as that plan", "[backup]") {
+  auto doc = policy_doc("tfplan", "");
+  std::string planfile = (fx().dir.path() / "tfplan").string();
+  must(cli({"plan", doc, "--out", planfile}), "plan --out tfplan");
+  auto r = cli({"apply", planfile});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(list_backups("tfplan").size() == 1);
+  // A file that is not a plan (and not YAML) says so, instead of a usage error about documents.
+  std::string junk = (fx().dir.path() / "notaplan").string();
+  write_file_atomic(junk, "{\"steps\": ");
+  auto bad = cli({"apply", junk});
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.err.find("not a plan file") != std::string::npos);
 }

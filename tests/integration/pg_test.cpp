@@ -1,6 +1,7 @@
 // The libpq layer against a real server: errors, parameters, COPY in and out.
 #include <catch2/catch.hpp>
 
+#include "pg/check.hpp"
 #include "support/harness.hpp"
 #include "util/log.hpp"
 
@@ -123,4 +124,29 @@ TEST_CASE("server notices go to the log, not to stderr", "[pg][log]") {
   log::set_sink(nullptr);
   log::set_level(log::Level::info);
   CHECK(sink->text().find("careful: 42") != std::string::npos);
+}
+
+TEST_CASE("a SQL check passes only with exactly one row holding true, and runs read-only", "[pg][check]") {
+  auto c = pg::Connection::open(test::server().conninfo());
+  c.exec("CREATE TABLE IF NOT EXISTS check_t (id int)");
+  c.exec("TRUNCATE check_t; INSERT INTO check_t VALUES (1), (2)");
+  CHECK(pg::run_check(c, "select true").passed);
+  CHECK(pg::run_check(c, "select count(*) = 2 from check_t").passed);
+  struct Bad {
+    const char* sql;
+    const char* says;
+  };
+  for (const Bad& b : {Bad{"select false", "returned false"}, Bad{"select null::boolean", "returned NULL"},
+                       Bad{"select true where false", "returned no row"}, Bad{"select true from check_t", "returned 2 rows"},
+                       Bad{"select count(*) from check_t", "not a boolean"}, Bad{"select 't'::text", "not a boolean"},
+                       Bad{"select true, true", "returned 2 columns"}, Bad{"select no_such_column", "failed: column"},
+                       Bad{"insert into check_t values (3) returning true", "read-only transaction"}}) {
+    INFO(b.sql);
+    auto v = pg::run_check(c, b.sql);
+    CHECK_FALSE(v.passed);
+    CHECK(v.problem.find(b.says) != std::string::npos);
+  }
+  // nothing was written, and the connection is usable and outside any transaction
+  CHECK(c.exec("select count(*) from check_t").int64(0, 0) == 2);
+  CHECK_FALSE(c.in_transaction());
 }

@@ -227,11 +227,15 @@ TEST_CASE("recovery to a named restore point brings back the dropped table with 
   CHECK((st.st_mode & 0777) == 0700);
   if (auto u = server_user()) CHECK(st.st_uid == u->uid);
 
-  // Applying the same document again finds its finished run.
+  // Planning the same document again shows its finished run: nothing to do.
+  auto replan = pgrecover({"plan", doc.string(), "--only", "to-before-drop", "--detailed-exitcode", "--show-unchanged"});
+  INFO(replan.out << replan.err);
+  CHECK(replan.exit_code == 0);
+  CHECK(replan.out.find("done by run") != std::string::npos);
   auto again = pgrecover({"apply", doc.string(), "--only", "to-before-drop", "--auto-approve"});
   INFO(again.out << again.err);
   CHECK(again.exit_code == 0);
-  CHECK(again.out.find("already applied") != std::string::npos);
+  CHECK(again.out.find("No changes") != std::string::npos);
 
   // Once that recovered cluster is gone, the same document recovers again (a new run).
   stop_server(dd);
@@ -239,7 +243,7 @@ TEST_CASE("recovery to a named restore point brings back the dropped table with 
   auto anew = pgrecover({"apply", doc.string(), "--only", "to-before-drop", "--auto-approve"});
   INFO(anew.out << anew.err);
   REQUIRE(anew.exit_code == 0);
-  CHECK(anew.out.find("already applied") == std::string::npos);
+  CHECK(anew.out.find("No changes") == std::string::npos);
   CHECK(recovered_sql(dd, "SELECT count(*) FROM orders") == "7");
 }
 
@@ -255,7 +259,7 @@ TEST_CASE("recovery to a time between two inserts, resumed after a failed check,
   auto first = pgrecover({"apply", doc.string(), "--only", "to-time", "--auto-approve"});
   INFO(first.out << first.err);
   REQUIRE(first.exit_code == 1);
-  CHECK(first.err.find("verify check returned false") != std::string::npos);
+  CHECK(first.err.find("returned false") != std::string::npos);
   CHECK(recovered_sql(dd, "SELECT pg_is_in_recovery()::text") == "true");
 
   write_file_atomic(go, "");
@@ -268,6 +272,20 @@ TEST_CASE("recovery to a time between two inserts, resumed after a failed check,
   CHECK(recovered_sql(dd, "SELECT pg_is_in_recovery()::text") == "false");
   // promoted: writable, on a new timeline
   CHECK(recovered_sql(dd, "INSERT INTO orders VALUES (8, 'new') RETURNING id") == "8");
+}
+
+TEST_CASE("a verify check that returns NULL fails the run and leaves the server paused", "[pitr]") {
+  fs::path dd = data_dir_in("null-check");
+  StopAtEnd stop{dd};
+  fs::path doc = src().write("pitr-null.yaml", recovery_doc("null-check", "{immediate: true}", "promote", dd,
+                                                             "  verify:\n    sql: [\"select null::boolean\"]\n"));
+  auto r = pgrecover({"--json", "apply", doc.string(), "--only", "null-check", "--auto-approve"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("returned NULL") != std::string::npos);
+  CHECK(r.err.find("\"kind\":\"database\"") != std::string::npos);
+  // not promoted: still in recovery, paused at the target
+  CHECK(recovered_sql(dd, "SELECT pg_is_in_recovery()::text || ' ' || pg_get_wal_replay_pause_state()") == "true paused");
 }
 
 TEST_CASE("a target after the end of the archive ends with a clear error, not a hang", "[pitr]") {
