@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <map>
 
 #include <fmt/format.h>
 

@@ -2,7 +2,6 @@
 
 #include "archive/backends.hpp"
 
-#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <unordered_set>

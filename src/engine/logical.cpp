@@ -181,7 +181,7 @@ std::map<std::string, std::int64_t> count_archive_rows(const fs::path& path, Pro
   return rows;
 }
 
-repository::BackupInfo take_logical_backup(const repository::Repository& repo, const LogicalBackupRequest& req,
+repository::BackupInfo take_logical_backup(const repository::Repository& repo, const BackupRequest& req,
                                            ProgressCounters* progress) {
   const auto& s = req.spec;
   pg::SplitConninfo src = pg::split_password(pg::with_dbname(req.source_conninfo, s.database));

@@ -11,18 +11,11 @@
 #include <vector>
 
 #include "config/documents.hpp"
+#include "engine/request.hpp"
 #include "repository/repository.hpp"
 #include "util/progress.hpp"
 
 namespace pgr::engine {
-
-struct LogicalBackupRequest {
-  std::string policy;
-  config::BackupPolicySpec spec;
-  std::string source_conninfo;      // with any password: never printed
-  std::filesystem::path bin_dir;    // settings [instance] bin_dir; empty: found like the instance's
-  const std::atomic<bool>* cancel = nullptr;  // set: pg_dump is stopped, nothing is kept
-};
 
 // The archive's name inside the backup folder for a format: data, data.dump, data.tar, data.sql.
 std::string archive_name(config::DumpFormat format);
@@ -34,7 +27,7 @@ std::vector<std::string> pg_dump_options(const config::BackupPolicySpec& spec, i
 // Takes the backup; on any failure or cancellation the partial folder is removed and the error
 // names what failed (the object pg_dump could not read and the rights the role needs, or the lost
 // connection); a cancelled backup throws Error(cancelled).
-repository::BackupInfo take_logical_backup(const repository::Repository& repo, const LogicalBackupRequest& req,
+repository::BackupInfo take_logical_backup(const repository::Repository& repo, const BackupRequest& req,
                                            ProgressCounters* progress);
 
 // Exact rows per "schema.table" of every TABLE DATA entry of a pg_dump archive, read end to end

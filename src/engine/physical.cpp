@@ -1,6 +1,5 @@
 #include "engine/physical.hpp"
 
-#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -57,7 +56,7 @@ std::vector<std::string> check_archiving(pg::Connection& c, const std::string& c
   return w;
 }
 
-repository::BackupInfo take_physical_backup(const repository::Repository& repo, const PhysicalBackupRequest& req,
+repository::BackupInfo take_physical_backup(const repository::Repository& repo, const BackupRequest& req,
                                             ProgressCounters* progress) {
   const auto& s = req.spec;
   const std::string& conninfo = req.source_conninfo;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/documents.hpp"
+#include "engine/request.hpp"
 #include "pg/pg.hpp"
 #include "repository/repository.hpp"
 #include "util/progress.hpp"
@@ -21,18 +22,10 @@ namespace pgr::engine {
 // archiving looks healthy.
 std::vector<std::string> check_archiving(pg::Connection& source, const std::string& cluster);
 
-struct PhysicalBackupRequest {
-  std::string policy;
-  config::BackupPolicySpec spec;
-  std::string source_conninfo;      // with any password: never printed
-  std::filesystem::path bin_dir;    // settings [instance] bin_dir; empty: found like the instance's
-  const std::atomic<bool>* cancel = nullptr;  // set: pg_basebackup is stopped, nothing is kept
-};
-
 // Takes a base backup of the source into the repository and commits it (the backup is listed
 // only once complete). `progress` (optional) gets the bytes stored. A cancelled backup throws
 // Error(cancelled) and leaves no folder behind.
-repository::BackupInfo take_physical_backup(const repository::Repository& repo, const PhysicalBackupRequest& req,
+repository::BackupInfo take_physical_backup(const repository::Repository& repo, const BackupRequest& req,
                                             ProgressCounters* progress = nullptr);
 
 }  // namespace pgr::engine

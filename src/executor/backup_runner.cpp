@@ -46,14 +46,10 @@ class BackupWorker : public Worker {
         std::filesystem::remove_all(p, ec);
       }
     }
-    repository::BackupInfo b;
-    if (st_.policy.spec.method == config::BackupMethod::physical) {
-      engine::PhysicalBackupRequest req{name, st_.policy.spec, st_.source_conninfo, st_.bin_dir, &cancelled_};
-      b = engine::take_physical_backup(*st_.repo, req, ctx.progress);
-    } else {
-      engine::LogicalBackupRequest req{name, st_.policy.spec, st_.source_conninfo, st_.bin_dir, &cancelled_};
-      b = engine::take_logical_backup(*st_.repo, req, ctx.progress);
-    }
+    engine::BackupRequest req{name, st_.policy.spec, st_.source_conninfo, st_.bin_dir, &cancelled_};
+    repository::BackupInfo b = st_.policy.spec.method == config::BackupMethod::physical
+                                   ? engine::take_physical_backup(*st_.repo, req, ctx.progress)
+                                   : engine::take_logical_backup(*st_.repo, req, ctx.progress);
     if (st_.policy.spec.verify_checksums) {
       // Read back what was written: a disk that lies is found now, not at restore time.
       auto problems = st_.repo->verify_files(b);

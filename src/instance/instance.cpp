@@ -13,7 +13,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <regex>
-#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>

@@ -1,5 +1,4 @@
 // Roles, the database, and the post-restore steps: analyze, sequence-fix, verify.
-#include <algorithm>
 #include <regex>
 
 #include <fmt/format.h>

@@ -1,5 +1,4 @@
 // What a Restore's selection restores: seeds, what belongs to them, what they need.
-#include <algorithm>
 #include <regex>
 
 #include <fmt/format.h>

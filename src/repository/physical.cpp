@@ -1,7 +1,6 @@
 #include "repository/physical.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
