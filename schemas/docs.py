@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerates the field tables of docs/documents.md from schemas/*.schema.json.
 
-The unit test "spec: docs/documents.md lists exactly the fields of the schemas" fails when a
+The unit test "config: docs/documents.md lists exactly the fields of the schemas" fails when a
 field is added to or removed from a schema without the documentation following.
 Usage: python3 schemas/docs.py
 """

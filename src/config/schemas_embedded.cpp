@@ -67,7 +67,7 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
               "required": ["every"],
               "properties": {
                 "every": {"$ref": "common.schema.json#/definitions/duration", "description": "A drill older than this is due."},
-                "sql": {"$ref": "common.schema.json#/definitions/sqlList", "description": "Checks run in the restored database, after the row counts have been compared with the manifest."}
+                "sql": {"$ref": "common.schema.json#/definitions/sqlList", "description": "Checks run read-only in the restored database, after the row counts have been compared with the manifest; each must return exactly one row holding true."}
               }
             }
           }
@@ -149,7 +149,7 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
           "type": "object",
           "additionalProperties": false,
           "properties": {
-            "sql": {"$ref": "common.schema.json#/definitions/sqlList", "description": "Checks run in the postgres database of the recovered server."}
+            "sql": {"$ref": "common.schema.json#/definitions/sqlList", "description": "Checks run read-only in the postgres database of the recovered server; each must return exactly one row holding true, else the run fails and the server stays paused."}
           }
         },
         "timeout": {"$ref": "common.schema.json#/definitions/duration", "description": "How long to wait for recovery to reach the target before giving up.", "default": "1h"}
@@ -240,7 +240,7 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
               "additionalProperties": false,
               "properties": {
                 "row_counts": {"description": "Compare every restored table's row count with the backup's manifest (archives without a manifest are not compared).", "type": "boolean", "default": true},
-                "sql": {"$ref": "common.schema.json#/definitions/sqlList", "description": "Checks run in the target database."}
+                "sql": {"$ref": "common.schema.json#/definitions/sqlList", "description": "Checks run read-only in the target database; each must return exactly one row holding true."}
               }
             }
           }
@@ -362,7 +362,7 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
     },
     "sqlList": {
       "title": "SQL checks",
-      "description": "SQL statements; each must succeed, and a statement returning one row whose first column is false fails the check.",
+      "description": "SQL checks. Each runs read-only (a transaction that is rolled back, with the server's default search_path) and passes only when it returns exactly one row of one boolean column that is true, such as select count(*) = 5000 from sales.orders; NULL, no row, several rows, a number or an error fail it.",
       "type": "array",
       "items": {"type": "string", "minLength": 1}
     }

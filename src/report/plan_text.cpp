@@ -113,7 +113,12 @@ nlohmann::json summary_json(const model::Plan& plan, const executor::Summary& s)
   for (const auto& t : s.slowest) slowest.push_back({{"step", t.id}, {"kind", t.kind}, {"object", t.object}, {"ms", t.ms}});
   nlohmann::json failures = nlohmann::json::array();
   for (const auto& f : s.failures) {
-    failures.push_back({{"step", f.step}, {"object", f.object}, {"message", f.message}, {"hint", f.hint}, {"sqlstate", f.sqlstate}});
+    failures.push_back({{"step", f.step},
+                        {"object", f.object},
+                        {"kind", to_string(f.error_kind)},
+                        {"message", f.message},
+                        {"hint", f.hint},
+                        {"sqlstate", f.sqlstate}});
   }
   return {{"format_version", 1},
           {"event", "summary"},
