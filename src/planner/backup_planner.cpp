@@ -1,5 +1,7 @@
 #include "planner/backup_planner.hpp"
 
+#include <optional>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -68,17 +70,107 @@ std::string age_text(std::chrono::seconds s) {
   return fmt::format("{}d", v / 86400);
 }
 
+namespace {
+
+// 1. Is a backup due? (the schedule, against the newest backup)
+model::Step backup_step(const BackupFacts& facts) {
+  const auto& s = facts.policy->spec;
+  const std::string& name = facts.policy->metadata.name;
+  model::Step b;
+  b.id = "backup:" + name;
+  b.kind = "backup";
+  b.phase = "backup";
+  b.object = s.method == config::BackupMethod::physical
+                 ? fmt::format("{} (base backup, WAL cluster {})", name, s.cluster.empty() ? name : s.cluster)
+                 : fmt::format("{} (database {})", name, s.database);
+  if (facts.backups.empty()) {
+    b.action = Action::create;
+    b.reason = "no backup of this policy yet";
+    return b;
+  }
+  auto age = facts.now - repository::parse_iso(facts.backups.back().started_at);
+  b.estimate.bytes = static_cast<std::int64_t>(facts.backups.back().bytes);
+  if (s.schedule_every.count() == 0) {
+    b.action = Action::create;
+    b.reason = fmt::format("newest backup {} old; no schedule: a backup on every apply", age_text(age));
+  } else {
+    b.action = age >= s.schedule_every ? Action::create : Action::no_op;
+    b.reason = fmt::format("newest backup {} old, schedule every {}", age_text(age), age_text(s.schedule_every));
+  }
+  return b;
+}
+
+// 2. A restore drill: due when no backup passed one within drill.every. It drills the backup this
+// plan makes (`creating`), else the newest one. None for physical policies or without a backup.
+std::optional<model::Step> drill_step(const BackupFacts& facts, const model::Step& backup) {
+  const auto& s = facts.policy->spec;
+  const std::string& name = facts.policy->metadata.name;
+  bool creating = backup.action == Action::create;
+  if (s.method == config::BackupMethod::physical || s.drill_every.count() == 0) return std::nullopt;
+  if (!creating && facts.backups.empty()) return std::nullopt;
+  std::string last;
+  for (const auto& x : facts.backups) last = std::max(last, x.verified_at);
+  model::Step d;
+  d.id = "drill:" + name;
+  d.kind = "drill";
+  d.phase = "verify";
+  std::string target = creating ? "new" : facts.backups.back().id;
+  d.object = fmt::format("{}/{}", name, creating ? "(the new backup)" : target);
+  d.params["backup"] = target;
+  d.estimate.bytes = backup.estimate.bytes;
+  if (last.empty()) {
+    d.action = Action::run;
+    d.reason = fmt::format("no backup of this policy was restored in a drill yet; drill every {}", age_text(s.drill_every));
+  } else {
+    auto age = facts.now - repository::parse_iso(last);
+    d.action = age >= s.drill_every ? Action::run : Action::no_op;
+    d.reason = fmt::format("last successful drill {} ago, drill every {}", age_text(age), age_text(s.drill_every));
+  }
+  if (creating) d.depends_on.push_back(backup.id);
+  return d;
+}
+
+// 3. Retention, counting the backup this plan makes (so a re-plan right after is clean). The
+// deletes wait for the new backup (and its drill): nothing old goes before something new is
+// safely there.
+std::vector<repository::RetentionDecision> add_retention_steps(const BackupFacts& facts, const model::Step& backup,
+                                                               const model::Step* new_drill, model::Plan& plan) {
+  const auto& s = facts.policy->spec;
+  bool creating = backup.action == Action::create;
+  std::vector<repository::RetentionCandidate> cands;
+  for (const auto& x : facts.backups) cands.push_back({x.id, repository::parse_iso(x.started_at), !x.verified_at.empty()});
+  // "~new" sorts after every real id: among backups of the same second it is the newest.
+  if (creating) cands.push_back({"~new", facts.now, new_drill != nullptr});
+  repository::RetentionRules rules{s.keep_last, s.keep_daily, s.keep_weekly, s.keep_monthly};
+  auto decisions = repository::select_retention(cands, rules);
+  for (size_t i = 0; i < facts.backups.size(); ++i) {
+    const auto& id = facts.backups[i].id;
+    model::Step x;
+    x.id = "delete:" + id;
+    x.kind = "backup-delete";
+    x.phase = "retention";
+    x.object = fmt::format("{}/{}", facts.policy->metadata.name, id);
+    x.action = decisions[i].keep ? Action::no_op : Action::remove;
+    x.reason = decisions[i].keep ? "kept: " + decisions[i].reason : "outside retention (" + describe_rules(rules) + ")";
+    x.params["backup"] = id;
+    x.estimate.bytes = 1;
+    if (x.action == Action::remove) {
+      if (creating) x.depends_on.push_back(backup.id);
+      if (new_drill) x.depends_on.push_back(new_drill->id);
+    }
+    plan.steps.push_back(std::move(x));
+  }
+  return decisions;
+}
+
+}  // namespace
+
 model::Plan plan_backup_policy(const BackupFacts& facts) {
   const config::BackupPolicy& policy = *facts.policy;
   const auto& s = policy.spec;
-  const std::string& name = policy.metadata.name;
-  bool physical = s.method == config::BackupMethod::physical;
-  const auto& backups = facts.backups;
-  const auto now = facts.now;
-
   model::Plan plan;
   plan.kind = "backup";
-  plan.document = name;
+  plan.document = policy.metadata.name;
   plan.annotations = policy.metadata.annotations;
   plan.created_at = facts.created_at;
   plan.source = fmt::format("repository {} ({})", facts.repository, facts.repository_path);
@@ -93,87 +185,18 @@ model::Plan plan_backup_policy(const BackupFacts& facts) {
   plan.fingerprints["documents"] = sha256_hex(pj.dump());
   plan.fingerprints["repository"] = facts.repository_fingerprint;
 
-  // 1. Is a backup due?
-  model::Step b;
-  b.id = "backup:" + name;
-  b.kind = "backup";
-  b.phase = "backup";
-  b.object = physical ? fmt::format("{} (base backup, WAL cluster {})", name, s.cluster.empty() ? name : s.cluster)
-                      : fmt::format("{} (database {})", name, s.database);
-  if (backups.empty()) {
-    b.action = Action::create;
-    b.reason = "no backup of this policy yet";
-  } else {
-    auto age = now - repository::parse_iso(backups.back().started_at);
-    b.estimate.bytes = static_cast<std::int64_t>(backups.back().bytes);
-    if (s.schedule_every.count() == 0) {
-      b.action = Action::create;
-      b.reason = fmt::format("newest backup {} old; no schedule: a backup on every apply", age_text(age));
-    } else {
-      b.action = age >= s.schedule_every ? Action::create : Action::no_op;
-      b.reason = fmt::format("newest backup {} old, schedule every {}", age_text(age), age_text(s.schedule_every));
-    }
-  }
-  bool creating = b.action == Action::create;
-
-  // 2. A restore drill: due when no backup passed one within drill.every. It drills the backup
-  // this plan makes, else the newest one.
-  model::Step d;
-  bool drill = !physical && s.drill_every.count() > 0 && (creating || !backups.empty());
+  bool physical = s.method == config::BackupMethod::physical;
   if (physical && s.drill_every.count() > 0) {
     plan.warnings.push_back("restore drills run for logical backups only; prove physical backups with a "
                             "PointInTimeRecovery into a scratch data directory");
   }
-  if (drill) {
-    std::string last;
-    for (const auto& x : backups) last = std::max(last, x.verified_at);
-    d.id = "drill:" + name;
-    d.kind = "drill";
-    d.phase = "verify";
-    std::string target = creating ? "new" : backups.back().id;
-    d.object = fmt::format("{}/{}", name, creating ? "(the new backup)" : target);
-    d.params["backup"] = target;
-    d.estimate.bytes = b.estimate.bytes;
-    if (last.empty()) {
-      d.action = Action::run;
-      d.reason = fmt::format("no backup of this policy was restored in a drill yet; drill every {}", age_text(s.drill_every));
-    } else {
-      auto age = now - repository::parse_iso(last);
-      d.action = age >= s.drill_every ? Action::run : Action::no_op;
-      d.reason = fmt::format("last successful drill {} ago, drill every {}", age_text(age), age_text(s.drill_every));
-    }
-    if (creating) d.depends_on.push_back(b.id);
-  }
-  bool drill_new = drill && d.action == Action::run && creating;
-
-  // 3. Retention, counting the backup this plan makes (so a re-plan right after is clean). The
-  // deletes wait for the new backup (and its drill): nothing old goes before something new is
-  // safely there.
-  std::vector<repository::RetentionCandidate> cands;
-  for (const auto& x : backups) cands.push_back({x.id, repository::parse_iso(x.started_at), !x.verified_at.empty()});
-  // "~new" sorts after every real id: among backups of the same second it is the newest.
-  if (creating) cands.push_back({"~new", now, drill_new});
-  repository::RetentionRules rules{s.keep_last, s.keep_daily, s.keep_weekly, s.keep_monthly};
-  auto decisions = repository::select_retention(cands, rules);
+  model::Step b = backup_step(facts);
+  bool creating = b.action == Action::create;
+  auto d = drill_step(facts, b);
+  bool drill_new = d && d->action == Action::run && creating;  // the new backup's drill, before any delete
   plan.steps.push_back(b);
-  if (drill && !drill_new) plan.steps.push_back(d);
-  for (size_t i = 0; i < backups.size(); ++i) {
-    model::Step x;
-    x.id = "delete:" + backups[i].id;
-    x.kind = "backup-delete";
-    x.phase = "retention";
-    x.object = fmt::format("{}/{}", name, backups[i].id);
-    x.action = decisions[i].keep ? Action::no_op : Action::remove;
-    x.reason = decisions[i].keep ? "kept: " + decisions[i].reason : "outside retention (" + describe_rules(rules) + ")";
-    x.params["backup"] = backups[i].id;
-    x.estimate.bytes = 1;
-    if (x.action == Action::remove) {
-      if (creating) x.depends_on.push_back(b.id);
-      if (drill_new) x.depends_on.push_back(d.id);
-    }
-    plan.steps.push_back(std::move(x));
-  }
-  if (drill_new) plan.steps.insert(plan.steps.begin() + 1, d);
+  if (d) plan.steps.push_back(*d);
+  auto decisions = add_retention_steps(facts, b, drill_new ? &*d : nullptr, plan);
   if (physical) add_wal_deletion(facts, decisions, creating ? b.id : "", plan);
   for (const auto& w : facts.warnings) plan.warnings.push_back(w);
   std::string actions;

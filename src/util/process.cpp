@@ -89,6 +89,44 @@ std::vector<std::string> build_env(const ProcessSpec& spec) {
   ::_exit(127);
 }
 
+// Reads the child's stdout and stderr until both close. When `cancel` is set: SIGTERM once, then
+// SIGKILL when the child outlives the grace period (result.cancelled is set).
+template <typename Signal>
+void drain_child(int out_fd, int err_fd, const std::atomic<bool>* cancel, Signal signal_child, ProcessResult& result) {
+  struct pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+  int open_count = 2;
+  char buf[65536];
+  std::optional<std::chrono::steady_clock::time_point> term_sent;
+  while (open_count > 0) {
+    if (cancel && cancel->load()) {
+      auto now = std::chrono::steady_clock::now();
+      if (!term_sent) {
+        signal_child(SIGTERM);
+        term_sent = now;
+        result.cancelled = true;
+      } else if (now - *term_sent > std::chrono::seconds(5)) {
+        signal_child(SIGKILL);
+      }
+    }
+    int rc = ::poll(fds, 2, cancel ? 100 : -1);
+    if (rc < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        (i == 0 ? result.out : result.err).append(buf, static_cast<size_t>(n));
+      } else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_count;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 ProcessResult run_process(const ProcessSpec& spec) {
@@ -145,40 +183,8 @@ ProcessResult run_process(const ProcessSpec& spec) {
   if (out_fd >= 0) ::close(out_fd);
 
   ProcessResult result;
-  struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  int open_count = 2;
-  char buf[65536];
-  // Cancellation: SIGTERM once, SIGKILL when the child outlives the grace period.
   auto signal_child = [&](int sig) { ::kill(spec.new_process_group ? -pid : pid, sig); };
-  std::optional<std::chrono::steady_clock::time_point> term_sent;
-  while (open_count > 0) {
-    if (spec.cancel && spec.cancel->load()) {
-      auto now = std::chrono::steady_clock::now();
-      if (!term_sent) {
-        signal_child(SIGTERM);
-        term_sent = now;
-        result.cancelled = true;
-      } else if (now - *term_sent > std::chrono::seconds(5)) {
-        signal_child(SIGKILL);
-      }
-    }
-    int rc = ::poll(fds, 2, spec.cancel ? 100 : -1);
-    if (rc < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        (i == 0 ? result.out : result.err).append(buf, static_cast<size_t>(n));
-      } else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_count;
-      }
-    }
-  }
+  drain_child(out_pipe[0], err_pipe[0], spec.cancel, signal_child, result);
   int status = 0;
   if (result.cancelled) signal_child(SIGKILL);  // its pipes are closed: nothing it does matters now
   while (::waitpid(pid, &status, 0) < 0) {
