@@ -1,0 +1,67 @@
+// The layers of src/ (docs/development.md): each folder includes only the folders it may use, so
+// planning never reaches into the executor, the executor never into the planner, and the command
+// line only wires options to app/.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <string>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::map<std::string, std::set<std::string>> kMayUse = {
+    {"util", {}},
+    {"pg", {"util"}},
+    {"config", {"util"}},
+    {"model", {"util"}},
+    {"archive", {"util"}},
+    {"catalog", {"pg", "util"}},
+    {"instance", {"util"}},
+    {"repository", {"archive", "util"}},
+    {"engine", {"config", "pg", "instance", "archive", "repository", "util"}},
+    {"planner", {"config", "model", "archive", "catalog", "repository", "pg", "util"}},
+    {"executor", {"model", "pg", "archive", "instance", "repository", "engine", "config", "util"}},
+    {"report", {"model", "executor", "archive", "repository", "util"}},
+    {"app", {"util", "pg", "config", "model", "archive", "catalog", "instance", "repository", "engine", "planner",
+             "executor", "report"}},
+    {"cli", {"app", "util"}},
+};
+
+}  // namespace
+
+TEST_CASE("layout: every folder of src/ includes only the layers it may use", "[layout]") {
+  const fs::path src = fs::path(PGRECOVER_SOURCE_DIR) / "src";
+  static const std::regex include_re(R"re(^\s*#\s*include\s+"([a-z_]+)/)re");
+  int files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(src)) {
+    if (!e.is_regular_file() || e.path().parent_path() == src) continue;
+    std::string layer = fs::relative(e.path(), src).begin()->string();
+    INFO(e.path().string());
+    REQUIRE(kMayUse.count(layer) == 1);  // a new folder needs its row here and in docs/development.md
+    ++files;
+    std::ifstream in(e.path());
+    std::smatch m;
+    for (std::string line; std::getline(in, line);) {
+      if (!std::regex_search(line, m, include_re)) continue;
+      std::string used = m[1].str();
+      INFO(line);
+      CHECK((used == layer || kMayUse.at(layer).count(used) == 1));
+    }
+  }
+  CHECK(files > 100);
+}
+
+TEST_CASE("layout: app/ only gathers facts and wires; it stays small", "[layout]") {
+  const fs::path app = fs::path(PGRECOVER_SOURCE_DIR) / "src" / "app";
+  std::size_t lines = 0;
+  for (const auto& e : fs::directory_iterator(app)) {
+    std::ifstream in(e.path());
+    for (std::string line; std::getline(in, line);) ++lines;
+  }
+  CHECK(lines <= 2000);
+}
