@@ -3,11 +3,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "config/settings.hpp"
 #include "engine/logical.hpp"
 #include "report/backups.hpp"
 #include "report/format.hpp"
 #include "repository/repository.hpp"
-#include "config/settings.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/time.hpp"

@@ -12,8 +12,8 @@
 
 #include <fmt/format.h>
 
-#include "engine/globals.hpp"
 #include "archive/archive.hpp"
+#include "engine/globals.hpp"
 #include "instance/instance.hpp"
 #include "pg/pg.hpp"
 #include "util/error.hpp"

@@ -13,9 +13,9 @@
 #include "executor/ready_queue.hpp"
 #include "pg/pg.hpp"
 #include "util/error.hpp"
-#include "util/time.hpp"
 #include "util/log.hpp"
 #include "util/redact.hpp"
+#include "util/time.hpp"
 
 namespace pgr::executor {
 namespace {

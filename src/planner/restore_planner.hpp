@@ -9,8 +9,8 @@
 
 #include "archive/archive.hpp"
 #include "catalog/catalog.hpp"
-#include "model/plan.hpp"
 #include "config/documents.hpp"
+#include "model/plan.hpp"
 
 namespace pgr::planner {
 

@@ -3,10 +3,10 @@
 
 #include <fmt/format.h>
 
+#include "config/selection.hpp"
 #include "model/dag.hpp"
 #include "pg/pg.hpp"
 #include "planner/restore_planner_impl.hpp"
-#include "config/selection.hpp"
 #include "util/error.hpp"
 #include "util/hash.hpp"
 

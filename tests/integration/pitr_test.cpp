@@ -13,21 +13,21 @@
 
 #include <fmt/format.h>
 
-#include "engine/physical.hpp"
 #include "app/restore.hpp"
+#include "config/documents.hpp"
+#include "engine/physical.hpp"
 #include "executor/journal.hpp"
-#include "model/plan.hpp"
 #include "executor/run_folder.hpp"
-#include "util/time.hpp"
 #include "instance/instance.hpp"
+#include "model/plan.hpp"
 #include "pg/pg.hpp"
 #include "repository/physical.hpp"
 #include "repository/repository.hpp"
 #include "repository/wal_archive.hpp"
-#include "config/documents.hpp"
 #include "support/harness.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
+#include "util/time.hpp"
 
 using namespace pgr;
 

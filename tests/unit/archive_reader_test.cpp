@@ -2,8 +2,8 @@
 // archive version 1.12-1.16, custom and directory formats, every compression.
 #include <catch2/catch.hpp>
 
-#include "report/inspect.hpp"
 #include "archive/archive.hpp"
+#include "report/inspect.hpp"
 #include "support/archive_writer.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
