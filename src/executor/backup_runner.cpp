@@ -109,7 +109,8 @@ class BackupWorker : public Worker {
       }
       run = st_.driller->restore_and_check(policy, info, cancelled_);
     } catch (const Error& e) {
-      if (e.kind() == ErrorKind::cancelled || cancelled_) throw;  // interrupted: no verdict either way
+      // Interrupted: no verdict either way, and the step ends as cancelled, not failed.
+      if (e.kind() == ErrorKind::cancelled || cancelled_) fail(ErrorKind::cancelled, "restore drill interrupted");
       failure = e.what();
       failure_kind = e.kind();
     }

@@ -27,6 +27,10 @@ CheckResult run_check(Connection& conn, const std::string& sql) {
     Result res = conn.exec(sql);
     out.problem = judge(res);
   } catch (const DbError& e) {
+    if (e.sqlstate() == "57014") {  // query_canceled: an interrupted apply (or a statement_timeout), not a verdict
+      conn.exec("ROLLBACK");
+      throw;
+    }
     out.problem = "failed: " + e.primary();
   }
   conn.exec("ROLLBACK");

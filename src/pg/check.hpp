@@ -2,7 +2,8 @@
 // verify.sql, BackupPolicy verify.drill.sql): the statement runs in a READ ONLY transaction that
 // is rolled back, with the server's default search_path, and passes only when it returns exactly
 // one row of one boolean column whose value is true. NULL, no row, several rows, a count or a
-// text 't' all fail, each with a message that says what came back.
+// text 't' all fail, each with a message that says what came back. A cancelled statement
+// (SQLSTATE 57014) is not a verdict: its DbError is rethrown.
 #pragma once
 
 #include <string>

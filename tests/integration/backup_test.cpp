@@ -429,3 +429,42 @@ TEST_CASE("backup: a plan saved under any name is applied as that plan", "[backu
   CHECK(bad.exit_code == 1);
   CHECK(bad.err.find("not a plan file") != std::string::npos);
 }
+
+TEST_CASE("backup: SIGINT during a restore drill stops it, records no verdict and removes its instance", "[backup][signal]") {
+  // The drill's check sleeps, so the interrupt lands while the drill runs.
+  auto doc = policy_doc("drill-interrupted", "verify: {drill: {every: 1h, sql: [\"select pg_sleep(30) is not null\"]}}\n");
+  TempDir tmp{"pgrecover-drill-tmp-"};
+  fs::permissions(tmp.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  fs::path out = fx().dir.path() / "drill-int.out", err = fx().dir.path() / "drill-int.err";
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600), e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    ::setenv("TMPDIR", tmp.path().c_str(), 1);  // the drill's throwaway instance goes here
+    ::execl(PGRECOVER_BINARY, "pgrecover", "--config", fx().config.c_str(), "apply", doc.c_str(), "--auto-approve",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Wait until the drill started; its restore and then its 30 s check run for a while after that
+  // (an interrupt during either must end the same way).
+  for (int i = 0; i < 1200 && read_file(err).find("drill: restoring backup") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  REQUIRE(read_file(err).find("drill: restoring backup") != std::string::npos);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  ::kill(pid, SIGINT);
+  int status = 0;
+  for (int i = 0; i < 800 && ::waitpid(pid, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  INFO(read_file(out) << read_file(err));
+  REQUIRE(WIFEXITED(status));  // well before the check's 30 s
+  CHECK(WEXITSTATUS(status) == 130);
+  auto backups = list_backups("drill-interrupted");
+  REQUIRE(backups.size() == 1);  // the backup itself was complete before the drill
+  CHECK(backups[0].at("verified_at").is_null());  // not verified ...
+  fs::path verdict = fx().repo / "backups" / "drill-interrupted" / backups[0].at("id").get<std::string>() / "verification.json";
+  CHECK((!fs::exists(verdict) || read_file(verdict).find("drill:") == std::string::npos));  // ... nor failed: no verdict
+  int instances = 0;
+  for (const auto& e : fs::directory_iterator(tmp.path())) instances += e.path().filename().string().rfind("pgrecover-instance-", 0) == 0;
+  CHECK(instances == 0);  // the throwaway instance is gone
+}

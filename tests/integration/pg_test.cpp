@@ -149,4 +149,10 @@ TEST_CASE("a SQL check passes only with exactly one row holding true, and runs r
   // nothing was written, and the connection is usable and outside any transaction
   CHECK(c.exec("select count(*) from check_t").int64(0, 0) == 2);
   CHECK_FALSE(c.in_transaction());
+  // A cancelled statement is not a verdict: the caller sees the cancellation itself.
+  c.exec("SET statement_timeout = '100ms'");
+  CHECK_THROWS_AS(pg::run_check(c, "select pg_sleep(5) is not null"), pg::DbError);
+  c.exec("RESET statement_timeout");
+  CHECK_FALSE(c.in_transaction());
+  CHECK(pg::run_check(c, "select true").passed);
 }
