@@ -97,6 +97,8 @@ class PitrWorker : public Worker {
   StepOutcome act(const std::string& action);
 
   std::string conninfo() const;
+  // The same, or nullopt when the server is gone (no readable postmaster.pid).
+  std::optional<std::string> running_conninfo() const;
   // pg_ctl writes the server log next to the data directory: make it the server user's.
   void prepare_log() const;
   bool server_running() const;
@@ -273,14 +275,20 @@ bool PitrWorker::server_running() const {
   return r.exit_code == 0;
 }
 
-std::string PitrWorker::conninfo() const {
+std::optional<std::string> PitrWorker::running_conninfo() const {
   instance::PostmasterInfo pm;
-  if (!instance::read_postmaster_pid(r_.data_dir_, pm)) {
-    fail(ErrorKind::instance, fmt::format("the recovered server in \"{}\" is not running (no postmaster.pid)", r_.data_dir_.string()));
-  }
+  if (!instance::read_postmaster_pid(r_.data_dir_, pm)) return std::nullopt;
   std::string host = pm.socket_dir.empty() ? "127.0.0.1" : pm.socket_dir;
   return fmt::format("host={} port={} user={} dbname=postgres connect_timeout=10", pg::quote_literal(host), pm.port,
                      pg::quote_literal(r_.param(P::superuser)));
+}
+
+std::string PitrWorker::conninfo() const {
+  auto c = running_conninfo();
+  if (!c) {
+    fail(ErrorKind::instance, fmt::format("the recovered server in \"{}\" is not running (no postmaster.pid)", r_.data_dir_.string()));
+  }
+  return *c;
 }
 
 void PitrWorker::recovery_failed(const std::string& what) const {
@@ -339,7 +347,11 @@ StepOutcome PitrWorker::wait(StepContext& ctx) {
       recovery_failed(fmt::format("the recovered server stopped before reaching the target {}", r_.param(P::target)));
     }
     try {
-      auto c = pg::Connection::open(conninfo(), "pgrecover recovery");
+      // The server may stop between the check above and here (recovery that runs out of WAL
+      // ends it): that is the same failure, with the same diagnosis from the log.
+      auto where = running_conninfo();
+      if (!where) recovery_failed(fmt::format("the recovered server stopped before reaching the target {}", r_.param(P::target)));
+      auto c = pg::Connection::open(*where, "pgrecover recovery");
       auto res = c.exec("SELECT pg_catalog.pg_is_in_recovery(), pg_catalog.pg_get_wal_replay_pause_state(), "
                         "coalesce(pg_catalog.pg_last_wal_replay_lsn()::text, '')");
       bool in_recovery = res.boolean(0, 0);
