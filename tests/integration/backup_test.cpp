@@ -125,6 +125,23 @@ std::string without_comments(const std::string& sql) {
   return out;
 }
 
+// `pgrecover apply DOC --auto-approve` in the background (to be signalled), stdout and stderr in
+// files, with TMPDIR set when given. Returns its pid.
+pid_t spawn_apply(const std::string& doc, const fs::path& out, const fs::path& err, const fs::path& tmpdir = {}) {
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600), e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    if (!tmpdir.empty()) ::setenv("TMPDIR", tmpdir.c_str(), 1);
+    ::execl(PGRECOVER_BINARY, "pgrecover", "--config", fx().config.c_str(), "apply", doc.c_str(), "--auto-approve",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
 }  // namespace
 
 TEST_CASE("backup: plan exits 2 with no backups, apply makes one, plan right after exits 0", "[backup]") {
@@ -367,16 +384,7 @@ TEST_CASE("backup: SIGINT during pg_dump stops it, keeps nothing, and the next a
   std::string locked = "SELECT count(*) FROM pg_locks WHERE relation = 'app.items'::regclass AND mode = 'AccessExclusiveLock' AND granted";
   for (int i = 0; i < 200 && sql(locked) != "1\n"; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
   fs::path out = fx().dir.path() / "interrupted.out", err = fx().dir.path() / "interrupted.err";
-  pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600), e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    ::execl(PGRECOVER_BINARY, "pgrecover", "--config", fx().config.c_str(), "apply", doc.c_str(), "--auto-approve",
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  pid_t pid = spawn_apply(doc, out, err);
   std::string waiting = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND wait_event_type = 'Lock'";
   for (int i = 0; i < 400 && sql(waiting) == "0\n"; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
   REQUIRE(sql(waiting) != "0\n");
@@ -436,17 +444,7 @@ TEST_CASE("backup: SIGINT during a restore drill stops it, records no verdict an
   TempDir tmp{"pgrecover-drill-tmp-"};
   fs::permissions(tmp.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
   fs::path out = fx().dir.path() / "drill-int.out", err = fx().dir.path() / "drill-int.err";
-  pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600), e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    ::setenv("TMPDIR", tmp.path().c_str(), 1);  // the drill's throwaway instance goes here
-    ::execl(PGRECOVER_BINARY, "pgrecover", "--config", fx().config.c_str(), "apply", doc.c_str(), "--auto-approve",
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  pid_t pid = spawn_apply(doc, out, err, tmp.path());  // the drill's throwaway instance goes into tmp
   // Wait until the drill started; its restore and then its 30 s check run for a while after that
   // (an interrupt during either must end the same way).
   auto logged = [&] { return fs::exists(err) && read_file(err).find("drill: restoring backup") != std::string::npos; };
