@@ -138,6 +138,7 @@ Database read_database(pg::Connection& conn) {
     d.sequences[key(s.schema, s.name)] = s;
   }
   d.large_objects = conn.exec("select count(*) from pg_catalog.pg_largeobject_metadata").int64(0, 0);
+  d.foreign_keys = read_foreign_keys(conn);
   return d;
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "catalog/dependencies.hpp"
 #include "pg/pg.hpp"
 
 namespace pgr::catalog {
@@ -61,6 +62,7 @@ struct Database {
   std::set<std::string> extensions;
   std::map<std::string, Sequence> sequences;   // key: schema.name
   std::int64_t large_objects = 0;
+  std::vector<ForeignKey> foreign_keys;        // between tables of the database
   // Does anything user-made live here (beyond an empty public schema)?
   bool empty() const;
 };
