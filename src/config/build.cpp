@@ -241,6 +241,13 @@ Restore build_restore(Reader& r, const YamlDocument& doc, const Settings& settin
   s.analyze = r.boolean("/spec/post/analyze", true);
   s.verify_row_counts = r.boolean("/spec/post/verify/row_counts", true);
   s.verify_sql = r.strings("/spec/post/verify/sql");
+  if (r.has("/spec/sections")) s.sections = r.strings("/spec/sections");
+  s.single_transaction = r.boolean("/spec/single_transaction", false);
+  s.allow_dropping_dependents = r.boolean("/spec/allow_dropping_dependents", false);
+  if (s.allow_dropping_dependents && s.existing != ExistingPolicy::replace) {
+    r.problem("/spec/allow_dropping_dependents",
+              "spec.allow_dropping_dependents: only used with existing: replace (nothing else drops objects)");
+  }
   if (const auto* settings_map = r.get("/spec/settings")) {
     static const std::regex guc("[A-Za-z_][A-Za-z0-9_]*([.][A-Za-z_][A-Za-z0-9_]*)?");
     for (const auto& [name, value] : settings_map->items()) {

@@ -114,6 +114,10 @@ struct RestoreSpec {
   bool fix_sequences = true, analyze = true, verify_row_counts = true;
   std::vector<std::string> verify_sql;
   std::map<std::string, std::string> session_settings;  // GUCs SET in every load session
+  // pg_restore --section: any of "pre-data", "data", "post-data" (default: all three).
+  std::vector<std::string> sections = {"pre-data", "data", "post-data"};
+  bool single_transaction = false;         // one transaction, jobs forced to 1 (pg_restore -1)
+  bool allow_dropping_dependents = false;  // existing: replace may drop objects it cannot recreate
   bool operator==(const RestoreSpec&) const = default;
 };
 

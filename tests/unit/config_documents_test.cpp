@@ -135,7 +135,8 @@ TEST_CASE("config: a misspelt field is reported at its line with a suggestion", 
   msg = only_problem(check(replace(kMinimalRestore, "  jobs: 2", "  jobs: 2\n  post: {verify: {rowcounts: true}}")), 13);
   CHECK(msg == "unknown field \"rowcounts\" in spec.post.verify (did you mean \"row_counts\"?)");
   msg = only_problem(check(replace(kMinimalRestore, "  jobs: 2", "  jobs: 2\n  colour: blue")), 13);
-  CHECK_THAT(msg, Catch::Contains("unknown field \"colour\" in spec; known fields: \"existing\""));
+  CHECK_THAT(msg, Catch::Contains("unknown field \"colour\" in spec; known fields: \"allow_dropping_dependents\", "
+                                  "\"existing\""));
   // every unknown field is reported, not just the first
   auto r = check(replace(kMinimalRestore, "  jobs: 2", "  jbos: 2\n  anlyze: true"));
   CHECK(r.problems.size() == 2);
@@ -369,4 +370,25 @@ TEST_CASE("config: relative archive paths resolve against the document's folder"
   write_file_atomic(dir.path() / "r.yaml", replace(kMinimalRestore, "/tmp/some-archive", "dumps/shop"));
   auto set = load_documents({dir.path() / "r.yaml"}, Settings{});
   CHECK(set.restores.at(0).spec.archive == (dir.path() / "dumps" / "shop").string());
+}
+
+TEST_CASE("config: sections, single_transaction and allow_dropping_dependents are read and checked", "[config]") {
+  auto r = check(replace(kMinimalRestore, "  jobs: 2",
+                         "  jobs: 2\n  existing: replace\n  allow_dropping_dependents: true\n  sections: [pre-data, post-data]\n"
+                         "  single_transaction: true"));
+  REQUIRE(r.ok());
+  const auto& s = r.documents.restores.at(0).spec;
+  CHECK(s.sections == std::vector<std::string>{"pre-data", "post-data"});
+  CHECK(s.single_transaction);
+  CHECK(s.allow_dropping_dependents);
+  CHECK(check(kMinimalRestore).documents.restores.at(0).spec.sections ==
+        std::vector<std::string>{"pre-data", "data", "post-data"});
+  // a section pg_restore does not know, at its line
+  auto msg = only_problem(check(replace(kMinimalRestore, "  jobs: 2", "  jobs: 2\n  sections: [pre-data, schema]")), 13);
+  CHECK_THAT(msg, Catch::Contains("schema"));
+  // allowing dependents to be dropped means nothing without existing: replace
+  msg = only_problem(check(replace(kMinimalRestore, "  jobs: 2", "  jobs: 2\n  allow_dropping_dependents: true")), 13);
+  CHECK_THAT(msg, Catch::Contains("only used with existing: replace"));
+  msg = only_problem(check(replace(kMinimalRestore, "  jobs: 2", "  jobs: 2\n  single_transaction: yes please")), 13);
+  CHECK_THAT(msg, Catch::Contains("single_transaction"));
 }
