@@ -40,6 +40,52 @@ class Counter : public planner::RowCounter {
   pg::Connection& conn_;
 };
 
+class Dependencies : public planner::TargetDependencies {
+ public:
+  explicit Dependencies(pg::Connection& c) : conn_(c) {}
+  std::vector<catalog::DroppedObject> drop_cascade(const std::vector<std::pair<std::string, std::string>>& tables) override {
+    return catalog::read_drop_cascade(conn_, tables);
+  }
+
+ private:
+  pg::Connection& conn_;
+};
+
+// single_transaction: the steps of a run that did not commit were rolled back with its
+// transaction, whatever the journal says. Their records are voided (a "failed" record after
+// "done"), so the next run does them again; a commit that was in flight when the process died is
+// looked up by the transaction id the begin step recorded.
+void void_rolled_back_steps(const model::Plan& plan, executor::Journal& journal, pg::Connection& admin) {
+  if (!plan.params.count("single_transaction")) return;
+  auto done = journal.done_steps();
+  if (done.count("transaction:commit")) return;
+  auto in_flight = journal.in_flight_steps();
+  if (in_flight.count("transaction:commit")) {
+    std::string xid;
+    for (const auto& r : journal.records())
+      if (r.type == "done" && r.step == "transaction:begin" && r.note.rfind("transaction ", 0) == 0) xid = r.note.substr(12);
+    if (!xid.empty()) {
+      auto status = admin.exec("SELECT pg_catalog.txid_status($1::bigint)", {xid});
+      if (status.rows() && !status.is_null(0, 0) && status.str(0, 0) == "committed") {
+        journal.append({"done", "transaction:commit", now_iso8601(), journal.last_run(), 0, 0, 0,
+                        "committed (transaction " + xid + ", found after an interrupted run)"},
+                       true);
+        return;
+      }
+    }
+  }
+  bool any = false;
+  for (const auto& s : plan.steps) {
+    if (s.kind == "database") continue;  // CREATE DATABASE runs before the transaction
+    if (!done.count(s.id) && !in_flight.count(s.id)) continue;
+    journal.append({"failed", s.id, now_iso8601(), journal.last_run(), 0, 0, 0,
+                    "rolled back with the single transaction"},
+                   false);
+    any = true;
+  }
+  if (any) journal.sync();
+}
+
 }  // namespace
 
 RestoreSource resolve_restore_source(const config::Restore& doc, const config::Settings& settings) {
@@ -120,6 +166,10 @@ std::string restore_fingerprint(const config::Restore& doc) {
                       {"roles", config::to_string(s.roles)},
                       {"post", {s.fix_sequences, s.analyze, s.verify_row_counts, s.verify_sql}},
                       {"settings", s.session_settings}};
+  // Fields added later count only when set, so the plan ids of existing documents stay the same.
+  if (s.sections.size() != 3) j["sections"] = s.sections;
+  if (s.single_transaction) j["single_transaction"] = true;
+  if (s.allow_dropping_dependents) j["allow_dropping_dependents"] = true;
   return sha256_hex(j.dump());
 }
 
@@ -142,12 +192,17 @@ model::Plan plan_restore_document(const config::Restore& doc, const config::Sett
   }
   pg::Connection& counter_conn = conn ? *conn : admin;
   Counter counter(*archive, counter_conn);
+  Dependencies dependencies(counter_conn);
+  auto who = admin.exec("SELECT current_user::text, current_setting('is_superuser') = 'on'");
   planner::RestoreInputs in;
   in.document = &doc;
   in.toc = &archive->toc();
   in.cluster = &cluster;
   in.database = &db;
   in.counter = &counter;
+  in.dependencies = &dependencies;
+  in.target_role = who.str(0, 0);
+  in.target_superuser = who.boolean(0, 1);
   in.source = src.archive;
   in.expected_rows = src.expected_rows;
   in.role_definitions = src.role_definitions;
@@ -202,9 +257,31 @@ executor::ApplyResult apply_restore_plan(const model::Plan& given, const config:
            "plan again and review the new plan");
     }
   }
+  // existing: replace may drop objects it cannot recreate: only when the document says so.
+  if (!plan.params.count("allow_dropping_dependents")) {
+    std::vector<std::string> lost;
+    for (const auto& s : plan.steps)
+      if (s.params.count("lost") && s.action == model::Action::remove) lost.push_back(s.params.at("identity"));
+    if (!lost.empty()) {
+      std::string list;
+      for (const auto& l : lost) list += "\n  - " + l;
+      fail(ErrorKind::input,
+           fmt::format("plan {} would drop {} object(s) of database \"{}\" that depend on replaced tables and that the "
+                       "restore does not recreate:{}",
+                       plan.id, lost.size(), plan.target.database, list),
+           "set allow_dropping_dependents: true in the Restore document to accept their loss, or recreate them "
+           "yourself after the restore; nothing was changed");
+    }
+  }
+  bool single = plan.params.count("single_transaction") > 0;
+  if (single && folder.resumed()) {
+    auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover apply");
+    void_rolled_back_steps(plan, journal, admin);
+  }
   folder.start();
 
   executor::RestoreRunnerConfig cfg;
+  cfg.single_transaction = single;
   cfg.admin_conninfo = t.admin_conninfo;
   cfg.target_conninfo = t.target_conninfo;
   cfg.application_name = fmt::format("pgrecover apply {} worker", plan.id);
@@ -216,6 +293,7 @@ executor::ApplyResult apply_restore_plan(const model::Plan& given, const config:
   // records is untouched: every step commits normally (synchronous_commit stays as configured).
   cfg.session_settings.try_emplace("maintenance_work_mem", "512MB");
   int jobs = options.jobs > 0 ? options.jobs : std::stoi(plan.params.count("jobs") ? plan.params.at("jobs") : "1");
+  if (single) jobs = 1;  // one transaction is one connection
   // pgrecover already runs `jobs` steps at once: parallel workers inside each index build would
   // oversubscribe the cores and slow the critical path (measured with bench/: a GIN-bound restore
   // went from 6.33 s to 5.55 s median on 2 cores). With one job, the server's default stays.
@@ -226,11 +304,20 @@ executor::ApplyResult apply_restore_plan(const model::Plan& given, const config:
   executor::DdlScript ddl =
       executor::render_ddl_script(instance::tool_path("pg_restore", settings.instance.bin_dir).string(), plan.source, cfg.no_owner);
   executor::RestoreRunner runner(plan, *archive, std::move(ddl), cfg);
-  return folder.run(runner, options, jobs, [&] {
+  auto result = folder.run(runner, options, jobs, [&] {
     return nlohmann::json{{"target", {{"connection", plan.target.connection},
                                       {"conninfo", plan.target.conninfo},
                                       {"database", plan.target.database}}}};
   });
+  if (single && result.summary.run_status != "ok") {
+    try {
+      auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover apply");
+      void_rolled_back_steps(plan, journal, admin);
+    } catch (const Error&) {
+      // the next apply voids them before it starts
+    }
+  }
+  return result;
 }
 
 }  // namespace pgr::app

@@ -119,8 +119,31 @@ class RestoreWorker : public Worker {
     }
   };
 
+  bool single() const { return r_.config().single_transaction; }
+  // BEGIN/COMMIT of a step's own transaction; nothing inside the plan's single transaction.
+  std::string begin_sql() const { return single() ? "" : "BEGIN; "; }
+  void commit(pg::Connection& c) {
+    if (!single()) c.exec("COMMIT");
+  }
+
   StepOutcome dispatch(const model::Step& step, StepContext& ctx) {
     if (cancelled_) fail(ErrorKind::cancelled, "cancelled before it started");
+    if (step.action == model::Action::remove && step.params.count("lost")) {
+      // Dropped by the CASCADE of the replaced table this step depends on.
+      return {0, 0, fmt::format("dropped with {} (DROP TABLE ... CASCADE)", step.params.at("dropped_by"))};
+    }
+    if (step.kind == "begin") return begin_transaction();
+    if (step.kind == "commit") return run_sql("COMMIT");
+    if (step.kind == "truncate") return run_sql(begin_sql() + step.params.at("sql") + (single() ? "" : "; COMMIT"));
+    if (step.kind == "fk-drop") {
+      return run_sql(fmt::format("ALTER TABLE ONLY {} DROP CONSTRAINT IF EXISTS {}", step.params.at("table"),
+                                 step.params.at("constraint")));
+    }
+    if (step.kind == "fk-restore") {
+      return run_sql(fmt::format("ALTER TABLE ONLY {} ADD CONSTRAINT {} {}", step.params.at("table"),
+                                 step.params.at("constraint"), step.params.at("definition")));
+    }
+    if (step.kind == "role" && single()) return run_sql(step.params.at("sql"));
     if (step.kind == "role") return run_admin(step.params.at("sql"));
     if (step.kind == "database") return run_admin(step.params.at("sql"));
     if (step.kind == "barrier") return {};
@@ -142,6 +165,14 @@ class RestoreWorker : public Worker {
     Active a(*this, c);
     c.exec(sql);  // CREATE DATABASE cannot run in a transaction block; CREATE ROLE needs none
     return {};
+  }
+
+  StepOutcome begin_transaction() {
+    auto& c = target();
+    Active a(*this, c);
+    c.exec("BEGIN");
+    std::string xid = c.exec("SELECT pg_catalog.txid_current()::text").str(0, 0);
+    return {0, 0, "transaction " + xid};
   }
 
   StepOutcome run_sql(const std::string& sql) {
@@ -166,6 +197,8 @@ class RestoreWorker : public Worker {
     if (step.params.count("not_valid") && sql.find(e.defn) != std::string::npos && !e.defn.empty()) {
       sql.replace(sql.find(e.defn), e.defn.size(), add_not_valid(e.defn));
     }
+    // existing: replace: the table and what depends on it go first, in the same transaction.
+    if (auto d = step.params.find("drop_first"); d != step.params.end()) sql = d->second + ";\n" + sql;
     std::string prefix = fmt::format("SET default_tablespace = {};\n",
                                      e.tablespace.empty() ? "''" : pg::quote_ident(e.tablespace));
     if (!e.table_am.empty()) prefix += fmt::format("SET default_table_access_method = {};\n", pg::quote_ident(e.table_am));
@@ -173,7 +206,7 @@ class RestoreWorker : public Worker {
     Active a(*this, c);
     // One round trip: on an error the server skips the rest and the transaction is rolled back
     // by the caller (rollback()).
-    c.exec("BEGIN;\n" + prefix + sql + "\nCOMMIT;");
+    c.exec(single() ? prefix + sql : "BEGIN;\n" + prefix + sql + "\nCOMMIT;");
     return {};
   }
 
@@ -191,9 +224,9 @@ class RestoreWorker : public Worker {
                                   step.params.at("table"), step.params.at("columns"));
     auto& c = target();
     Active a(*this, c);
-    c.exec("BEGIN");
+    if (!single()) c.exec("BEGIN");
     c.exec(sql);
-    c.exec("COMMIT");
+    commit(c);
     return {0, 0, "unique index built; the constraint is attached next"};
   }
 
@@ -231,11 +264,21 @@ class RestoreWorker : public Worker {
     }
     auto& c = target();
     Active a(*this, c);
+    // Truncated together with the tables foreign keys connect it to, by an earlier step: no
+    // TRUNCATE (and so no FREEZE) here. Rows in it after a crash are this step's, committed.
+    bool truncated = step.params.count("truncated_by") > 0;
+    if (truncated && ctx.was_in_flight &&
+        c.exec(fmt::format("SELECT EXISTS (SELECT 1 FROM ONLY {})", own)).boolean(0, 0)) {
+      return {0, 0, "already loaded (committed by an interrupted run)"};
+    }
     // A table with its own data entry is never a partitioned parent (pg_dump writes the rows of
     // partitions to the partitions), so FREEZE applies whenever the load truncates its table.
-    bool freeze = own_table;
+    bool freeze = own_table && !truncated;
+    std::string start = begin_sql();
+    if (own_table && !truncated) start += "TRUNCATE ONLY " + own + "; ";
+    bool replica = step.params.count("replication_role") > 0;
+    if (replica) start += "SET LOCAL session_replication_role = replica; ";
     // One round trip: the query string ends in COPY mode (libpq returns at the COPY).
-    std::string start = own_table ? "BEGIN; TRUNCATE ONLY " + own + "; " : std::string("BEGIN; ");
     auto in = c.copy_in(start + (freeze ? copy + " WITH (FREEZE)" : copy));
     auto reader = r_.archive().open_data(e);
     std::vector<char> buf(kChunk);
@@ -256,7 +299,8 @@ class RestoreWorker : public Worker {
       ctx.progress->bytes += static_cast<std::int64_t>(n);
     }
     in.finish();
-    c.exec("COMMIT");
+    if (replica) c.exec("SET LOCAL session_replication_role = DEFAULT");
+    commit(c);
     r_.record_rows(step.id, rows);
     return {rows, bytes, ""};
   }
@@ -264,7 +308,7 @@ class RestoreWorker : public Worker {
   StepOutcome load_blobs(const archive::TocEntry& e, StepContext& ctx) {
     auto& c = target();
     Active a(*this, c);
-    c.exec("BEGIN");
+    if (!single()) c.exec("BEGIN");
     std::int64_t count = 0, bytes = 0;
     std::vector<char> buf(kChunk);
     r_.archive().for_each_blob(e, [&](std::uint32_t oid, archive::BlobStream& data) {
@@ -295,7 +339,7 @@ class RestoreWorker : public Worker {
       c.exec("SELECT pg_catalog.lo_close($1::int)", {fd});
       ++count;
     });
-    c.exec("COMMIT");
+    commit(c);
     return {count, bytes, fmt::format("{} large objects", count)};
   }
 

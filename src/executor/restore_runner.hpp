@@ -25,6 +25,9 @@ struct RestoreRunnerConfig {
   std::string target_conninfo;  // the database restored into, with password
   std::string application_name = "pgrecover apply";  // includes the plan id, to find orphans
   bool no_owner = false;
+  // One transaction for the whole plan (one worker): steps run without BEGIN/COMMIT of their own
+  // between the plan's "begin" and "commit" steps; roles are created inside it too.
+  bool single_transaction = false;
   std::map<std::string, std::string> session_settings;  // GUCs for every load session
   // Rows loaded by data steps of earlier runs (from the journal), by step id.
   std::map<std::string, std::int64_t> prior_rows;

@@ -105,10 +105,7 @@ Action Planner::present_action(const TocEntry& e, std::string& reason) {
           // generated columns are not in COPY: only require the archive's columns to exist
           bool subset = std::includes(have.begin(), have.end(), want.begin(), want.end());
           if (!subset) {
-            if (doc_.spec.existing == config::ExistingPolicy::replace) {
-              reason = "exists with other columns: drop and recreate (existing: replace)";
-              return Action::replace;
-            }
+            // existing: replace drops and recreates it (plan_replacements decides, with its dependents)
             if (doc_.spec.existing == config::ExistingPolicy::fail) {
               conflict(fmt::format("table {} exists with other columns", display_name(e)));
             }
@@ -178,12 +175,17 @@ void Planner::decide_actions() {
     std::string why;
     Action a = fresh ? Action::create : present_action(e, why);
     if (fresh) why = e.desc == "TABLE DATA" ? "load rows" : "create";
-    // A replaced table brings everything attached to it back.
-    if (a == Action::no_op && !fresh) {
+    // existing: replace: dropped (the table itself, or with it by CASCADE) and recreated.
+    if (auto rr = recreate_reason_.find(e.id); rr != recreate_reason_.end()) {
+      a = Action::replace;
+      why = rr->second;
+    }
+    // A recreated object brings everything attached to it back (data, sequence values,
+    // comments, grants, defaults).
+    if (!fresh && !recreate_reason_.count(e.id)) {
       for (int d : e.dependencies) {
-        auto it = action_.find(d);
         const TocEntry* dep = idx_.by_id(d);
-        if (it != action_.end() && it->second == Action::replace && dep && is_relation_entry(*dep)) {
+        if (dep && recreate_reason_.count(d) && included_.count(d)) {
           a = Action::create;
           why = fmt::format("{} is recreated", display_name(*dep));
         }
@@ -204,6 +206,8 @@ std::vector<model::TableLock> locks_for(const TocEntry& e, const TocIndex& idx) 
   auto touched = idx.tables_touched(e);
   LockMode mode = e.desc == "INDEX" ? LockMode::share : LockMode::exclusive;
   for (const auto* t : touched) out.push_back({table_key(t), mode});
+  // A data-only archive (pg_dump -a) has no TABLE entries: the data entry names its table.
+  if (out.empty() && e.desc == "TABLE DATA") out.push_back({pg::qualified(e.namespace_, e.tag), LockMode::exclusive});
   if (out.empty()) out.push_back({kCatalogLock, LockMode::exclusive});
   return out;
 }
@@ -333,6 +337,16 @@ void Planner::build_steps() {
     std::set<std::string> deps;
     for (int d : e.dependencies)
       if (included_.count(d)) deps.insert(step_id(*idx_.by_id(d)));
+    if (roots_.count(e.id)) {
+      s.params["drop_first"] = "DROP TABLE IF EXISTS " + pg::qualified(e.namespace_, e.tag) + " CASCADE";
+      s.locks.push_back({pg::qualified(e.namespace_, e.tag), LockMode::exclusive});
+      for (const auto& t : cascade_locks_[e.id]) {
+        auto dot = t.find('.');
+        s.locks.push_back({pg::qualified(t.substr(0, dot), t.substr(dot + 1)), LockMode::exclusive});
+      }
+    }
+    // Dropped by a replaced table's CASCADE: recreated only once that drop happened.
+    if (auto dw = dropped_with_.find(e.id); dw != dropped_with_.end()) deps.insert(step_id(*idx_.by_id(dw->second)));
     // Post-data work on a table waits for the table's rows.
     if (e.section == archive::Section::post_data || e.desc == "MATERIALIZED VIEW DATA") {
       for (const auto* t : idx_.tables_touched(e)) {
@@ -394,6 +408,8 @@ void Planner::build_steps() {
     extra.push_back(std::move(v));
   }
   for (auto& v : extra) steps_.push_back(std::move(v));
+  add_lost_steps();
+  plan_loads_into_existing();
   split_unique_constraints();
   // Post-data waits for all of pre-data, as in pg_restore: some post-data entries need pre-data
   // entries they do not name (INDEX ATTACH needs the TABLE ATTACH of its partition).
@@ -446,11 +462,10 @@ void Planner::build_steps() {
 }
 
 model::Plan Planner::run() {
+  compute_sections();
   select_entries();
-  if (db_exists()) {
-    // decide_actions needs the role/database steps only for edges; roles are decided first so
-    // that missing-role errors come before conflicts.
-  }
+  check_sections();
+  plan_replacements();
   decide_actions();
   add_roles_and_database();
   build_steps();
@@ -464,6 +479,7 @@ model::Plan Planner::run() {
          "restore into a new database, or set existing: skip, truncate or replace");
   }
   add_post_restore_steps();
+  add_single_transaction();
   model::sort_steps(steps_);
 
   model::Plan plan;
@@ -479,7 +495,10 @@ model::Plan Planner::run() {
   plan.target = in_.target;
   plan.warnings = warnings_;
   plan.steps = std::move(steps_);
-  plan.params["jobs"] = std::to_string(doc_.spec.jobs);
+  plan.params["jobs"] = std::to_string(doc_.spec.single_transaction ? 1 : doc_.spec.jobs);
+  if (doc_.spec.single_transaction) plan.params["single_transaction"] = "true";
+  if (doc_.spec.allow_dropping_dependents) plan.params["allow_dropping_dependents"] = "true";
+  if (doc_.spec.sections.size() != 3) plan.params["sections"] = nlohmann::json(doc_.spec.sections).dump();
   plan.params["roles"] = config::to_string(doc_.spec.roles);
   plan.params["existing"] = config::to_string(doc_.spec.existing);
   nlohmann::json settings = doc_.spec.session_settings;

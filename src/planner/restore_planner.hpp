@@ -6,9 +6,12 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "archive/archive.hpp"
 #include "catalog/catalog.hpp"
+#include "catalog/dependencies.hpp"
 #include "config/documents.hpp"
 #include "model/plan.hpp"
 
@@ -23,12 +26,25 @@ class RowCounter {
   virtual std::int64_t target_rows(const std::string& schema, const std::string& table) = 0;
 };
 
+// What a DROP TABLE ... CASCADE of tables would take with it in the target (existing: replace),
+// read from the target's pg_depend; asked for once, with every table the plan replaces.
+class TargetDependencies {
+ public:
+  virtual ~TargetDependencies() = default;
+  virtual std::vector<catalog::DroppedObject> drop_cascade(
+      const std::vector<std::pair<std::string, std::string>>& tables) = 0;
+};
+
 struct RestoreInputs {
   const config::Restore* document = nullptr;
   const archive::Toc* toc = nullptr;
   const catalog::Cluster* cluster = nullptr;
   const catalog::Database* database = nullptr;  // exists == false when the database is missing
   RowCounter* counter = nullptr;
+  TargetDependencies* dependencies = nullptr;  // null: nothing depends on replaced tables
+  // The role the restore connects as, and whether it is a superuser (session_replication_role).
+  std::string target_role;
+  bool target_superuser = false;
   // CREATE ROLE statements from the backup's globals, by role name (empty: no globals).
   std::map<std::string, std::string> role_definitions;
   // Exact row counts per "schema.table" from a backup manifest (empty: unknown).

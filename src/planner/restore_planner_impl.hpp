@@ -43,6 +43,17 @@ class Planner {
   Action present_action(const TocEntry& e, std::string& reason);
   Action data_action(const TocEntry& e, std::string& reason);
   bool db_exists() const { return in_.database && in_.database->exists; }
+  // restore_existing.cpp: sections, existing: replace (drop cascade), loads into tables that
+  // foreign keys point at, single transaction.
+  void compute_sections();
+  bool section_wanted(const TocEntry& e) const;
+  void check_sections() const;
+  std::vector<std::string> missing_columns(const TocEntry& table) const;
+  void plan_replacements();
+  const TocEntry* entry_for(const catalog::DroppedObject& o) const;
+  void add_lost_steps();
+  void plan_loads_into_existing();
+  void add_single_transaction();
   std::string step_id(const TocEntry& e);
   void conflict(const std::string& what) { conflicts_.push_back(what); }
 
@@ -61,6 +72,13 @@ class Planner {
   std::set<std::string> skipped_fks_;
   std::string database_step_;
   std::map<std::string, std::string> role_steps_;  // role -> step id
+  std::map<int, archive::Section> section_of_;     // entry id -> section, as pg_restore --section sees it
+  std::set<int> roots_;                            // TABLE entries dropped (CASCADE) and recreated
+  std::map<int, std::string> recreate_reason_;     // entry id -> why it is dropped and recreated
+  std::map<int, int> dropped_with_;                // entry id -> the root TABLE entry whose drop drops it
+  std::vector<catalog::DroppedObject> lost_;       // dropped with a root, not recreated
+  std::set<std::string> dropped_constraints_;      // schema.table.name dropped with a root
+  std::map<int, std::set<std::string>> cascade_locks_;  // root entry id -> other tables ("s.t") its drop alters
 };
 
 std::vector<model::TableLock> locks_for(const TocEntry& e, const TocIndex& idx);
