@@ -77,6 +77,7 @@ void void_rolled_back_steps(const model::Plan& plan, executor::Journal& journal,
   bool any = false;
   for (const auto& s : plan.steps) {
     if (s.kind == "database") continue;  // CREATE DATABASE runs before the transaction
+    if (s.action == model::Action::no_op) continue;  // did nothing, so nothing was rolled back
     if (!done.count(s.id) && !in_flight.count(s.id)) continue;
     journal.append({"failed", s.id, now_iso8601(), journal.last_run(), 0, 0, 0,
                     "rolled back with the single transaction"},

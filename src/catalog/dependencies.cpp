@@ -90,6 +90,7 @@ select rn.nspname || '.' || rc.relname,
       (select t.typrelid <> 0 and (select relkind from pg_catalog.pg_class where oid = t.typrelid) <> 'c' or t.typelem <> 0
          from pg_catalog.pg_type t where t.oid = d.objid)
     when 'pg_catalog.pg_attrdef'::regclass then true
+    when 'pg_catalog.pg_trigger'::regclass then (select tgisinternal from pg_catalog.pg_trigger where oid = d.objid)
     when 'pg_catalog.pg_constraint'::regclass then (select contype in ('c', 'n', 't') from pg_catalog.pg_constraint where oid = d.objid)
     when 'pg_catalog.pg_rewrite'::regclass then (select rulename = '_RETURN' from pg_catalog.pg_rewrite where oid = d.objid)
     else false

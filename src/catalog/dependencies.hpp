@@ -32,7 +32,8 @@ struct DroppedObject {
   std::string type;      // pg_identify_object's type ("view", "table constraint", ...), for people
   std::string identity;  // pg_identify_object's identity, for people
   bool part = false;     // an internal part of a relation with no entry of its own in a pg_dump
-                         // archive (toast, row type, column default, CHECK, constraint index, _RETURN)
+                         // archive (toast, row type, column default, CHECK, constraint index, _RETURN,
+                         // the triggers of a foreign key)
   bool operator==(const DroppedObject&) const = default;
 };
 

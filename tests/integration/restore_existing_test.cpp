@@ -155,6 +155,9 @@ TEST_CASE("existing: replace drops a damaged table with its dependents, refuses 
     CHECK(steps.at(id)["action"] == "replace");
     CHECK(steps.at(id)["reason"].get<std::string>().find("dropped with public.orders") != std::string::npos);
   }
+  int lost = 0;
+  for (auto& [id, s] : steps) lost += id.rfind("lost:", 0) == 0;
+  CHECK(lost == 2);  // nothing else: the triggers of foreign keys go with their constraints
   CHECK(steps.at("lost:view:public.my_report")["action"] == "delete");
   CHECK(steps.at("lost:fk-constraint:public.refunds refunds_order_id_fkey")["action"] == "delete");
   CHECK(p.out.find("-   view") != std::string::npos);
