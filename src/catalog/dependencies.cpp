@@ -83,7 +83,7 @@ select rn.nspname || '.' || rc.relname,
   d.type, coalesce(d.identity, ''),
   case d.classid
     when 'pg_catalog.pg_class'::regclass then
-      (select c.relkind in ('t') or exists (select 1 from pg_catalog.pg_constraint k where k.conindid = c.oid
+      (select c.relkind in ('t') or c.relnamespace = 'pg_toast'::regnamespace or exists (select 1 from pg_catalog.pg_constraint k where k.conindid = c.oid
                                              and k.contype in ('p', 'u', 'x') and k.conrelid = (select indrelid from pg_catalog.pg_index where indexrelid = c.oid))
          from pg_catalog.pg_class c where c.oid = d.objid)
     when 'pg_catalog.pg_type'::regclass then
