@@ -121,8 +121,10 @@ class RestoreWorker : public Worker {
 
   StepOutcome dispatch(const model::Step& step, StepContext& ctx) {
     if (cancelled_) fail(ErrorKind::cancelled, "cancelled before it started");
-    if (step.kind == "role") return run_admin(step.params.at("sql"));
-    if (step.kind == "database") return run_admin(step.params.at("sql"));
+    if (step.kind == "role") return create_role(step);
+    if (step.kind == "database" || step.kind == "database-settings" || step.kind == "tablespace") {
+      return run_admin(step.params.at("sql"));
+    }
     if (step.kind == "barrier") return {};
     if (step.kind == "analyze") return run_sql(fmt::format("ANALYZE {}", step.params.at("table")));
     if (step.kind == "sequence-fix") return sequence_fix(step);
@@ -142,6 +144,35 @@ class RestoreWorker : public Worker {
     Active a(*this, c);
     c.exec(sql);  // CREATE DATABASE cannot run in a transaction block; CREATE ROLE needs none
     return {};
+  }
+
+  // CREATE ROLE as in the backup's globals, then its password hash when the plan says so. A
+  // role that exists already (an interrupted run) still gets its password.
+  StepOutcome create_role(const model::Step& step) {
+    StepOutcome out;
+    try {
+      run_admin(step.params.at("sql"));
+    } catch (const pg::DbError& e) {
+      if (!is_duplicate_object(e.sqlstate())) throw;
+      out.note = "already present";
+    }
+    if (step.params.count("password")) {
+      auto it = r_.config().role_passwords.find(step.object);
+      if (it == r_.config().role_passwords.end()) {
+        fail(ErrorKind::input, fmt::format("role {}: the backup's globals no longer hold its password", step.object),
+               "plan again");
+      }
+      // Only the hash travels, as pg_dumpall -r writes it; the statement is never logged.
+      run_admin(fmt::format("ALTER ROLE {} PASSWORD {}", pg::quote_ident(step.object), pg::quote_literal(it->second)));
+    }
+    return out;
+  }
+
+  std::string tablespace_of(const archive::TocEntry& e) const {
+    if (r_.config().no_tablespaces || e.tablespace.empty()) return "''";
+    auto it = r_.config().tablespace_map.find(e.tablespace);
+    std::string t = it == r_.config().tablespace_map.end() ? e.tablespace : it->second;
+    return t.empty() ? "''" : pg::quote_ident(t);
   }
 
   StepOutcome run_sql(const std::string& sql) {
@@ -166,8 +197,7 @@ class RestoreWorker : public Worker {
     if (step.params.count("not_valid") && sql.find(e.defn) != std::string::npos && !e.defn.empty()) {
       sql.replace(sql.find(e.defn), e.defn.size(), add_not_valid(e.defn));
     }
-    std::string prefix = fmt::format("SET default_tablespace = {};\n",
-                                     e.tablespace.empty() ? "''" : pg::quote_ident(e.tablespace));
+    std::string prefix = fmt::format("SET default_tablespace = {};\n", tablespace_of(e));
     if (!e.table_am.empty()) prefix += fmt::format("SET default_table_access_method = {};\n", pg::quote_ident(e.table_am));
     auto& c = target();
     Active a(*this, c);
@@ -187,7 +217,7 @@ class RestoreWorker : public Worker {
   // SQL text from the entry (already quoted as needed).
   StepOutcome build_unique_index(const model::Step& step, const archive::TocEntry& e) {
     std::string sql = fmt::format("SET default_tablespace = {};\nCREATE UNIQUE INDEX {} ON ONLY {} USING btree ({})",
-                                  e.tablespace.empty() ? "''" : pg::quote_ident(e.tablespace), step.params.at("constraint"),
+                                  tablespace_of(e), step.params.at("constraint"),
                                   step.params.at("table"), step.params.at("columns"));
     auto& c = target();
     Active a(*this, c);

@@ -25,6 +25,12 @@ struct RestoreRunnerConfig {
   std::string target_conninfo;  // the database restored into, with password
   std::string application_name = "pgrecover apply";  // includes the plan id, to find orphans
   bool no_owner = false;
+  // Tablespaces: every entry in the default (tablespaces: default), or old -> new ("" the default).
+  bool no_tablespaces = false;
+  std::map<std::string, std::string> tablespace_map;
+  // Password hashes of the roles whose step says password: from-backup, read from the backup's
+  // manifest at apply (never from the plan).
+  std::map<std::string, std::string> role_passwords;
   std::map<std::string, std::string> session_settings;  // GUCs for every load session
   // Rows loaded by data steps of earlier runs (from the journal), by step id.
   std::map<std::string, std::int64_t> prior_rows;
