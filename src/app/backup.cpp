@@ -8,6 +8,7 @@
 #include "app/drill.hpp"
 #include "app/runs.hpp"
 #include "config/policy_json.hpp"
+#include "engine/access_check.hpp"
 #include "engine/physical.hpp"
 #include "executor/backup_runner.hpp"
 #include "pg/pg.hpp"
@@ -87,6 +88,15 @@ planner::BackupFacts gather_backup_facts(const config::BackupPolicy& policy, con
   f.now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
   f.created_at = now_iso8601();
   if (policy.spec.method == config::BackupMethod::physical) gather_physical(policy, settings, repo, f);
+  if (policy.spec.method == config::BackupMethod::logical) {
+    try {
+      auto c = pg::Connection::open(pg::with_dbname(settings.connect_string(policy.spec.source), policy.spec.database),
+                                    "pgrecover plan");
+      for (auto& w : engine::unreadable_selected(c, policy.spec)) f.warnings.push_back(std::move(w));
+    } catch (const Error& e) {
+      log::debug("could not check what the backup role may read: {}", e.what());
+    }
+  }
   if (auto w = same_filesystem_warning(policy, settings, rs.path)) f.warnings.push_back(*w);
   for (const auto& p : repo.partial_folders(name)) {
     f.warnings.push_back(fmt::format("an unfinished backup folder is left from an interrupted run: {} (ignored; "

@@ -14,6 +14,7 @@
 #include "planner/restore_planner.hpp"
 #include "repository/repository.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 #include "util/hash.hpp"
 #include "util/time.hpp"
 
@@ -76,7 +77,8 @@ void void_rolled_back_steps(const model::Plan& plan, executor::Journal& journal,
   }
   bool any = false;
   for (const auto& s : plan.steps) {
-    if (s.kind == "database") continue;  // CREATE DATABASE runs before the transaction
+    // CREATE DATABASE, CREATE TABLESPACE and ALTER DATABASE ... SET run outside the transaction.
+    if (s.kind == "database" || s.kind == "tablespace" || s.kind == "database-settings") continue;
     if (s.action == model::Action::no_op) continue;  // did nothing, so nothing was rolled back
     if (!done.count(s.id) && !in_flight.count(s.id)) continue;
     journal.append({"failed", s.id, now_iso8601(), journal.last_run(), 0, 0, 0,
@@ -89,8 +91,31 @@ void void_rolled_back_steps(const model::Plan& plan, executor::Journal& journal,
 
 }  // namespace
 
+// The password hashes of the roles a plan creates with "password: from-backup", read from the
+// manifest of the backup the plan was made from: plans never carry them.
+std::map<std::string, std::string> role_passwords(const model::Plan& plan) {
+  std::map<std::string, std::string> out;
+  bool wanted = false;
+  for (const auto& s : plan.steps)
+    if (s.kind == "role" && s.params.count("password")) wanted = true;
+  auto it = plan.params.find("globals_backup");
+  if (!wanted || it == plan.params.end() || it->second.empty()) return out;
+  fs::path file = fs::path(it->second) / repository::kManifestFile;
+  repository::Manifest m;
+  try {
+    m = repository::manifest_from_json(nlohmann::json::parse(read_file(file)));
+  } catch (const nlohmann::json::exception& e) {
+    fail(ErrorKind::input, fmt::format("{}: not a readable manifest: {}", file.string(), e.what()));
+  }
+  if (m.globals)
+    for (const auto& r : m.globals->roles)
+      if (r.password && !r.password->empty()) out[r.name] = *r.password;
+  return out;
+}
+
 RestoreSource resolve_restore_source(const config::Restore& doc, const config::Settings& settings) {
-  if (!doc.spec.archive.empty()) return RestoreSource{doc.spec.archive, "", {}, {}};
+  if (!doc.spec.archive.empty()) return RestoreSource{doc.spec.archive, "", {}, {}, {}, {}, false};
+  if (!doc.spec.sql_file.empty()) return RestoreSource{doc.spec.sql_file, "", {}, {}, {}, {}, true};
   std::string who = fmt::format("Restore \"{}\"", doc.metadata.name);
   const auto& rs = settings.repository(doc.spec.repository, who);
   auto repo = repository::Repository::open(rs.path, rs.name, /*create=*/false);
@@ -119,15 +144,14 @@ RestoreSource resolve_restore_source(const config::Restore& doc, const config::S
          "see pgrecover backups list --repository " + rs.name);
   }
   auto m = repo.read_manifest(*chosen);
-  if (m.format == "plain") {
-    fail(ErrorKind::input, fmt::format("{}: backup {} is a plain SQL dump, which pgrecover cannot restore by table", who, m.id),
-         fmt::format("restore it with psql -f {}", (chosen->dir / m.data).string()));
-  }
   RestoreSource src;
+  src.plain = m.format == "plain";
   src.archive = (chosen->dir / m.data).string();
   src.backup_id = m.id;
   src.expected_rows = m.row_counts;
   if (m.globals) src.role_definitions = engine::role_definitions(*m.globals);
+  src.globals = m.globals;
+  src.backup_dir = chosen->dir.string();
   return src;
 }
 
@@ -156,6 +180,8 @@ std::string restore_fingerprint(const config::Restore& doc) {
   const auto& s = doc.spec;
   nlohmann::json j = {{"name", doc.metadata.name},
                       {"archive", s.archive},
+                      {"sql_file", s.sql_file},
+                      {"single_transaction", s.single_transaction},
                       {"repository", s.repository},
                       {"policy", s.policy},
                       {"backup", {static_cast<int>(s.backup.kind), s.backup.id, s.backup.before}},
@@ -165,6 +191,8 @@ std::string restore_fingerprint(const config::Restore& doc) {
                       {"select", {s.select.schemas, s.select.tables, s.select.exclude_schemas, s.select.exclude_tables}},
                       {"existing", config::to_string(s.existing)},
                       {"roles", config::to_string(s.roles)},
+                      {"tablespaces", {s.tablespaces_default, s.tablespace_map}},
+                      {"new_database", {s.encoding, s.locale}},
                       {"post", {s.fix_sequences, s.analyze, s.verify_row_counts, s.verify_sql}},
                       {"settings", s.session_settings}};
   // Fields added later count only when set, so the plan ids of existing documents stay the same.
@@ -174,8 +202,29 @@ std::string restore_fingerprint(const config::Restore& doc) {
   return sha256_hex(j.dump());
 }
 
+void add_globals(const RestoreSource& src, planner::RestoreInputs& in) {
+  in.role_definitions = src.role_definitions;
+  if (!src.globals) return;
+  for (const auto& r : src.globals->roles) {
+    for (const auto& m : r.member_of) in.role_member_of[r.name].push_back(m.role);
+    if (r.password && !r.password->empty()) in.roles_with_password.insert(r.name);
+  }
+  auto ts = engine::tablespace_definitions(*src.globals);
+  for (const auto& t : src.globals->tablespaces) in.tablespace_definitions[t.name] = {t.owner, ts.at(t.name)};
+  in.globals_backup = src.backup_dir;
+}
+
 model::Plan plan_restore_document(const config::Restore& doc, const config::Settings& settings) {
   RestoreSource src = resolve_restore_source(doc, settings);
+  if (src.plain) return plan_sql_restore_document(doc, settings, src);
+  if (doc.spec.single_transaction) {
+    // Archives in one transaction are issue 14 item 5, built in another branch: refuse rather
+    // than ignore the field until it lands.
+    fail(ErrorKind::input,
+         fmt::format("Restore \"{}\": single_transaction is supported for SQL scripts (from.sql_file) only so far",
+                     doc.metadata.name),
+         "leave it out, or restore with pg_restore -1");
+  }
   auto archive = archive::Archive::open(src.archive);
   TargetAccess t = resolve_target(doc.spec.to, doc.spec.database, settings);
   std::string fingerprint = restore_fingerprint(doc);
@@ -206,7 +255,7 @@ model::Plan plan_restore_document(const config::Restore& doc, const config::Sett
   in.target_superuser = who.boolean(0, 1);
   in.source = src.archive;
   in.expected_rows = src.expected_rows;
-  in.role_definitions = src.role_definitions;
+  add_globals(src, in);
   in.documents_fingerprint = fingerprint;
   in.target = t.display;
   in.created_at = now_iso8601();
@@ -217,9 +266,36 @@ model::Plan plan_restore_document(const config::Restore& doc, const config::Sett
   return plan;
 }
 
+void refuse_if_target_changed(const model::Plan& plan, const TargetAccess& t) {
+  auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover apply");
+  auto cluster = catalog::read_cluster(admin);
+  catalog::Database db;
+  if (cluster.databases.count(plan.target.database)) {
+    auto c = pg::Connection::open(t.target_conninfo, "pgrecover apply");
+    db = catalog::read_database(c);
+  }
+  auto now = catalog::fingerprint_parts(cluster, db);
+  std::vector<std::string> changed;
+  for (auto& [k, v] : now) {
+    auto it = plan.fingerprints.find("target." + k);
+    if (it != plan.fingerprints.end() && it->second != v) changed.push_back(k);
+  }
+  if (!changed.empty()) {
+    std::string what;
+    for (auto& c : changed) what += (what.empty() ? "" : ", ") + c;
+    fail(ErrorKind::stale_plan,
+         fmt::format("plan is stale: the target database \"{}\" changed since the plan was made ({})",
+                     plan.target.database, what),
+         "plan again and review the new plan");
+  }
+}
+
 executor::ApplyResult apply_restore_plan(const model::Plan& given, const config::Settings& settings,
                                          const executor::ApplyOptions& options) {
   if (given.kind != "restore") fail(ErrorKind::input, fmt::format("plan {} is a {} plan, not a restore", given.id, given.kind));
+  if (auto it = given.params.find("source_format"); it != given.params.end() && it->second == "sql") {
+    return apply_sql_restore_plan(given, settings, options);
+  }
   executor::RunFolder folder(settings.state_dir, given);
   if (folder.finished()) return folder.finished_result();
   const model::Plan& plan = folder.plan();
@@ -235,29 +311,7 @@ executor::ApplyResult apply_restore_plan(const model::Plan& given, const config:
          fmt::format("plan is stale: the archive \"{}\" changed since the plan was made", plan.source),
          "plan again and review the new plan");
   }
-  if (!folder.resumed()) {
-    auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover apply");
-    auto cluster = catalog::read_cluster(admin);
-    catalog::Database db;
-    if (cluster.databases.count(plan.target.database)) {
-      auto c = pg::Connection::open(t.target_conninfo, "pgrecover apply");
-      db = catalog::read_database(c);
-    }
-    auto now = catalog::fingerprint_parts(cluster, db);
-    std::vector<std::string> changed;
-    for (auto& [k, v] : now) {
-      auto it = plan.fingerprints.find("target." + k);
-      if (it != plan.fingerprints.end() && it->second != v) changed.push_back(k);
-    }
-    if (!changed.empty()) {
-      std::string what;
-      for (auto& c : changed) what += (what.empty() ? "" : ", ") + c;
-      fail(ErrorKind::stale_plan,
-           fmt::format("plan is stale: the target database \"{}\" changed since the plan was made ({})",
-                       plan.target.database, what),
-           "plan again and review the new plan");
-    }
-  }
+  if (!folder.resumed()) refuse_if_target_changed(plan, t);
   // existing: replace may drop objects it cannot recreate: only when the document says so.
   if (!plan.params.count("allow_dropping_dependents")) {
     std::vector<std::string> lost;
@@ -302,8 +356,14 @@ executor::ApplyResult apply_restore_plan(const model::Plan& given, const config:
   for (const auto& r : journal.records())
     if (r.type == "done" && !r.step.empty()) cfg.prior_rows[r.step] = r.rows;
 
-  executor::DdlScript ddl =
-      executor::render_ddl_script(instance::tool_path("pg_restore", settings.instance.bin_dir).string(), plan.source, cfg.no_owner);
+  cfg.no_tablespaces = plan.params.count("tablespaces") && plan.params.at("tablespaces") == "default";
+  if (auto it = plan.params.find("tablespace_map"); it != plan.params.end() && !it->second.empty()) {
+    cfg.tablespace_map = nlohmann::json::parse(it->second).get<std::map<std::string, std::string>>();
+  }
+  cfg.role_passwords = role_passwords(plan);
+  executor::DdlScript ddl = executor::render_ddl_script(instance::tool_path("pg_restore", settings.instance.bin_dir).string(),
+                                                        plan.source, cfg.no_owner,
+                                                        cfg.no_tablespaces || !cfg.tablespace_map.empty());
   executor::RestoreRunner runner(plan, *archive, std::move(ddl), cfg);
   auto result = folder.run(runner, options, jobs, [&] {
     return nlohmann::json{{"target", {{"connection", plan.target.connection},

@@ -5,11 +5,14 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "config/documents.hpp"
 #include "executor/run_folder.hpp"
 #include "model/plan.hpp"
+#include "planner/restore_planner.hpp"
+#include "repository/repository.hpp"
 
 namespace pgr::app {
 
@@ -30,6 +33,9 @@ struct RestoreSource {
   std::string backup_id;                               // empty for from: {archive: PATH}
   std::map<std::string, std::int64_t> expected_rows;   // "schema.table" -> exact rows (manifest)
   std::map<std::string, std::string> role_definitions; // role -> CREATE ROLE ... (backup globals)
+  std::optional<repository::Globals> globals;          // the backup's globals, when it has them
+  std::string backup_dir;                              // the backup's folder (empty for an archive)
+  bool plain = false;                                  // a plain SQL script (restore_sql.cpp)
 };
 RestoreSource resolve_restore_source(const config::Restore& doc, const config::Settings& settings);
 
@@ -43,6 +49,19 @@ model::Plan plan_restore_document(const config::Restore& doc, const config::Sett
 // Applies a restore plan. Throws Error(stale_plan) when the target or archive changed since the
 // plan was made (unless this continues the plan's own interrupted run), Error(locked) when
 // another apply holds the target, and an Error naming the failed step otherwise.
+// Plain SQL sources (from.sql_file, plain-format backups): restore_sql.cpp. The two functions
+// above hand over to these when the source is a script.
+model::Plan plan_sql_restore_document(const config::Restore& doc, const config::Settings& settings,
+                                      const RestoreSource& src);
+executor::ApplyResult apply_sql_restore_plan(const model::Plan& plan, const config::Settings& settings,
+                                             const executor::ApplyOptions& options);
+// Throws Error(stale_plan) when the target's catalog differs from the plan's fingerprints.
+void refuse_if_target_changed(const model::Plan& plan, const TargetAccess& t);
+// Role password hashes a plan's role steps ask for, from the manifest of the backup it names.
+std::map<std::string, std::string> role_passwords(const model::Plan& plan);
+// Fills the role and tablespace facts of a backup's globals into planner inputs.
+void add_globals(const RestoreSource& src, planner::RestoreInputs& in);
+
 executor::ApplyResult apply_restore_plan(const model::Plan& plan, const config::Settings& settings,
                                          const executor::ApplyOptions& options);
 

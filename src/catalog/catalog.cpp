@@ -26,6 +26,8 @@ Cluster read_cluster(pg::Connection& conn) {
   }
   auto dbs = conn.exec("select datname from pg_catalog.pg_database");
   for (int i = 0; i < dbs.rows(); ++i) c.databases.insert(dbs.str(i, 0));
+  auto ts = conn.exec("select spcname from pg_catalog.pg_tablespace");
+  for (int i = 0; i < ts.rows(); ++i) c.tablespaces.insert(ts.str(i, 0));
   try {
     c.system_identifier = conn.exec("select system_identifier::text from pg_catalog.pg_control_system()").str(0, 0);
   } catch (const pg::DbError&) {

@@ -45,6 +45,7 @@ struct Cluster {
   int server_version = 0;
   std::map<std::string, Role> roles;
   std::set<std::string> databases;
+  std::set<std::string> tablespaces;
   std::string system_identifier;
 };
 

@@ -135,6 +135,15 @@ BackupPolicy build_policy(Reader& r, const YamlDocument& doc, const Settings& se
              : format == "plain" ? DumpFormat::plain
                                  : DumpFormat::directory;
   const bool logical = s.method == BackupMethod::logical;
+  if (r.has("/spec/select/schemas") && r.has("/spec/select/tables") && !r.get("/spec/select/schemas")->empty() &&
+      !r.get("/spec/select/tables")->empty()) {
+    // pg_dump turns --schema off when --table is given (only the tables would be backed up, and
+    // none of the schemas' functions, types or views): refuse rather than back up a subset.
+    r.problem("/spec/select/tables",
+              "spec.select: schemas and tables cannot be combined in a backup: pg_dump ignores schemas when tables "
+              "are given, so only the tables would be backed up; list the schemas' tables under tables too, or "
+              "take the schemas and the tables with two policies");
+  }
 
   if (r.has("/spec/compression")) {
     const std::string text = r.str("/spec/compression");
@@ -142,6 +151,9 @@ BackupPolicy build_policy(Reader& r, const YamlDocument& doc, const Settings& se
     if (logical && s.format == DumpFormat::tar && s.compression.method != "none") {
       r.problem("/spec/compression", "spec.compression: pg_dump cannot compress the tar format; use format "
                                      "directory or custom, or compression none");
+    } else if (logical && s.format == DumpFormat::plain && s.compression.method != "none") {
+      r.problem("/spec/compression", "spec.compression: a plain SQL backup is kept uncompressed so that psql reads "
+                                     "it as it is; use format custom or directory to compress, or compression none");
     }
   } else if (logical && (s.format == DumpFormat::tar || s.format == DumpFormat::plain)) {
     s.compression = Compression{};  // tar cannot be compressed; plain SQL stays readable
@@ -208,11 +220,13 @@ Restore build_restore(Reader& r, const YamlDocument& doc, const Settings& settin
   s.archive = absolute_from(base_dir, r.str("/spec/from/archive"));
   s.repository = r.str("/spec/from/repository");
   s.policy = r.str("/spec/from/policy");
-  if (!s.archive.empty()) {
+  s.sql_file = absolute_from(base_dir, r.str("/spec/from/sql_file"));
+  if (!s.archive.empty() || !s.sql_file.empty()) {
     for (const char* field : {"repository", "backup"}) {
       if (r.has(std::string("/spec/from/") + field)) {
         r.problem(std::string("/spec/from/") + field,
-                  fmt::format("spec.from.{}: only used with policy, not with archive", field));
+                  fmt::format("spec.from.{}: only used with policy, not with {}", field,
+                              s.archive.empty() ? "sql_file" : "archive"));
       }
     }
   }
@@ -235,7 +249,24 @@ Restore build_restore(Reader& r, const YamlDocument& doc, const Settings& settin
   const std::string roles = r.str("/spec/roles", "create-missing");
   s.roles = roles == "require" ? RolesPolicy::require
             : roles == "no-owner" ? RolesPolicy::no_owner
+            : roles == "all"      ? RolesPolicy::all
                                   : RolesPolicy::create_missing;
+  if (const auto* t = r.get("/spec/tablespaces")) {
+    if (t->is_string()) {
+      s.tablespaces_default = t->get<std::string>() == "default";
+    } else if (t->contains("map")) {
+      for (const auto& [from, to] : t->at("map").items()) {
+        const std::string to_name = to.get<std::string>();
+        s.tablespace_map[from] = to_name == "pg_default" ? "" : to_name;
+      }
+    }
+  }
+  s.encoding = r.str("/spec/to/encoding");
+  s.locale = r.str("/spec/to/locale");
+  if ((r.has("/spec/to/encoding") || r.has("/spec/to/locale")) && !s.create) {
+    r.problem(r.has("/spec/to/encoding") ? "/spec/to/encoding" : "/spec/to/locale",
+              "spec.to: encoding and locale apply only to a database the restore creates (create: true)");
+  }
   s.jobs = r.integer("/spec/jobs", default_jobs(settings));
   s.fix_sequences = r.boolean("/spec/post/fix_sequences", true);
   s.analyze = r.boolean("/spec/post/analyze", true);

@@ -206,8 +206,11 @@ class CrossChecker {
     const BackupPolicy* p = find_policy(name);
     if (p == nullptr) {
       add(l, "/spec/from/policy",
-          fmt::format("spec.from.policy: {} among the documents",
-                      not_found("BackupPolicy", name, policy_names(), settings_, false)));
+          fmt::format("spec.from.policy: {} among the documents{}",
+                      not_found("BackupPolicy", name, policy_names(), settings_, false),
+                      wanted == BackupMethod::logical
+                          ? "; to restore its backups without the document, give spec.from.repository too"
+                          : ""));
       return nullptr;
     }
     if (p->spec.method != wanted) {
@@ -228,6 +231,12 @@ class CrossChecker {
   void restore(Loaded& l, Restore& r) {
     connection(l, "/spec/to", r.spec.to);
     if (r.spec.policy.empty()) return;
+    // Without the policy's document (retired, or only the repository survived a disaster) the
+    // backups are still found by policy name in the repository the document names.
+    if (!find_policy(r.spec.policy) && !r.spec.repository.empty()) {
+      repository(l, "/spec/from/repository", r.spec.repository);
+      return;
+    }
     const BackupPolicy* p = named_policy(l, r.spec.policy, BackupMethod::logical);
     if (r.spec.repository.empty() && p) r.spec.repository = p->spec.repository;
     repository(l, l.yaml.value["spec"]["from"].contains("repository") ? "/spec/from/repository" : "/spec/from/policy",

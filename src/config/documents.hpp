@@ -63,13 +63,13 @@ struct BackupRef {
 };
 
 enum class ExistingPolicy { fail, skip, truncate, replace };
-enum class RolesPolicy { create_missing, require, no_owner };
+enum class RolesPolicy { create_missing, require, no_owner, all };
 enum class BackupMethod { logical, physical };
 enum class DumpFormat { directory, custom, tar, plain };
 enum class RecoveryAction { pause, promote, shutdown };
 
 const char* to_string(ExistingPolicy v) noexcept;
-const char* to_string(RolesPolicy v) noexcept;  // "create-missing", "require", "no-owner"
+const char* to_string(RolesPolicy v) noexcept;  // "create-missing", "require", "no-owner", "all"
 const char* to_string(BackupMethod v) noexcept;
 const char* to_string(DumpFormat v) noexcept;
 const char* to_string(RecoveryAction v) noexcept;
@@ -102,6 +102,7 @@ struct BackupPolicy {
 struct RestoreSpec {
   // Source: either archive, or repository + policy + backup.
   std::string archive;  // absolute after loading
+  std::string sql_file;  // a plain SQL script (pg_dump -Fp, pg_dumpall), absolute after loading
   std::string repository, policy;
   BackupRef backup;
   ConnectionRef to;
@@ -110,6 +111,13 @@ struct RestoreSpec {
   Selection select;
   ExistingPolicy existing = ExistingPolicy::fail;
   RolesPolicy roles = RolesPolicy::create_missing;
+  // Tablespaces the restored objects use: created from the backup's globals where missing
+  // (restore), all in the target's default (default_only), or renamed through the map
+  // (old -> new; "" is the default tablespace).
+  bool tablespaces_default = false;
+  std::map<std::string, std::string> tablespace_map;
+  // A database the restore creates: empty means "as in the archive" (the source's).
+  std::string encoding, locale;
   int jobs = 1;  // default: settings [defaults] jobs, else 1
   bool fix_sequences = true, analyze = true, verify_row_counts = true;
   std::vector<std::string> verify_sql;

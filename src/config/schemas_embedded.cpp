@@ -177,14 +177,15 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
       "required": ["from", "to"],
       "properties": {
         "from": {
-          "title": "restore source: {archive: PATH} or {policy: NAME, repository: NAME, backup: ...}",
-          "description": "What to restore: a pg_dump archive ({archive: PATH}) or a backup taken by a BackupPolicy ({policy, repository, backup}).",
+          "title": "restore source: {archive: PATH}, {sql_file: PATH} or {policy: NAME, repository: NAME, backup: ...}",
+          "description": "What to restore: a pg_dump archive ({archive: PATH}), a plain SQL script ({sql_file: PATH}) or a backup taken by a BackupPolicy ({policy, repository, backup}).",
           "type": "object",
           "additionalProperties": false,
           "properties": {
             "archive": {"description": "A pg_dump archive in directory, custom or tar format (ours or anyone's). Relative paths are relative to the document's folder.", "type": "string", "minLength": 1},
-            "repository": {"description": "The repository holding the backups: a name from the settings. Default: the policy's repository.", "type": "string", "minLength": 1},
-            "policy": {"$ref": "common.schema.json#/definitions/name", "description": "The BackupPolicy that took the backups; must be among the documents."},
+            "sql_file": {"description": "A plain SQL script made by pg_dump (-Fp) or pg_dumpall, uncompressed or gzip/zstd compressed (.gz, .zst), run through psql with ON_ERROR_STOP=1 as one journaled step; \\connect lines of a pg_dumpall script are followed. Relative paths are relative to the document's folder.", "type": "string", "minLength": 1},
+            "repository": {"description": "The repository holding the backups: a name from the settings. Default: the policy's repository (required when the policy's document is not among the documents).", "type": "string", "minLength": 1},
+            "policy": {"$ref": "common.schema.json#/definitions/name", "description": "The BackupPolicy that took the backups. When its document is not among the documents (a retired policy, or a disaster where only the repository is at hand), give repository too."},
             "backup": {
               "title": "backup: latest, a backup ID, or {before: TIMESTAMP}",
               "description": "Which backup: latest, a backup ID (see pgrecover backups list), or {before: TIMESTAMP} for the newest backup finished before that time.",
@@ -202,7 +203,7 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
               ]
             }
           },
-          "oneOf": [{"required": ["archive"]}, {"required": ["policy"]}]
+          "oneOf": [{"required": ["archive"]}, {"required": ["policy"]}, {"required": ["sql_file"]}]
         },
         "to": {
           "title": "restore target",
@@ -214,7 +215,9 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
             "connection": {"$ref": "common.schema.json#/definitions/connectionName"},
             "conninfo": {"$ref": "common.schema.json#/definitions/conninfo"},
             "database": {"description": "The target database.", "type": "string", "minLength": 1},
-            "create": {"description": "Create the database when it does not exist (with the archive's encoding and locale). When false, a missing database is an error.", "type": "boolean", "default": true}
+            "create": {"description": "Create the database when it does not exist, as the source was: its encoding, collation and ctype, its owner, and its ALTER DATABASE ... SET settings (like pg_restore --create). When false, a missing database is an error.", "type": "boolean", "default": true},
+            "encoding": {"description": "Encoding of a database the restore creates, instead of the source's (such as UTF8). Only with create: true.", "type": "string", "pattern": "^[A-Za-z0-9_]{1,63}$"},
+            "locale": {"description": "Collation and ctype of a database the restore creates, instead of the source's (such as C.UTF-8 or en_US.UTF-8); it must exist on the target server. Only with create: true.", "type": "string", "minLength": 1}
           },
           "oneOf": [{"required": ["connection"]}, {"required": ["conninfo"]}]
         },
@@ -222,8 +225,24 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
         "existing": {"description": "What to do with a table that already exists in the target: fail (stop before changing anything), skip (leave it and its data alone), truncate (keep its definition, replace its rows), replace (as truncate, and a table whose columns differ is dropped with everything that depends on it and re-created).", "type": "string", "enum": ["fail", "skip", "truncate", "replace"], "default": "fail"},
         "allow_dropping_dependents": {"description": "With existing: replace, allow the drop of objects outside the restore (views, foreign keys, policies, triggers, functions of the target that the archive does not hold) that depend on a replaced table. The plan lists them as lost; without this, apply refuses to run such a plan.", "type": "boolean", "default": false},
         "sections": {"description": "Which parts of the archive to restore, like pg_restore --section: pre-data (schemas, types, functions, tables, views), data (table rows, sequence values, large objects), post-data (indexes, constraints, foreign keys, triggers, policies, grants). [pre-data, post-data] is a schema-only restore, [data] a data-only one.", "type": "array", "items": {"type": "string", "enum": ["pre-data", "data", "post-data"]}, "minItems": 1, "uniqueItems": true, "default": ["pre-data", "data", "post-data"]},
-        "single_transaction": {"description": "Restore everything in one transaction, like pg_restore --single-transaction: a failure leaves the target database as it was. Forces jobs to 1.", "type": "boolean", "default": false},
-        "roles": {"description": "Roles that own or are granted objects: create-missing (create the ones the target lacks from the backup's globals), require (fail if any is missing), no-owner (skip ownership and grants, like pg_restore --no-owner --no-privileges).", "type": "string", "enum": ["create-missing", "require", "no-owner"], "default": "create-missing"},
+        "single_transaction": {"description": "Restore everything in one transaction, like pg_restore --single-transaction: a failure leaves the target database as it was. Forces jobs to 1. For a plain SQL script: psql --single-transaction; not with a pg_dumpall script, whose \\connect lines leave the transaction.", "type": "boolean", "default": false},
+        "roles": {"description": "Roles: create-missing (create every role the restored objects mention that the target lacks: owners, grantees of objects and columns, row-level security policies, default privileges, the database owner, and the roles those are members of; with the attributes, settings and memberships of the backup's globals, NOLOGIN when the backup has none), all (create every role of the backup's globals that the target lacks, with its password hash when the backup holds one, like replaying pg_dumpall -r first; needs a backup from a repository), require (fail if any is missing), no-owner (skip ownership and grants, like pg_restore --no-owner --no-privileges).", "type": "string", "enum": ["create-missing", "all", "require", "no-owner"], "default": "create-missing"},
+        "tablespaces": {
+          "title": "tablespaces: restore, default, or {map: {OLD: NEW}}",
+          "description": "Tablespaces the restored objects use: restore (create the ones the target lacks from the backup's globals, at their old location, which must exist on the target host, empty and owned by the server's user), default (put everything in the target database's default tablespace, like pg_restore --no-tablespaces), or {map: {OLD: NEW}} (put objects of tablespace OLD in NEW, which must exist on the target; NEW may be pg_default; unmapped ones are restored).",
+          "default": "restore",
+          "oneOf": [
+            {"type": "string", "enum": ["restore", "default"]},
+            {
+              "type": "object",
+              "additionalProperties": false,
+              "required": ["map"],
+              "properties": {
+                "map": {"description": "Old tablespace name -> new tablespace name.", "type": "object", "additionalProperties": {"type": "string", "minLength": 1}}
+              }
+            }
+          ]
+        },
         "jobs": {"$ref": "common.schema.json#/definitions/jobs", "description": "Parallel workers loading data and building indexes. Default: [defaults] jobs from the settings, else 1.", "default": 1},
         "settings": {
           "description": "Server settings (GUCs) SET in every load session, such as maintenance_work_mem: 1GB.",

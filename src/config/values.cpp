@@ -96,6 +96,7 @@ const char* to_string(RolesPolicy v) noexcept {
     case RolesPolicy::create_missing: return "create-missing";
     case RolesPolicy::require: return "require";
     case RolesPolicy::no_owner: return "no-owner";
+    case RolesPolicy::all: return "all";
   }
   return "?";
 }

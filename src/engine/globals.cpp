@@ -164,4 +164,23 @@ std::map<std::string, std::string> role_definitions(const repository::Globals& g
   return out;
 }
 
+std::map<std::string, std::string> tablespace_definitions(const repository::Globals& globals) {
+  std::map<std::string, std::string> out;
+  for (const auto& t : globals.tablespaces) {
+    std::string sql = fmt::format("CREATE TABLESPACE {}", pg::quote_ident(t.name));
+    if (!t.owner.empty()) sql += " OWNER " + pg::quote_ident(t.owner);
+    sql += " LOCATION " + pg::quote_literal(t.location);
+    std::string with;
+    for (const auto& o : t.options) {
+      auto eq = o.find('=');
+      if (eq == std::string::npos) continue;
+      with += fmt::format("{}{} = {}", with.empty() ? "" : ", ", pg::quote_ident(o.substr(0, eq)),
+                          pg::quote_literal(o.substr(eq + 1)));
+    }
+    if (!with.empty()) sql += " WITH (" + with + ")";
+    out[t.name] = sql;
+  }
+  return out;
+}
+
 }  // namespace pgr::engine

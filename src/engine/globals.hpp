@@ -23,4 +23,7 @@ repository::Globals capture_globals(pg::Connection& conn, const std::string& dat
 // so roles can be created in any order and still end up with every membership.
 std::map<std::string, std::string> role_definitions(const repository::Globals& globals);
 
+// tablespace -> one CREATE TABLESPACE statement (OWNER, LOCATION, options) as in the backup.
+std::map<std::string, std::string> tablespace_definitions(const repository::Globals& globals);
+
 }  // namespace pgr::engine

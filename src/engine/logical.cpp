@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "archive/archive.hpp"
+#include "archive/plain_script.hpp"
 #include "engine/globals.hpp"
 #include "instance/instance.hpp"
 #include "pg/pg.hpp"
@@ -255,7 +256,14 @@ repository::BackupInfo take_logical_backup(const repository::Repository& repo, c
     if (!r.err.empty()) log::debug("pg_dump: {}", r.err);
     if (globals_failure) std::rethrow_exception(globals_failure);
   }
-  if (s.format != config::DumpFormat::plain) m.row_counts = count_archive_rows(pending.dir() / m.data, progress);
+  if (s.format != config::DumpFormat::plain) {
+    m.row_counts = count_archive_rows(pending.dir() / m.data, progress);
+  } else {
+    // A plain script's rows are the lines of its COPY blocks: counted so that restores and
+    // drills of it verify row counts like any other backup.
+    for (const auto& [t, rows] : archive::scan_plain_script((pending.dir() / m.data).string()).row_counts)
+      m.row_counts[t.first + "." + t.second] = rows;
+  }
   m.finished_at = repository::format_iso(std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
   repository::BackupInfo b = pending.commit(std::move(m));
   if (progress) progress->bytes = static_cast<std::int64_t>(b.bytes);

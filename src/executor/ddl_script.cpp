@@ -58,10 +58,11 @@ DdlScript split_ddl_script(const std::string& raw) {
 }
 
 DdlScript render_ddl_script(const std::filesystem::path& pg_restore, const std::filesystem::path& archive,
-                            bool no_owner) {
+                            bool no_owner, bool no_tablespaces) {
   ProcessSpec spec;
   spec.argv = {pg_restore.string(), "--verbose", "--schema-only", "--file=-"};
   if (no_owner) spec.argv.push_back("--no-owner");
+  if (no_tablespaces) spec.argv.push_back("--no-tablespaces");
   spec.argv.push_back(archive.string());
   ProcessResult r = run_process(spec);
   if (!r.ok()) {

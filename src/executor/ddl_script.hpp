@@ -18,8 +18,9 @@ struct DdlScript {
 // Splits a script made by `pg_restore -v -s -f - ARCHIVE`. Pure (tested on text fixtures).
 DdlScript split_ddl_script(const std::string& script);
 
-// Runs pg_restore from bin_dir and splits its output. no_owner adds --no-owner.
+// Runs pg_restore from bin_dir and splits its output. no_owner adds --no-owner, no_tablespaces
+// --no-tablespaces (the runner then sets each entry's tablespace through the plan's map).
 DdlScript render_ddl_script(const std::filesystem::path& pg_restore, const std::filesystem::path& archive,
-                            bool no_owner);
+                            bool no_owner, bool no_tablespaces = false);
 
 }  // namespace pgr::executor

@@ -143,9 +143,10 @@ class RestoreWorker : public Worker {
       return run_sql(fmt::format("ALTER TABLE ONLY {} ADD CONSTRAINT {} {}", step.params.at("table"),
                                  step.params.at("constraint"), step.params.at("definition")));
     }
-    if (step.kind == "role" && single()) return run_sql(step.params.at("sql"));
-    if (step.kind == "role") return run_admin(step.params.at("sql"));
-    if (step.kind == "database") return run_admin(step.params.at("sql"));
+    if (step.kind == "role") return create_role(step);
+    if (step.kind == "database" || step.kind == "database-settings" || step.kind == "tablespace") {
+      return run_admin(step.params.at("sql"));
+    }
     if (step.kind == "barrier") return {};
     if (step.kind == "analyze") return run_sql(fmt::format("ANALYZE {}", step.params.at("table")));
     if (step.kind == "sequence-fix") return sequence_fix(step);
@@ -175,6 +176,45 @@ class RestoreWorker : public Worker {
     return {0, 0, "transaction " + xid};
   }
 
+  // Roles are created inside the plan's single transaction when there is one, else at once.
+  void role_sql(const std::string& sql) {
+    if (single()) {
+      run_sql(sql);
+    } else {
+      run_admin(sql);
+    }
+  }
+
+  // CREATE ROLE as in the backup's globals, then its password hash when the plan says so. A
+  // role that exists already (an interrupted run) still gets its password.
+  StepOutcome create_role(const model::Step& step) {
+    StepOutcome out;
+    try {
+      role_sql(step.params.at("sql"));
+    } catch (const pg::DbError& e) {
+      if (single()) throw;  // the transaction is aborted: nothing more can run in it
+      if (!is_duplicate_object(e.sqlstate())) throw;
+      out.note = "already present";
+    }
+    if (step.params.count("password")) {
+      auto it = r_.config().role_passwords.find(step.object);
+      if (it == r_.config().role_passwords.end()) {
+        fail(ErrorKind::input, fmt::format("role {}: the backup's globals no longer hold its password", step.object),
+               "plan again");
+      }
+      // Only the hash travels, as pg_dumpall -r writes it; the statement is never logged.
+      role_sql(fmt::format("ALTER ROLE {} PASSWORD {}", pg::quote_ident(step.object), pg::quote_literal(it->second)));
+    }
+    return out;
+  }
+
+  std::string tablespace_of(const archive::TocEntry& e) const {
+    if (r_.config().no_tablespaces || e.tablespace.empty()) return "''";
+    auto it = r_.config().tablespace_map.find(e.tablespace);
+    std::string t = it == r_.config().tablespace_map.end() ? e.tablespace : it->second;
+    return t.empty() ? "''" : pg::quote_ident(t);
+  }
+
   StepOutcome run_sql(const std::string& sql) {
     auto& c = target();
     Active a(*this, c);
@@ -199,8 +239,7 @@ class RestoreWorker : public Worker {
     }
     // existing: replace: the table and what depends on it go first, in the same transaction.
     if (auto d = step.params.find("drop_first"); d != step.params.end()) sql = d->second + ";\n" + sql;
-    std::string prefix = fmt::format("SET default_tablespace = {};\n",
-                                     e.tablespace.empty() ? "''" : pg::quote_ident(e.tablespace));
+    std::string prefix = fmt::format("SET default_tablespace = {};\n", tablespace_of(e));
     if (!e.table_am.empty()) prefix += fmt::format("SET default_table_access_method = {};\n", pg::quote_ident(e.table_am));
     auto& c = target();
     Active a(*this, c);
@@ -220,7 +259,7 @@ class RestoreWorker : public Worker {
   // SQL text from the entry (already quoted as needed).
   StepOutcome build_unique_index(const model::Step& step, const archive::TocEntry& e) {
     std::string sql = fmt::format("SET default_tablespace = {};\nCREATE UNIQUE INDEX {} ON ONLY {} USING btree ({})",
-                                  e.tablespace.empty() ? "''" : pg::quote_ident(e.tablespace), step.params.at("constraint"),
+                                  tablespace_of(e), step.params.at("constraint"),
                                   step.params.at("table"), step.params.at("columns"));
     auto& c = target();
     Active a(*this, c);

@@ -28,6 +28,12 @@ struct RestoreRunnerConfig {
   // One transaction for the whole plan (one worker): steps run without BEGIN/COMMIT of their own
   // between the plan's "begin" and "commit" steps; roles are created inside it too.
   bool single_transaction = false;
+  // Tablespaces: every entry in the default (tablespaces: default), or old -> new ("" the default).
+  bool no_tablespaces = false;
+  std::map<std::string, std::string> tablespace_map;
+  // Password hashes of the roles whose step says password: from-backup, read from the backup's
+  // manifest at apply (never from the plan).
+  std::map<std::string, std::string> role_passwords;
   std::map<std::string, std::string> session_settings;  // GUCs for every load session
   // Rows loaded by data steps of earlier runs (from the journal), by step id.
   std::map<std::string, std::int64_t> prior_rows;

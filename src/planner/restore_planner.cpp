@@ -355,6 +355,7 @@ void Planner::build_steps() {
       }
     }
     if (!database_step_.empty()) deps.insert(database_step_);
+    deps.insert(global_steps_.begin(), global_steps_.end());
     for (const auto& r : roles_of(e)) {
       auto it = role_steps_.find(r);
       if (it != role_steps_.end()) deps.insert(it->second);
@@ -503,6 +504,7 @@ model::Plan Planner::run() {
   plan.params["existing"] = config::to_string(doc_.spec.existing);
   nlohmann::json settings = doc_.spec.session_settings;
   plan.params["session_settings"] = settings.dump();
+  for (const auto& [k, v] : extra_params_) plan.params[k] = v;
   return plan;
 }
 

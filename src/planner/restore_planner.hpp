@@ -5,11 +5,13 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "archive/archive.hpp"
+#include "archive/plain_script.hpp"
 #include "catalog/catalog.hpp"
 #include "catalog/dependencies.hpp"
 #include "config/documents.hpp"
@@ -38,6 +40,8 @@ class TargetDependencies {
 struct RestoreInputs {
   const config::Restore* document = nullptr;
   const archive::Toc* toc = nullptr;
+  const archive::PlainScript* script = nullptr;  // instead of toc: a plain SQL source (restore_sql.hpp)
+  bool script_restored_before = false;  // a finished run of this plan id ran the script (SQL sources)
   const catalog::Cluster* cluster = nullptr;
   const catalog::Database* database = nullptr;  // exists == false when the database is missing
   RowCounter* counter = nullptr;
@@ -47,6 +51,16 @@ struct RestoreInputs {
   bool target_superuser = false;
   // CREATE ROLE statements from the backup's globals, by role name (empty: no globals).
   std::map<std::string, std::string> role_definitions;
+  // From the same globals: the roles each role is a member of (created along with it), the
+  // roles whose password hash the backup holds (set at apply, never written into the plan), and
+  // CREATE TABLESPACE statements with the tablespace's owner.
+  std::map<std::string, std::vector<std::string>> role_member_of;
+  std::set<std::string> roles_with_password;
+  struct TablespaceDefinition {
+    std::string owner, sql;
+  };
+  std::map<std::string, TablespaceDefinition> tablespace_definitions;
+  std::string globals_backup;  // the backup folder whose manifest holds those globals (empty: none)
   // Exact row counts per "schema.table" from a backup manifest (empty: unknown).
   std::map<std::string, std::int64_t> expected_rows;
   std::string source;                 // the archive path, as recorded in the plan

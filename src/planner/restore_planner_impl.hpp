@@ -1,6 +1,7 @@
-// The restore planner's internals, shared by its three source files: restore_planner.cpp
+// The restore planner's internals, shared by its source files: restore_planner.cpp
 // (actions, steps, edges), restore_selection.cpp (what a selection pulls in) and
-// restore_post.cpp (roles, database, analyze, sequence checks, verification).
+// restore_post.cpp (analyze, sequence checks, verification) and restore_globals.cpp (the
+// database, tablespaces and roles).
 #pragma once
 
 #include <map>
@@ -38,7 +39,11 @@ class Planner {
   void build_steps();
   void split_unique_constraints();
   std::vector<const TocEntry*> pre_data_tables(const TocEntry& e) const;
-  void add_roles_and_database();
+  void add_roles_and_database();  // restore_globals.cpp: database, tablespaces, roles
+  void add_database();
+  void add_tablespaces();
+  void add_roles();
+  std::set<std::string> database_roles() const;
   void add_post_restore_steps();
   Action present_action(const TocEntry& e, std::string& reason);
   Action data_action(const TocEntry& e, std::string& reason);
@@ -79,7 +84,15 @@ class Planner {
   std::vector<catalog::DroppedObject> lost_;       // dropped with a root, not recreated
   std::set<std::string> dropped_constraints_;      // schema.table.name dropped with a root
   std::map<int, std::set<std::string>> cascade_locks_;  // root entry id -> other tables ("s.t") its drop alters
+  // Steps every archive entry waits for (the new database's properties, created tablespaces).
+  std::vector<std::string> global_steps_;
+  std::map<std::string, std::string> extra_params_;  // added to the plan's params
 };
+
+// Steps creating the roles of `needed` the target lacks (and the roles they are members of; every
+// captured role under roles: all), per the document's roles policy. Throws under roles: require.
+std::vector<Step> role_steps(const RestoreInputs& in, const std::set<std::string>& needed,
+                             std::vector<std::string>& warnings, std::map<std::string, std::string>& plan_params);
 
 std::vector<model::TableLock> locks_for(const TocEntry& e, const TocIndex& idx);
 double build_weight(const TocEntry& e);

@@ -1,4 +1,4 @@
-// Roles, the database, and the post-restore steps: analyze, sequence-fix, verify.
+// The post-restore steps: analyze, sequence-fix, verify (roles and the database: restore_globals.cpp).
 #include <regex>
 
 #include <fmt/format.h>
@@ -11,72 +11,6 @@
 #include "util/hash.hpp"
 
 namespace pgr::planner::detail {
-
-void Planner::add_roles_and_database() {
-  const auto& cluster = *in_.cluster;
-  // Database
-  if (!db_exists()) {
-    if (!doc_.spec.create) {
-      fail(ErrorKind::input,
-           fmt::format("Restore \"{}\": database \"{}\" does not exist on the target", doc_.metadata.name,
-                       doc_.spec.database),
-           "create it first, or set to.create: true");
-    }
-    Step d;
-    d.id = "database:" + doc_.spec.database;
-    d.kind = "database";
-    d.phase = "database";
-    d.object = doc_.spec.database;
-    d.action = Action::create;
-    d.reason = "missing on the target (to.create: true)";
-    d.params["sql"] = fmt::format("CREATE DATABASE {} TEMPLATE template0 ENCODING {}", pg::quote_ident(doc_.spec.database),
-                                  pg::quote_literal(idx_.encoding()));
-    d.locks = {{kCatalogLock, LockMode::exclusive}};
-    database_step_ = d.id;
-    steps_.push_back(std::move(d));
-  } else if (!in_.database->empty() && doc_.spec.existing == config::ExistingPolicy::fail) {
-    // Not a conflict by itself: present-and-equal objects are no-ops. Say it for the reviewer.
-    warnings_.push_back(fmt::format("database \"{}\" is not empty: objects already present are left as they are",
-                                    doc_.spec.database));
-  }
-  // Roles: owners and grantees the target lacks.
-  if (doc_.spec.roles == config::RolesPolicy::no_owner) return;
-  std::set<std::string> needed;
-  for (const auto& e : toc_.entries)
-    if (included_.count(e.id))
-      for (const auto& r : roles_of(e)) needed.insert(r);
-  std::vector<std::string> missing;
-  for (const auto& r : needed)
-    if (!cluster.roles.count(r)) missing.push_back(r);
-  if (missing.empty()) return;
-  if (doc_.spec.roles == config::RolesPolicy::require) {
-    std::string list;
-    for (auto& r : missing) list += (list.empty() ? "" : ", ") + r;
-    fail(ErrorKind::input,
-         fmt::format("Restore \"{}\": roles missing on the target: {}", doc_.metadata.name, list),
-         "create them first, or use roles: create-missing, or roles: no-owner to skip ownership and grants");
-  }
-  for (const auto& r : missing) {
-    Step s;
-    s.id = "role:" + r;
-    s.kind = "role";
-    s.phase = "globals";
-    s.object = r;
-    s.action = Action::create;
-    s.locks = {{kCatalogLock, LockMode::exclusive}};
-    auto def = in_.role_definitions.find(r);
-    if (def != in_.role_definitions.end()) {
-      s.params["sql"] = def->second;
-      s.reason = "owns or is granted objects in the restore; created as in the backup's globals";
-    } else {
-      s.params["sql"] = fmt::format("CREATE ROLE {} NOLOGIN", pg::quote_ident(r));
-      s.reason = "owns or is granted objects in the restore; created NOLOGIN (the backup has no globals)";
-      warnings_.push_back(fmt::format("role \"{}\" is missing on the target and will be created NOLOGIN", r));
-    }
-    role_steps_[r] = s.id;
-    steps_.push_back(std::move(s));
-  }
-}
 
 void Planner::add_post_restore_steps() {
   std::map<std::string, const Step*> by_id;

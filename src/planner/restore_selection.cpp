@@ -17,7 +17,7 @@ void Planner::select_entries() {
   bool everything = sel.empty();
   bool roles_skipped = doc_.spec.roles == config::RolesPolicy::no_owner;
   auto wanted_kind = [&](const TocEntry& e) {
-    if (is_session_entry(e)) return false;
+    if (is_session_entry(e) || is_database_entry(e)) return false;  // the database's own: restore_globals.cpp
     if (!section_wanted(e)) return false;  // sections: like pg_restore --section
     if (roles_skipped && is_acl_entry(e)) return false;  // no-owner: ownership and grants are skipped
     return true;

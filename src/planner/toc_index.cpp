@@ -26,6 +26,11 @@ bool is_relation_entry(const archive::TocEntry& e) {
 
 bool is_acl_entry(const archive::TocEntry& e) { return e.desc == "ACL" || e.desc == "DEFAULT ACL"; }
 
+bool is_database_entry(const archive::TocEntry& e) {
+  return (e.desc == "COMMENT" || e.desc == "ACL" || e.desc == "SECURITY LABEL") && e.namespace_.empty() &&
+         e.tag.rfind("DATABASE ", 0) == 0;
+}
+
 bool is_attached_entry(const archive::TocEntry& e) {
   static const std::set<std::string> kinds = {
       "TABLE DATA", "INDEX", "CONSTRAINT", "CHECK CONSTRAINT", "FK CONSTRAINT", "TRIGGER", "POLICY",
@@ -51,15 +56,13 @@ std::optional<std::pair<std::string, std::string>> split_tag(const std::string& 
 }
 
 
-std::set<std::string> roles_of(const archive::TocEntry& e) {
-  std::set<std::string> out;
-  if (!e.owner.empty()) out.insert(e.owner);
-  if (!is_acl_entry(e)) return out;
-  // GRANT ... TO role [WITH GRANT OPTION]; REVOKE ... FROM role; FOR ROLE role;
-  // SET SESSION AUTHORIZATION role (grants made by another grantor)
+namespace {
+
+// Role names after TO / FROM / FOR ROLE / SESSION AUTHORIZATION in GRANT, REVOKE, ALTER DEFAULT
+// PRIVILEGES, SET SESSION AUTHORIZATION and CREATE POLICY text.
+void roles_in(const std::string& d, std::set<std::string>& out) {
   static const std::regex kw(R"((?:\bTO\b|\bFROM\b|\bFOR ROLE\b|\bSESSION AUTHORIZATION\b)\s+)",
                              std::regex::icase);
-  const std::string& d = e.defn;
   for (auto it = std::sregex_iterator(d.begin(), d.end(), kw); it != std::sregex_iterator(); ++it) {
     size_t pos = static_cast<size_t>(it->position(0) + it->length(0));
     for (;;) {
@@ -69,14 +72,35 @@ std::set<std::string> roles_of(const archive::TocEntry& e) {
       std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
       // unquoted keywords that can follow TO/FROM in other contexts
       if (upper != "PUBLIC" && d[pos - 1] != '"' && (upper == "DEFAULT" || upper == "SCHEMA")) break;
-      if (upper != "PUBLIC" || (pos > 0 && d[pos - 1] == '"')) out.insert(*id);
+      // a policy TO CURRENT_USER / SESSION_USER / CURRENT_ROLE names no role of its own
+      bool special = d[pos - 1] != '"' && (upper == "CURRENT_USER" || upper == "SESSION_USER" || upper == "CURRENT_ROLE");
+      if ((upper != "PUBLIC" || (pos > 0 && d[pos - 1] == '"')) && !special) out.insert(*id);
       while (pos < d.size() && d[pos] == ' ') ++pos;
       if (pos < d.size() && d[pos] == ',') {
         ++pos;
+        while (pos < d.size() && d[pos] == ' ') ++pos;
         continue;
       }
       break;
     }
+  }
+}
+
+}  // namespace
+
+std::set<std::string> roles_of(const archive::TocEntry& e) {
+  std::set<std::string> out;
+  if (!e.owner.empty()) out.insert(e.owner);
+  if (is_acl_entry(e)) roles_in(e.defn, out);
+  if (e.desc == "POLICY") {
+    // CREATE POLICY p ON t [AS ...] [FOR ...] [TO role, ...] [USING (...)] [WITH CHECK (...)]:
+    // only the text before the expressions names roles.
+    std::string head = e.defn;
+    for (const char* cut : {" USING ", " WITH CHECK ", ";"}) {
+      size_t at = head.find(cut);
+      if (at != std::string::npos) head.resize(at);
+    }
+    roles_in(head, out);
   }
   return out;
 }

@@ -22,6 +22,9 @@ bool is_relation_entry(const archive::TocEntry& e);
 // ACL and DEFAULT ACL: applied after every object exists (default privileges would otherwise
 // change the grants of objects created after them).
 bool is_acl_entry(const archive::TocEntry& e);
+// Entries pg_restore runs only with --create: the database's own comment, privileges, labels
+// (restored with a database the restore creates, by its database-settings step).
+bool is_database_entry(const archive::TocEntry& e);
 // Entries that hang off another object and follow it into a selection.
 bool is_attached_entry(const archive::TocEntry& e);
 

@@ -152,7 +152,8 @@ ProcessResult run_process(const ProcessSpec& spec) {
                                       errno_text(errno)));
     }
   }
-  int in_fd = ::open(spec.stdin_file ? spec.stdin_file->c_str() : "/dev/null", O_RDONLY | O_CLOEXEC);
+  int in_fd = spec.stdin_fd >= 0 ? spec.stdin_fd
+                                 : ::open(spec.stdin_file ? spec.stdin_file->c_str() : "/dev/null", O_RDONLY | O_CLOEXEC);
   if (in_fd < 0) {
     fail(ErrorKind::io, fmt::format("could not open \"{}\" for reading: {}",
                                     spec.stdin_file ? spec.stdin_file->string() : "/dev/null",

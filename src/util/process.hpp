@@ -31,6 +31,9 @@ struct ProcessSpec {
   std::filesystem::path cwd;               // empty: inherit
   std::optional<std::filesystem::path> stdout_file;  // write stdout there instead of capturing
   std::optional<std::filesystem::path> stdin_file;   // read stdin from there (else /dev/null)
+  // When >= 0: the child's stdin is this descriptor (a pipe or socket another thread feeds);
+  // run_process takes it over and closes it once the child has it.
+  int stdin_fd = -1;
   bool new_process_group = false;
   // Set from another thread (a cancelled step): the child (its whole process group when
   // new_process_group) gets SIGTERM, then SIGKILL after 5 s; run_process returns once it is gone,

@@ -158,7 +158,7 @@ TEST_CASE("config: exactly one of connection/conninfo, archive/policy, and one r
                                         "    conninfo: \"dbname=postgres\"\n    connection: prod")), 8);
   CHECK(msg == "spec.to takes only one of \"connection\" or \"conninfo\", not several");
   msg = only_problem(check(replace(kMinimalRestore, "    archive: /tmp/some-archive", "    backup: latest")), 6);
-  CHECK(msg == "spec.from needs one of \"archive\" or \"policy\"");
+  CHECK(msg == "spec.from needs one of \"archive\", \"policy\" or \"sql_file\"");
   msg = only_problem(check(replace(kMinimalRestore, "    archive: /tmp/some-archive",
                                    "    policy: p\n    backup: {before: yesterday}")), 8);
   CHECK_THAT(msg, Catch::Contains("spec.from.backup.before: \"yesterday\" is not a valid timestamp"));
@@ -242,6 +242,11 @@ TEST_CASE("config: BackupPolicy checks what the schema cannot", "[config]") {
   CHECK_THAT(msg, Catch::Contains("missing required field \"database\""));
   msg = only_problem(check(kPolicy + "  select: {tables: [\"a.b.c\"]}\n", settings), 8);
   CHECK_THAT(msg, Catch::Contains("more than one dot"));
+  msg = only_problem(check(kPolicy + "  select:\n    schemas: [sales]\n    tables: [public.orders]\n", settings), 10);
+  CHECK_THAT(msg, Catch::Contains("schemas and tables cannot be combined"));
+  msg = only_problem(check(kPolicy + "  format: plain\n  compression: gzip\n", settings), 9);
+  CHECK_THAT(msg, Catch::Contains("plain SQL backup is kept uncompressed"));
+  CHECK(check(kPolicy + "  format: plain\n  compression: none\n", settings).ok());
 }
 
 TEST_CASE("config: cross-document checks: names, policies, connections, repositories", "[config]") {
@@ -260,7 +265,14 @@ spec:
 
   auto msg = only_problem(check(kPolicy + "---\n" + replace(restore, "policy: shop-nightly", "policy: shop-nigthly"),
                                 settings), 13);
-  CHECK(msg == "spec.from.policy: unknown BackupPolicy \"shop-nigthly\" (did you mean \"shop-nightly\"?) among the documents");
+  CHECK(msg == "spec.from.policy: unknown BackupPolicy \"shop-nigthly\" (did you mean \"shop-nightly\"?) among the "
+               "documents; to restore its backups without the document, give spec.from.repository too");
+  // With the repository given, the policy's document is not needed (a retired policy).
+  auto retired = check(replace(restore, "{policy: shop-nightly}", "{policy: retired, repository: local}"), settings);
+  for (const auto& p : retired.problems) UNSCOPED_INFO(p.str());
+  CHECK(retired.ok());
+  msg = only_problem(check(replace(restore, "{policy: shop-nightly}", "{policy: retired, repository: nas}"), settings), 5);
+  CHECK_THAT(msg, Catch::Contains("unknown repository \"nas\""));
   msg = only_problem(check(kPolicy + "---\n" + kPolicy, settings), 11);
   CHECK(msg == "duplicate BackupPolicy name \"shop-nightly\" (also at t.yaml:3)");
   msg = only_problem(check(kPolicy + "---\n" + replace(restore, "connection: staging", "connection: stagign"), settings),
@@ -391,4 +403,35 @@ TEST_CASE("config: sections, single_transaction and allow_dropping_dependents ar
   CHECK_THAT(msg, Catch::Contains("only used with existing: replace"));
   msg = only_problem(check(replace(kMinimalRestore, "  jobs: 2", "  jobs: 2\n  single_transaction: yes please")), 13);
   CHECK_THAT(msg, Catch::Contains("single_transaction"));
+}
+
+TEST_CASE("config: Restore roles all, tablespaces, new database settings, sql_file and single_transaction", "[config]") {
+  auto r = check(replace(kMinimalRestore, "  jobs: 2\n",
+                         "  jobs: 2\n  roles: all\n  tablespaces: {map: {fast: pg_default, old: new}}\n"
+                         "  single_transaction: true\n") +
+                 "");
+  for (const auto& p : r.problems) UNSCOPED_INFO(p.str());
+  REQUIRE(r.ok());
+  const auto& s = r.documents.restores.at(0).spec;
+  CHECK(s.roles == RolesPolicy::all);
+  CHECK(s.tablespace_map == std::map<std::string, std::string>{{"fast", ""}, {"old", "new"}});
+  CHECK_FALSE(s.tablespaces_default);
+  CHECK(s.single_transaction);
+  auto d = check(replace(kMinimalRestore, "  jobs: 2\n", "  tablespaces: default\n"));
+  REQUIRE(d.ok());
+  CHECK(d.documents.restores.at(0).spec.tablespaces_default);
+  auto bad = check(replace(kMinimalRestore, "  jobs: 2\n", "  tablespaces: elsewhere\n"));
+  CHECK(only_problem(bad, 12).find("tablespaces") != std::string::npos);
+  auto enc = check(replace(kMinimalRestore, "    create: true\n", "    create: true\n    encoding: LATIN1\n    locale: C\n"));
+  REQUIRE(enc.ok());
+  CHECK(enc.documents.restores.at(0).spec.encoding == "LATIN1");
+  CHECK(enc.documents.restores.at(0).spec.locale == "C");
+  auto no_create = check(replace(kMinimalRestore, "    create: true\n", "    create: false\n    locale: C\n"));
+  CHECK_THAT(only_problem(no_create, 12), Catch::Contains("only to a database the restore creates"));
+  auto sql = check(replace(kMinimalRestore, "    archive: /tmp/some-archive\n", "    sql_file: /tmp/dump.sql.gz\n"));
+  REQUIRE(sql.ok());
+  CHECK(sql.documents.restores.at(0).spec.sql_file == "/tmp/dump.sql.gz");
+  auto both = check(replace(kMinimalRestore, "    archive: /tmp/some-archive\n",
+                            "    archive: /tmp/some-archive\n    sql_file: /tmp/dump.sql\n"));
+  CHECK_FALSE(both.ok());
 }
