@@ -32,13 +32,20 @@ std::string quoted_key(const std::string& key) {
 
 }  // namespace
 
-// pg_restore --section: entries without a section of their own (comments, grants, labels) belong
-// to the section of the entries before them in TOC order (pg_backup_archiver.c does the same).
+// pg_restore --section, as pg_restore 15 does it (checked with --section on real archives):
+// entries without a section of their own (comments, grants, labels) go with the object they
+// belong to, their first dependency; those that belong to none (DEFAULT ACL) go with the section
+// of the entries before them in TOC order, so default privileges come with post-data.
 void Planner::compute_sections() {
   archive::Section current = archive::Section::pre_data;
   for (const auto& e : toc_.entries) {
     if (e.section != archive::Section::none) current = e.section;
-    section_of_[e.id] = current;
+    archive::Section s = current;
+    if (e.section == archive::Section::none && !e.dependencies.empty()) {
+      auto parent = section_of_.find(e.dependencies.front());
+      if (parent != section_of_.end()) s = parent->second;
+    }
+    section_of_[e.id] = s;
   }
 }
 
