@@ -141,6 +141,10 @@ Database read_database(pg::Connection& conn) {
   }
   d.large_objects = conn.exec("select count(*) from pg_catalog.pg_largeobject_metadata").int64(0, 0);
   d.foreign_keys = read_foreign_keys(conn);
+  r = conn.exec(
+      "select pg_catalog.pg_get_userbyid(d.defaclrole), coalesce(n.nspname, ''), d.defaclobjtype::text "
+      "from pg_catalog.pg_default_acl d left join pg_catalog.pg_namespace n on n.oid = d.defaclnamespace");
+  for (int i = 0; i < r.rows(); ++i) d.default_acls.insert(r.str(i, 0) + "|" + r.str(i, 1) + "|" + r.str(i, 2));
   return d;
 }
 

@@ -64,6 +64,7 @@ struct Database {
   std::map<std::string, Sequence> sequences;   // key: schema.name
   std::int64_t large_objects = 0;
   std::vector<ForeignKey> foreign_keys;        // between tables of the database
+  std::set<std::string> default_acls;          // role|schema|objtype of ALTER DEFAULT PRIVILEGES ("" schema: all)
   // Does anything user-made live here (beyond an empty public schema)?
   bool empty() const;
 };

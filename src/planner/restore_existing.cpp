@@ -30,15 +30,143 @@ std::string quoted_key(const std::string& key) {
   return pg::qualified(key.substr(0, dot), key.substr(dot + 1));
 }
 
+// Tables of `members` whose foreign keys among them (`within`: referencing table -> its keys)
+// form cycles: Tarjan's strongly connected components with more than one table. A table that
+// references itself is no cycle: its rows are checked at the end of its own COPY.
+std::vector<std::vector<std::string>> fk_cycles(
+    const std::vector<std::string>& members,
+    std::map<std::string, std::vector<const catalog::ForeignKey*>>& within) {
+  std::map<std::string, int> index, low;
+  std::vector<std::string> stack;
+  std::set<std::string> on_stack;
+  std::vector<std::vector<std::string>> cycles;
+  int counter = 0;
+  std::function<void(const std::string&)> visit = [&](const std::string& v) {
+    index[v] = low[v] = counter++;
+    stack.push_back(v);
+    on_stack.insert(v);
+    for (const auto* fk : within[v]) {
+      std::string w = catalog::key(fk->ref_schema, fk->ref_table);
+      if (w == v) continue;
+      if (!index.count(w)) {
+        visit(w);
+        low[v] = std::min(low[v], low[w]);
+      } else if (on_stack.count(w)) {
+        low[v] = std::min(low[v], index[w]);
+      }
+    }
+    if (low[v] == index[v]) {
+      std::vector<std::string> scc;
+      std::string w;
+      do {
+        w = stack.back();
+        stack.pop_back();
+        on_stack.erase(w);
+        scc.push_back(w);
+      } while (w != v);
+      if (scc.size() > 1) cycles.push_back(scc);
+    }
+  };
+  for (const auto& m : members)
+    if (!index.count(m)) visit(m);
+  return cycles;
+}
+
+// The pair of steps for a foreign key of a table that keeps its rows while the table it
+// references is reloaded: drop it before the load, add it back (validated) after.
+std::pair<Step, Step> fk_drop_and_restore(const catalog::ForeignKey& fk, const std::string& database_step) {
+  std::string from = catalog::key(fk.schema, fk.table), to = catalog::key(fk.ref_schema, fk.ref_table);
+  std::string object = fk.schema + "." + fk.table + " " + fk.name;
+  std::map<std::string, std::string> params = {{"table", pg::qualified(fk.schema, fk.table)},
+                                               {"constraint", pg::quote_ident(fk.name)},
+                                               {"definition", fk.definition}};
+  Step d;
+  d.id = "fk-drop:" + object;
+  d.kind = "fk-drop";
+  d.phase = "data";
+  d.object = object;
+  d.action = Action::remove;
+  d.reason = fmt::format("references {}, which is reloaded while {} keeps its rows: dropped before the load, added back after",
+                         to, from);
+  d.params = params;
+  d.locks = {{pg::qualified(fk.schema, fk.table), LockMode::exclusive}, {quoted_key(to), LockMode::exclusive}};
+  if (!database_step.empty()) d.depends_on.push_back(database_step);
+  Step a;
+  a.id = "fk-restore:" + object;
+  a.kind = "fk-restore";
+  a.phase = "post-data";
+  a.object = object;
+  a.action = Action::create;
+  a.reason = fmt::format("add back (and validate) the foreign key dropped for the load of {}", to);
+  a.params = params;
+  a.locks = d.locks;
+  a.depends_on = {d.id};
+  return {std::move(d), std::move(a)};
+}
+
+// Tables that reference each other cannot be loaded while their foreign keys are in place,
+// and only a superuser may switch the checks off (session_replication_role): say exactly that.
+[[noreturn]] void refuse_cycle(const std::string& document, const std::string& role, const std::set<std::string>& in_cycle,
+                               std::map<std::string, std::vector<const catalog::ForeignKey*>>& within) {
+  std::vector<std::string> keys, tables;
+  for (const auto& t : in_cycle) {
+    tables.push_back(t);
+    for (const auto* fk : within[t])
+      if (in_cycle.count(catalog::key(fk->ref_schema, fk->ref_table)))
+        keys.push_back(fk->name + " (" + t + " -> " + fk->ref_schema + "." + fk->ref_table + ")");
+  }
+  fail(ErrorKind::input,
+       fmt::format("Restore \"{}\": tables {} of the target reference each other by foreign keys {}: no load order "
+                   "satisfies them while they are in place. pgrecover loads such tables with "
+                   "session_replication_role = replica, which needs a superuser, and role \"{}\" is not one",
+                   document, join(tables), join(keys), role),
+       "restore as a superuser, or drop those foreign keys before the restore and add them back after, or "
+       "restore into a new database");
+}
+
+// One TRUNCATE for reloaded tables that foreign keys connect (a table referenced by another
+// cannot be truncated alone).
+Step group_truncate(const std::vector<std::string>& members,
+                    std::map<std::string, std::vector<const catalog::ForeignKey*>>& within,
+                    const std::string& database_step) {
+  Step t;
+  t.id = "truncate:" + members.front();
+  t.kind = "truncate";
+  t.phase = "data";
+  t.object = join(members);
+  t.action = Action::run;
+  std::vector<std::string> fk_names, quoted;
+  for (const auto& m : members) {
+    quoted.push_back(quoted_key(m));
+    for (const auto* fk : within[m]) fk_names.push_back(fk->name);
+    t.locks.push_back({quoted_key(m), LockMode::exclusive});
+  }
+  std::sort(fk_names.begin(), fk_names.end());
+  fk_names.erase(std::unique(fk_names.begin(), fk_names.end()), fk_names.end());
+  t.reason = fmt::format("foreign keys {} connect these reloaded tables: TRUNCATE them together, then load them in "
+                         "foreign-key order",
+                         join(fk_names));
+  t.params["sql"] = "TRUNCATE ONLY " + join(quoted);
+  if (!database_step.empty()) t.depends_on.push_back(database_step);
+  return t;
+}
+
 }  // namespace
 
-// pg_restore --section: entries without a section of their own (comments, grants, labels) belong
-// to the section of the entries before them in TOC order (pg_backup_archiver.c does the same).
+// pg_restore --section, as pg_restore 15 does it (checked with --section on real archives):
+// entries without a section of their own (comments, grants, labels) go with the object they
+// belong to, their first dependency; those that belong to none (DEFAULT ACL) go with the section
+// of the entries before them in TOC order, so default privileges come with post-data.
 void Planner::compute_sections() {
   archive::Section current = archive::Section::pre_data;
   for (const auto& e : toc_.entries) {
     if (e.section != archive::Section::none) current = e.section;
-    section_of_[e.id] = current;
+    archive::Section s = current;
+    if (e.section == archive::Section::none && !e.dependencies.empty()) {
+      auto parent = section_of_.find(e.dependencies.front());
+      if (parent != section_of_.end()) s = parent->second;
+    }
+    section_of_[e.id] = s;
   }
 }
 
@@ -263,32 +391,9 @@ void Planner::plan_loads_into_existing() {
   std::map<std::string, std::vector<std::string>> drops_before;  // referenced table -> fk-drop step ids
   std::vector<Step> extra;
   for (const auto* fk : outside) {
-    std::string from = catalog::key(fk->schema, fk->table), to = catalog::key(fk->ref_schema, fk->ref_table);
-    std::string object = fk->schema + "." + fk->table + " " + fk->name;
-    std::map<std::string, std::string> params = {{"table", pg::qualified(fk->schema, fk->table)},
-                                                 {"constraint", pg::quote_ident(fk->name)},
-                                                 {"definition", fk->definition}};
-    Step d;
-    d.id = "fk-drop:" + object;
-    d.kind = "fk-drop";
-    d.phase = "data";
-    d.object = object;
-    d.action = Action::remove;
-    d.reason = fmt::format("references {}, which is reloaded while {} keeps its rows: dropped before the load, added back after",
-                           to, from);
-    d.params = params;
-    d.locks = {{pg::qualified(fk->schema, fk->table), LockMode::exclusive}, {quoted_key(to), LockMode::exclusive}};
-    if (!database_step_.empty()) d.depends_on.push_back(database_step_);
-    Step a;
-    a.id = "fk-restore:" + object;
-    a.kind = "fk-restore";
-    a.phase = "post-data";
-    a.object = object;
-    a.action = Action::create;
-    a.reason = fmt::format("add back (and validate) the foreign key dropped for the load of {}", to);
-    a.params = params;
-    a.locks = d.locks;
-    a.depends_on = {d.id, load_of.at(to)->id};
+    std::string to = catalog::key(fk->ref_schema, fk->ref_table);
+    auto [d, a] = fk_drop_and_restore(*fk, database_step_);
+    a.depends_on.push_back(load_of.at(to)->id);
     drops_before[to].push_back(d.id);
     extra.push_back(std::move(d));
     extra.push_back(std::move(a));
@@ -302,78 +407,12 @@ void Planner::plan_loads_into_existing() {
   for (auto& [k, p] : parent) groups[find(k)].push_back(k);
   for (auto& [root, members] : groups) {
     std::sort(members.begin(), members.end());
-    // Foreign-key order: a table loads after the tables it references. Cycles (Tarjan's SCCs of
-    // the group's graph) cannot be ordered.
-    std::map<std::string, int> index, low;
-    std::vector<std::string> stack;
-    std::set<std::string> on_stack;
-    std::vector<std::vector<std::string>> cycles;
-    int counter = 0;
-    std::function<void(const std::string&)> visit = [&](const std::string& v) {
-      index[v] = low[v] = counter++;
-      stack.push_back(v);
-      on_stack.insert(v);
-      for (const auto* fk : within[v]) {
-        std::string w = catalog::key(fk->ref_schema, fk->ref_table);
-        if (w == v) continue;  // a self-reference is checked at the end of its own COPY
-        if (!index.count(w)) {
-          visit(w);
-          low[v] = std::min(low[v], low[w]);
-        } else if (on_stack.count(w)) {
-          low[v] = std::min(low[v], index[w]);
-        }
-      }
-      if (low[v] == index[v]) {
-        std::vector<std::string> scc;
-        std::string w;
-        do {
-          w = stack.back();
-          stack.pop_back();
-          on_stack.erase(w);
-          scc.push_back(w);
-        } while (w != v);
-        if (scc.size() > 1) cycles.push_back(scc);
-      }
-    };
-    for (const auto& m : members)
-      if (!index.count(m)) visit(m);
+    // Foreign-key order: a table loads after the tables it references; cycles cannot be ordered.
+    auto cycles = fk_cycles(members, within);
     std::set<std::string> in_cycle;
     for (const auto& c : cycles) in_cycle.insert(c.begin(), c.end());
-    if (!cycles.empty() && !in_.target_superuser) {
-      std::vector<std::string> keys, tables;
-      for (const auto& t : in_cycle) {
-        tables.push_back(t);
-        for (const auto* fk : within[t])
-          if (in_cycle.count(catalog::key(fk->ref_schema, fk->ref_table))) keys.push_back(fk->name + " (" + t + " -> " + fk->ref_schema + "." + fk->ref_table + ")");
-      }
-      fail(ErrorKind::input,
-           fmt::format("Restore \"{}\": tables {} of the target reference each other by foreign keys {}: no load order "
-                       "satisfies them while they are in place. pgrecover loads such tables with "
-                       "session_replication_role = replica, which needs a superuser, and role \"{}\" is not one",
-                       doc_.metadata.name, join(tables), join(keys), in_.target_role),
-           "restore as a superuser, or drop those foreign keys before the restore and add them back after, or "
-           "restore into a new database");
-    }
-    // The set's TRUNCATE.
-    Step t;
-    t.id = "truncate:" + members.front();
-    t.kind = "truncate";
-    t.phase = "data";
-    t.object = join(members);
-    t.action = Action::run;
-    std::vector<std::string> fk_names, quoted;
-    for (const auto& m : members) {
-      quoted.push_back(quoted_key(m));
-      for (const auto* fk : within[m]) fk_names.push_back(fk->name);
-      t.locks.push_back({quoted_key(m), LockMode::exclusive});
-    }
-    std::sort(fk_names.begin(), fk_names.end());
-    fk_names.erase(std::unique(fk_names.begin(), fk_names.end()), fk_names.end());
-    t.reason = fmt::format("foreign keys {} connect these reloaded tables: TRUNCATE them together, then load them in "
-                           "foreign-key order",
-                           join(fk_names));
-    t.params["sql"] = "TRUNCATE ONLY " + join(quoted);
-    if (!database_step_.empty()) t.depends_on.push_back(database_step_);
+    if (!cycles.empty() && !in_.target_superuser) refuse_cycle(doc_.metadata.name, in_.target_role, in_cycle, within);
+    Step t = group_truncate(members, within, database_step_);
     for (const auto& m : members) {
       auto it = drops_before.find(m);
       if (it != drops_before.end()) t.depends_on.insert(t.depends_on.end(), it->second.begin(), it->second.end());
@@ -391,18 +430,9 @@ void Planner::plan_loads_into_existing() {
       }
       for (const auto* fk : within[m]) {
         std::string to = catalog::key(fk->ref_schema, fk->ref_table);
-        if (to == m || in_cycle.count(to)) continue;
-        load->depends_on.push_back(load_of.at(to)->id);
+        if (to != m) load->depends_on.push_back(load_of.at(to)->id);
       }
       if (!within[m].empty()) load->reason += "; after the tables it references (foreign-key order)";
-    }
-    // A cycle member referenced from outside the cycle: the loads that reference it wait for it.
-    for (const auto& m : members) {
-      if (in_cycle.count(m)) continue;
-      for (const auto* fk : within[m]) {
-        std::string to = catalog::key(fk->ref_schema, fk->ref_table);
-        if (in_cycle.count(to)) load_of.at(m)->depends_on.push_back(load_of.at(to)->id);
-      }
     }
     extra.push_back(std::move(t));
   }

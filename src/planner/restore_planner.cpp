@@ -130,6 +130,13 @@ Action Planner::present_action(const TocEntry& e, std::string& reason) {
     present = db.functions.count(ns + "." + e.tag) > 0;
   } else if (e.desc == "TYPE" || e.desc == "DOMAIN") {
     present = db.types.count(ns + "." + e.tag) > 0;
+  } else if (e.desc == "DEFAULT ACL") {
+    // "DEFAULT PRIVILEGES FOR TABLES" by its role (the owner) in its schema (or all schemas)
+    static const std::map<std::string, std::string> kind = {
+        {"TABLES", "r"}, {"SEQUENCES", "S"}, {"FUNCTIONS", "f"}, {"TYPES", "T"}, {"SCHEMAS", "n"}};
+    auto space = e.tag.rfind(' ');
+    auto it = kind.find(space == std::string::npos ? e.tag : e.tag.substr(space + 1));
+    if (it != kind.end()) present = db.default_acls.count(e.owner + "|" + e.namespace_ + "|" + it->second) > 0;
   } else if (e.desc == "EXTENSION") {
     present = db.extensions.count(e.tag) > 0;
   } else if (e.desc == "SEQUENCE SET") {

@@ -45,6 +45,11 @@ ALTER TABLE nodes ADD CONSTRAINT nodes_edge_fk FOREIGN KEY (edge_id) REFERENCES 
 INSERT INTO nodes SELECT g, NULL FROM generate_series(1, 20) g;
 INSERT INTO edges SELECT g, g FROM generate_series(1, 20) g;
 UPDATE nodes SET edge_id = id;
+-- entries without a section of their own
+CREATE ROLE ex_reader;
+GRANT SELECT ON customers TO ex_reader;
+COMMENT ON INDEX orders_customer_idx IS 'orders by customer';
+ALTER DEFAULT PRIVILEGES FOR ROLE ex_reader GRANT SELECT ON TABLES TO PUBLIC;
 )SQL";
 
 struct Fixture {
@@ -235,6 +240,13 @@ TEST_CASE("sections: schema only, then data only into the same new database equa
   pg_restore_into(ref, {"-s"});
   CHECK(schema_of(db) == schema_of(ref));
   CHECK(psql(db, "select count(*) from customers") == "0\n");
+  // pre-data alone: grants with their objects, the index comment and default privileges not
+  auto pre = cli({"apply", "--auto-approve", doc("pre-data", fx().full, "ex_pre", "  sections: [pre-data]\n")});
+  INFO(pre.out << pre.err);
+  REQUIRE(pre.exit_code == 0);
+  pg_restore_into("ex_pre_ref", {"--section=pre-data"});
+  CHECK(schema_of("ex_pre") == schema_of("ex_pre_ref"));
+  CHECK(psql("ex_pre", "select has_table_privilege('ex_reader', 'customers', 'SELECT')") == "t\n");
 
   // data only: foreign keys are in place, nodes and edges reference each other
   std::string plan_file = (fx().dir.path() / "data-only.json").string();

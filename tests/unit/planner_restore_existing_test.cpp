@@ -288,7 +288,7 @@ TEST_CASE("planner: sections restore parts of the archive like pg_restore --sect
     CHECK_THROWS_WITH(w.plan(), Catch::Contains("shop.customers") && Catch::Contains("not in the target") &&
                                     Catch::Contains("[data]"));
   }
-  SECTION("schema only: no data; grants at the end of the archive come with post-data, as in pg_restore") {
+  SECTION("schema only: no data") {
     w.doc.spec.sections = {"pre-data", "post-data"};
     w.db = catalog::Database{};
     auto m = by_id(w.plan());
@@ -298,13 +298,21 @@ TEST_CASE("planner: sections restore parts of the archive like pg_restore --sect
     CHECK_FALSE(m.count("table-data:shop.orders"));
     CHECK_FALSE(m.count("analyze:shop.orders"));
   }
-  SECTION("pre-data only leaves out the grant that follows post-data in the archive") {
+  SECTION("a grant goes with its object's section, a default privilege with the entries before it (as pg_restore)") {
+    w.toc.entries.push_back(entry(31, "DEFAULT ACL", "", "DEFAULT PRIVILEGES FOR TABLES", Section::none, {},
+                                  "ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO app;\n"));
     w.doc.spec.sections = {"pre-data"};
     w.db = catalog::Database{};
     auto m = by_id(w.plan());
     CHECK(m.count("table:shop.orders"));
     CHECK_FALSE(m.count("index:shop.orders_customer_idx"));
-    CHECK_FALSE(m.count("acl:shop.TABLE orders"));
+    CHECK(m.count("acl:shop.TABLE orders"));
+    CHECK_FALSE(m.count("default-acl:DEFAULT PRIVILEGES FOR TABLES"));
+    w.doc.spec.sections = {"post-data"};
+    w.db = World().db;
+    auto n = by_id(w.plan());
+    CHECK_FALSE(n.count("acl:shop.TABLE orders"));
+    CHECK(n.count("default-acl:DEFAULT PRIVILEGES FOR TABLES"));
   }
 }
 
@@ -332,4 +340,16 @@ TEST_CASE("planner: single_transaction wraps every step in one transaction with 
   }
   model::Dag dag(p.steps);
   CHECK(dag.topological_order().size() == p.steps.size());
+}
+
+TEST_CASE("planner: default privileges missing in an existing database are restored, present ones kept",
+          "[planner][diff]") {
+  World w;
+  w.toc.entries.push_back(entry(31, "DEFAULT ACL", "shop", "DEFAULT PRIVILEGES FOR TABLES", Section::none, {},
+                                "ALTER DEFAULT PRIVILEGES FOR ROLE app IN SCHEMA shop GRANT SELECT ON TABLES TO app;\n"));
+  auto m = by_id(w.plan());
+  CHECK(m.at("default-acl:shop.DEFAULT PRIVILEGES FOR TABLES")->action == model::Action::create);
+  w.db.default_acls = {"app|shop|r"};
+  m = by_id(w.plan());
+  CHECK(m.at("default-acl:shop.DEFAULT PRIVILEGES FOR TABLES")->action == model::Action::no_op);
 }
