@@ -193,7 +193,7 @@ class SqlWorker : public Worker {
 
   StepOutcome run_script(const model::Step& step, StepContext& ctx) {
     const std::string file = step.params.at("file");
-    if (cfg_.script_ran_before) start_over(step);
+    if (cfg_.script_ran_before || step.params.count("start_over")) start_over(step);
     std::set<std::string> roles;
     auto r = admin().exec("SELECT rolname FROM pg_catalog.pg_roles");
     for (int i = 0; i < r.rows(); ++i) roles.insert(r.str(i, 0));

@@ -64,6 +64,36 @@ std::string clause_value(const std::string& sql, const std::string& key) {
   return v;
 }
 
+// The SQL that gives the new database `name` what the source database `src` had: its owner, the
+// DATABASE PROPERTIES entry (ALTER DATABASE / ALTER ROLE ... IN DATABASE ... SET), its comment
+// and privileges, renamed. Without roles (no-owner), only what names no role.
+std::string database_properties(const archive::Toc& toc, const TocEntry& src, const std::string& name, bool with_roles) {
+  std::string props;
+  if (with_roles && !src.owner.empty()) {
+    props += fmt::format("ALTER DATABASE {} OWNER TO {};\n", pg::quote_ident(name), pg::quote_ident(src.owner));
+  }
+  if (const TocEntry* p = first_of(toc, "DATABASE PROPERTIES")) {
+    std::string text = rename_database(p->defn, src.tag, name);
+    if (!with_roles) {  // keep the database's own lines, not those naming roles
+      std::string kept;
+      size_t pos = 0;
+      while (pos < text.size()) {
+        size_t nl = text.find('\n', pos);
+        std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos + 1);
+        if (line.rfind("ALTER ROLE ", 0) != 0) kept += line;
+        pos = nl == std::string::npos ? text.size() : nl + 1;
+      }
+      text = kept;
+    }
+    props += text;
+  }
+  for (const auto& e : toc.entries) {
+    if (!is_database_entry(e) || (!with_roles && e.desc == "ACL")) continue;
+    props += rename_database(e.defn, src.tag, name);
+  }
+  return props;
+}
+
 }  // namespace
 
 void Planner::add_roles_and_database() {
@@ -157,30 +187,7 @@ void Planner::add_database() {
   // Owner, ALTER DATABASE ... SET, per-role settings in it, its comment and privileges: one step
   // after the roles exist (they are added as its dependencies in add_roles).
   if (!src) return;
-  std::string props;
-  bool with_roles = doc_.spec.roles != config::RolesPolicy::no_owner;
-  if (with_roles && !src->owner.empty()) {
-    props += fmt::format("ALTER DATABASE {} OWNER TO {};\n", pg::quote_ident(name), pg::quote_ident(src->owner));
-  }
-  if (const TocEntry* p = first_of(toc_, "DATABASE PROPERTIES")) {
-    std::string text = rename_database(p->defn, src->tag, name);
-    if (!with_roles) {  // keep the database's own lines, not those naming roles
-      std::string kept;
-      size_t pos = 0;
-      while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
-        std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos + 1);
-        if (line.rfind("ALTER ROLE ", 0) != 0) kept += line;
-        pos = nl == std::string::npos ? text.size() : nl + 1;
-      }
-      text = kept;
-    }
-    props += text;
-  }
-  for (const auto& e : toc_.entries) {
-    if (!is_database_entry(e) || (!with_roles && e.desc == "ACL")) continue;
-    props += rename_database(e.defn, src->tag, name);
-  }
+  std::string props = database_properties(toc_, *src, name, doc_.spec.roles != config::RolesPolicy::no_owner);
   if (props.find_first_not_of(" \n;") == std::string::npos) return;
   Step s;
   s.id = "database-settings:" + name;

@@ -42,6 +42,9 @@ struct RestoreInputs {
   const archive::Toc* toc = nullptr;
   const archive::PlainScript* script = nullptr;  // instead of toc: a plain SQL source (restore_sql.hpp)
   bool script_restored_before = false;  // a finished run of this plan id ran the script (SQL sources)
+  // SQL sources: the id of an unfinished run of this document into this target that created the
+  // database and failed in its script; the new plan starts over (drops and re-creates it).
+  std::string half_restored_by;
   const catalog::Cluster* cluster = nullptr;
   const catalog::Database* database = nullptr;  // exists == false when the database is missing
   RowCounter* counter = nullptr;

@@ -91,6 +91,14 @@ model::Plan already_restored(const RestoreInputs& in) {
   return plan;
 }
 
+std::string create_database_sql(const config::Restore& doc, const archive::PlainScript& script) {
+  std::string encoding = !doc.spec.encoding.empty() ? doc.spec.encoding : !script.encoding.empty() ? script.encoding : "UTF8";
+  std::string sql = fmt::format("CREATE DATABASE {} WITH TEMPLATE = template0 ENCODING = {}",
+                                pg::quote_ident(doc.spec.database), pg::quote_literal(encoding));
+  if (!doc.spec.locale.empty()) sql += fmt::format(" LC_COLLATE = {0} LC_CTYPE = {0}", pg::quote_literal(doc.spec.locale));
+  return sql;
+}
+
 }  // namespace
 
 model::Plan plan_sql_restore(const RestoreInputs& in) {
@@ -126,17 +134,19 @@ model::Plan plan_sql_restore(const RestoreInputs& in) {
 
   std::string create_sql;
   bool exists = in.database->exists;
-  if (!exists) {
+  bool start_over = exists && !in.database->empty() && !script.cluster_dump && !in.half_restored_by.empty();
+  if (start_over) {
+    create_sql = create_database_sql(doc, script);
+    warnings.push_back(fmt::format("database \"{}\" holds what run {} of this restore left when its script failed: "
+                                   "it is dropped and created anew before the script runs",
+                                   db, in.half_restored_by));
+  } else if (!exists) {
     if (!doc.spec.create) {
       fail(ErrorKind::input, fmt::format("Restore \"{}\": database \"{}\" does not exist on the target", doc.metadata.name, db),
            "create it first, or set to.create: true");
     }
     std::string encoding = !doc.spec.encoding.empty() ? doc.spec.encoding : !script.encoding.empty() ? script.encoding : "UTF8";
-    create_sql = fmt::format("CREATE DATABASE {} WITH TEMPLATE = template0 ENCODING = {}", pg::quote_ident(db),
-                             pg::quote_literal(encoding));
-    if (!doc.spec.locale.empty()) {
-      create_sql += fmt::format(" LC_COLLATE = {0} LC_CTYPE = {0}", pg::quote_literal(doc.spec.locale));
-    }
+    create_sql = create_database_sql(doc, script);
     Step d;
     d.id = "database:" + db;
     d.kind = "database";
@@ -171,6 +181,10 @@ model::Plan plan_sql_restore(const RestoreInputs& in) {
   run.params["single_transaction"] = doc.spec.single_transaction ? "true" : "false";
   // Run again after a failure, the script starts over: what this plan created is created anew.
   if (!create_sql.empty()) run.params["recreate_sql"] = create_sql;
+  if (start_over) {
+    run.params["start_over"] = "true";
+    run.reason += fmt::format("; first drops and re-creates the database run {} left half restored", in.half_restored_by);
+  }
   if (!creates.empty()) run.params["drop_databases"] = nlohmann::json(creates).dump();
   run.depends_on = before_script;
   run.locks = {{kCatalogLock, LockMode::exclusive}};

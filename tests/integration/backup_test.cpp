@@ -314,6 +314,12 @@ verify:
 
 TEST_CASE("backup: pg_dump failing leaves nothing listed and names the table and the rights", "[backup]") {
   auto doc = policy_doc("denied", "", "bk_limited");
+  // Plan time already says which table the role may not read, and how to fix it.
+  auto plan = cli({"plan", doc});
+  CHECK(plan.exit_code == 0);
+  CHECK(plan.out.find("may not read table \"app\".\"secret\"") != std::string::npos);
+  CHECK(plan.out.find("GRANT SELECT ON \"app\".\"secret\" TO \"bk_limited\"") != std::string::npos);
+  CHECK(plan.out.find("app\".\"orders") == std::string::npos);  // readable tables are not named
   auto r = cli({"apply", doc, "--auto-approve"});
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("app.secret") != std::string::npos);
@@ -326,6 +332,8 @@ TEST_CASE("backup: pg_dump failing leaves nothing listed and names the table and
   CHECK(entries == 0);
   // With the table left out, the same role can take the backup.
   auto ok = policy_doc("denied-ok", "select: {exclude_tables: [app.secret]}\n", "bk_limited");
+  auto p2 = cli({"plan", ok});
+  CHECK(p2.out.find("may not read") == std::string::npos);  // the excluded table is not warned about
   auto r2 = cli({"apply", ok, "--auto-approve"});
   must(r2, "apply with the table excluded");
   CHECK(r2.err.find("pg_authid") != std::string::npos);  // warned: no password hashes

@@ -4,8 +4,10 @@
 // database has an owner and ALTER DATABASE ... SET settings. The result is compared with
 // pg_dump -s of the source, and a LOGIN role restored with roles: all logs in with its old
 // password over TCP (scram-sha-256). Also: a restore from the repository without the policy's
-// document, and tablespaces: default.
+// document, and tablespaces restored, mapped or put in the default.
 #include <catch2/catch.hpp>
+
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -229,4 +231,66 @@ spec:
   CHECK(v.exit_code == 1);
   CHECK((v.out + v.err).find("rr-norepo.yaml:5") != std::string::npos);
   CHECK((v.out + v.err).find("give spec.from.repository") != std::string::npos);
+}
+
+TEST_CASE("tablespaces: restored at their old location, mapped, or all in the default", "[restore][tablespaces]") {
+  // A database with a table in its own tablespace, backed up by its own policy.
+  fs::path location = fx().dir.path() / "ts_fast";
+  fs::create_directories(location);
+  fs::permissions(fx().dir.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  if (server().server_user()) {
+    REQUIRE(::chown(location.c_str(), server().server_user()->uid, server().server_user()->gid) == 0);
+  }
+  psql("postgres", fmt::format("CREATE TABLESPACE rr_fast LOCATION '{}'", location.string()));
+  psql("postgres", "CREATE DATABASE rr_ts");
+  psql("rr_ts", "CREATE TABLE hot (x int) TABLESPACE rr_fast; INSERT INTO hot SELECT generate_series(1, 10)");
+  std::string policy = (fx().dir.path() / "ts-policy.yaml").string();
+  write_file_atomic(policy, fmt::format(R"(apiVersion: pgrecover/v1
+kind: BackupPolicy
+metadata: {{name: rr-ts}}
+spec:
+  source: {{conninfo: "host={} port={} user=postgres dbname=postgres"}}
+  database: rr_ts
+  repository: local
+)",
+                                        server().socket_dir().string(), server().port()));
+  must(fx().cli({"apply", policy, "--auto-approve"}), "backup rr_ts");
+  instance::Instance fresh(instance::Options{});
+  auto doc = [&](const std::string& name, const std::string& database, const std::string& extra) {
+    std::string path = (fx().dir.path() / (name + ".yaml")).string();
+    write_file_atomic(path, fmt::format(R"(apiVersion: pgrecover/v1
+kind: Restore
+metadata: {{name: {}}}
+spec:
+  from: {{repository: local, policy: rr-ts}}
+  to: {{conninfo: "{}", database: {}}}
+{})",
+                                        name, fresh.conninfo("postgres"), database, extra));
+    return path;
+  };
+  // restore (the default): the plan creates it at its old location; on this host that folder is
+  // the source's own, which the server refuses, naming it.
+  auto restore = doc("ts-restore", "rr_ts", "");
+  auto plan = fx().cli({"plan", restore});
+  must(plan, "plan tablespaces: restore");
+  CHECK(plan.out.find("tablespace") != std::string::npos);
+  CHECK(plan.out.find("rr_fast") != std::string::npos);
+  auto failed = fx().cli({"apply", restore, "--auto-approve"});
+  CHECK(failed.exit_code == 1);
+  CHECK(failed.err.find("already in use as a tablespace") != std::string::npos);
+
+  // a map to a tablespace the target lacks is refused at plan time
+  auto nowhere = fx().cli({"plan", doc("ts-nowhere", "rr_ts_map", "  tablespaces: {map: {rr_fast: nvme}}\n")});
+  CHECK(nowhere.exit_code == 1);
+  CHECK(nowhere.err.find("\"nvme\", which does not exist") != std::string::npos);
+
+  for (const auto& [name, extra] : {std::pair{"ts-map", "  tablespaces: {map: {rr_fast: pg_default}}\n"},
+                                    std::pair{"ts-default", "  tablespaces: default\n"}}) {
+    std::string db = std::string(name) == "ts-map" ? "rr_ts_map" : "rr_ts_default";
+    auto apply = fx().cli({"apply", doc(name, db, extra), "--auto-approve"});
+    INFO(apply.out << apply.err);
+    REQUIRE(apply.exit_code == 0);
+    CHECK(query(fresh, db, "SELECT reltablespace || ':' || (SELECT count(*) FROM hot) FROM pg_class WHERE relname = 'hot'") ==
+          "0:10\n");
+  }
 }

@@ -65,6 +65,11 @@ Fixture& fx() {
   return f;
 }
 
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+  return s;
+}
+
 std::string conninfo(const instance::Instance& inst) {
   return fmt::format("host={} port={} user=postgres dbname=postgres", inst.socket_dir().string(), inst.port());
 }
@@ -169,6 +174,21 @@ CREATE TABLE public.second (y int);
   CHECK(second.exit_code == 0);
   CHECK(psql("sq_gated", "SELECT count(*) FROM public.first") == "3\n");
   CHECK(psql("sq_gated", "SELECT count(*) FROM public.second") == "0\n");
+
+  // A script fixed after it failed (a new plan id): the new plan starts over in the database the
+  // failed run created and left half restored.
+  std::string broken = (fx().dir.path() / "broken.sql").string();
+  const std::string broken_text = "CREATE TABLE public.a (x int);\nINSERT INTO public.a VALUES (1);\n"
+                                  "CREATE TABLE public.b (y no_such_type);\n";
+  write_file_atomic(broken, broken_text);
+  auto b = doc("sq-broken", fmt::format("{{sql_file: \"{}\"}}", broken), conninfo(server()), "sq_broken");
+  CHECK(fx().cli({"apply", b, "--auto-approve"}).exit_code == 1);
+  write_file_atomic(broken, replace_all(broken_text, "no_such_type", "int"));
+  auto fixed = fx().cli({"apply", b, "--auto-approve"});
+  INFO(fixed.out << fixed.err);
+  CHECK(fixed.exit_code == 0);
+  CHECK(fixed.out.find("left half restored") != std::string::npos);
+  CHECK(psql("sq_broken", "SELECT count(*) FROM public.a") == "1\n");
 
   // single_transaction into an existing empty database: the failure leaves it as it was.
   psql("postgres", "DROP ROLE sq_gate");
