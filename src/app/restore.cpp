@@ -180,8 +180,6 @@ std::string restore_fingerprint(const config::Restore& doc) {
   const auto& s = doc.spec;
   nlohmann::json j = {{"name", doc.metadata.name},
                       {"archive", s.archive},
-                      {"sql_file", s.sql_file},
-                      {"single_transaction", s.single_transaction},
                       {"repository", s.repository},
                       {"policy", s.policy},
                       {"backup", {static_cast<int>(s.backup.kind), s.backup.id, s.backup.before}},
@@ -191,14 +189,15 @@ std::string restore_fingerprint(const config::Restore& doc) {
                       {"select", {s.select.schemas, s.select.tables, s.select.exclude_schemas, s.select.exclude_tables}},
                       {"existing", config::to_string(s.existing)},
                       {"roles", config::to_string(s.roles)},
-                      {"tablespaces", {s.tablespaces_default, s.tablespace_map}},
-                      {"new_database", {s.encoding, s.locale}},
                       {"post", {s.fix_sequences, s.analyze, s.verify_row_counts, s.verify_sql}},
                       {"settings", s.session_settings}};
   // Fields added later count only when set, so the plan ids of existing documents stay the same.
   if (s.sections.size() != 3) j["sections"] = s.sections;
   if (s.single_transaction) j["single_transaction"] = true;
   if (s.allow_dropping_dependents) j["allow_dropping_dependents"] = true;
+  if (!s.sql_file.empty()) j["sql_file"] = s.sql_file;
+  if (s.tablespaces_default || !s.tablespace_map.empty()) j["tablespaces"] = {s.tablespaces_default, s.tablespace_map};
+  if (!s.encoding.empty() || !s.locale.empty()) j["new_database"] = {s.encoding, s.locale};
   return sha256_hex(j.dump());
 }
 
@@ -217,14 +216,6 @@ void add_globals(const RestoreSource& src, planner::RestoreInputs& in) {
 model::Plan plan_restore_document(const config::Restore& doc, const config::Settings& settings) {
   RestoreSource src = resolve_restore_source(doc, settings);
   if (src.plain) return plan_sql_restore_document(doc, settings, src);
-  if (doc.spec.single_transaction) {
-    // Archives in one transaction are issue 14 item 5, built in another branch: refuse rather
-    // than ignore the field until it lands.
-    fail(ErrorKind::input,
-         fmt::format("Restore \"{}\": single_transaction is supported for SQL scripts (from.sql_file) only so far",
-                     doc.metadata.name),
-         "leave it out, or restore with pg_restore -1");
-  }
   auto archive = archive::Archive::open(src.archive);
   TargetAccess t = resolve_target(doc.spec.to, doc.spec.database, settings);
   std::string fingerprint = restore_fingerprint(doc);
