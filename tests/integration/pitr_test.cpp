@@ -124,7 +124,12 @@ spec:
   s.between = s.sql("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   s.sql("INSERT INTO orders VALUES (7, 'g')");
-  s.sql("SELECT pg_create_restore_point('before_drop')");
+  // The restore point, created, archived and recorded by pgrecover.
+  auto point = test::run_pgrecover({"--config", s.config.string(), "restore-point", "before_drop", "--policy",
+                                    "src-physical", policy_file.string()});
+  INFO(point.out << point.err);
+  REQUIRE(point.exit_code == 0);
+  REQUIRE(point.out.find("restore point \"before_drop\" at ") != std::string::npos);
   s.sql("DROP TABLE orders");
   s.sql("INSERT INTO audit SELECT generate_series(1, 100)");
   std::string segment = s.sql("SELECT pg_walfile_name(pg_switch_wal())");
