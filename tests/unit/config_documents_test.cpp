@@ -286,7 +286,7 @@ spec:
   CHECK_THAT(msg, Catch::Contains("takes logical backups; point-in-time recovery needs method physical"));
   msg = only_problem(check(kPolicy + "---\n" + replace(pitr, "{time: \"2024-05-01T13:00:00Z\"}",
                                                        "{time: \"2024-05-01T13:00:00Z\", xid: 1234}"), settings), 14);
-  CHECK_THAT(msg, Catch::Contains("spec.target takes only one of \"time\", \"xid\", \"name\", \"lsn\" or \"immediate\", not several"));
+  CHECK_THAT(msg, Catch::Contains("spec.target takes only one of \"time\", \"xid\", \"name\", \"lsn\", \"immediate\" or \"latest\", not several"));
 }
 
 TEST_CASE("config: PointInTimeRecovery defaults and targets", "[config]") {
@@ -318,6 +318,15 @@ spec:
   auto bad = check(replace(docs, "timeline: 3", "timeline: newest"), settings);
   REQUIRE(bad.problems.size() == 1);
   CHECK_THAT(bad.problems[0].message, Catch::Contains("\"newest\" is not one of \"latest\" or \"current\""));
+
+  // target latest: the end of the archive; inclusive does not apply
+  auto latest = check(replace(docs, "target: {lsn: \"16/B374D848\"}", "target: {latest: true}"), settings);
+  REQUIRE(latest.ok());
+  CHECK(latest.documents.recoveries.at(0).spec.target == RecoveryTarget{RecoveryTarget::Kind::latest, ""});
+  auto inclusive = check(replace(docs, "target: {lsn: \"16/B374D848\"}", "target: {latest: true}\n  inclusive: false"), settings);
+  REQUIRE(inclusive.problems.size() == 1);
+  CHECK_THAT(inclusive.problems[0].message, Catch::Contains("spec.inclusive: only applies to targets time, xid and lsn"));
+  CHECK_FALSE(check(replace(docs, "target: {lsn: \"16/B374D848\"}", "target: {latest: false}"), settings).ok());
 }
 
 TEST_CASE("config: the fingerprint ignores layout and comments but not values", "[config]") {
