@@ -379,3 +379,44 @@ TEST_CASE("config: relative archive paths resolve against the document's folder"
   auto set = load_documents({dir.path() / "r.yaml"}, Settings{});
   CHECK(set.restores.at(0).spec.archive == (dir.path() / "dumps" / "shop").string());
 }
+
+TEST_CASE("config: a recovered cluster's configuration and archiving", "[config]") {
+  const Settings settings = test_settings();
+  const std::string docs = replace(replace(kPolicy, "  database: shop\n", ""), "  repository: local",
+                                   "  method: physical\n  repository: local") +
+                           R"(---
+apiVersion: pgrecover/v1
+kind: PointInTimeRecovery
+metadata: {name: gone}
+spec:
+  from: {policy: shop-nightly}
+  target: {latest: true}
+  archive: resume
+  to:
+    data_directory: /srv/pg/r
+    config: keep
+    listen_addresses: "*"
+    settings: {max_connections: 200, shared_buffers: 1GB, jit: false}
+)";
+  auto r = check(docs, settings);
+  for (const auto& p : r.problems) UNSCOPED_INFO(p.str());
+  REQUIRE(r.ok());
+  const auto& s = r.documents.recoveries.at(0).spec;
+  CHECK(s.archive_resume);
+  CHECK(s.keep_config);
+  CHECK(s.listen_addresses_given);
+  CHECK(s.listen_addresses == "*");
+  CHECK(s.settings == std::map<std::string, std::string>{{"jit", "off"}, {"max_connections", "200"}, {"shared_buffers", "1GB"}});
+  // pgrecover's own settings cannot be overridden there; unknown values are refused by the schema
+  auto own = check(replace(docs, "jit: false", "archive_command: x"), settings);
+  REQUIRE(own.problems.size() == 1);
+  CHECK_THAT(own.problems[0].message, Catch::Contains("spec.to.settings: \"archive_command\" is set by pgrecover"));
+  CHECK_FALSE(check(replace(docs, "archive: resume", "archive: always"), settings).ok());
+  CHECK_FALSE(check(replace(docs, "config: keep", "config: source"), settings).ok());
+  auto defaults = check(replace(replace(replace(docs, "  archive: resume\n", ""), "    config: keep\n", ""),
+                                "    listen_addresses: \"*\"\n", ""), settings);
+  REQUIRE(defaults.ok());
+  CHECK_FALSE(defaults.documents.recoveries.at(0).spec.archive_resume);
+  CHECK_FALSE(defaults.documents.recoveries.at(0).spec.keep_config);
+  CHECK_FALSE(defaults.documents.recoveries.at(0).spec.listen_addresses_given);
+}
