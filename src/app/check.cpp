@@ -124,6 +124,11 @@ int check_command(const CheckOptions& o, std::ostream& out) {
   for (const auto& p : o.paths) paths.emplace_back(p);
   if (paths.empty()) paths.emplace_back(".");
   auto docs = config::load_documents(paths, settings);
+  if (docs.policies.empty()) {
+    // A monitoring job pointed at the wrong folder must not report "all good".
+    fail(ErrorKind::input, "no BackupPolicy among the documents: nothing to check",
+         "give the files or folders that hold your BackupPolicy documents: pgrecover check PATH...");
+  }
   auto report = check_policies(docs, settings);
   if (o.format == "json") out << report::health_json(report).dump(2) << "\n";
   else if (o.format == "prometheus") out << report::render_health_prometheus(report);

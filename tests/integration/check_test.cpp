@@ -135,6 +135,11 @@ TEST_CASE("check: a fresh backup is within its schedule (exit 0); once older tha
   fs::path broken = w.write("broken.yaml", "apiVersion: pgrecover/v1\nkind: BackupPolicy\nmetadata: {name: x}\nspec: {rpo: soon}\n");
   auto bad = w.pgrecover({"check", broken.string()});
   CHECK(bad.exit_code == 1);
+  fs::path empty = w.dir.path() / "no-policies";
+  fs::create_directories(empty);
+  auto nothing = w.pgrecover({"check", empty.string()});
+  CHECK(nothing.exit_code == 1);
+  CHECK(nothing.err.find("no BackupPolicy among the documents") != std::string::npos);
 }
 
 TEST_CASE("check: archive_command failing is out of bounds; a healthy archiving source is within (with Prometheus output)",
