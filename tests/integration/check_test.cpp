@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "instance/instance.hpp"
+#include "repository/restore_points.hpp"
 #include "support/harness.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
@@ -165,6 +166,13 @@ TEST_CASE("check: archive_command failing is out of bounds; a healthy archiving 
   CHECK(r.exit_code == 5);
   CHECK(r.out.find("OUT OF BOUNDS: policy failing-physical") != std::string::npos);
   CHECK(r.out.find("archive_command is failing") != std::string::npos);
+  // A restore point on that source cannot be archived: the command fails and records nothing.
+  auto point = w.pgrecover({"restore-point", "before_change", "--policy", "failing-physical", doc.string(), "--timeout", "3s"});
+  INFO(point.out << point.err);
+  CHECK(point.exit_code == 1);
+  CHECK(point.err.find("did not reach the WAL archive of cluster \"failing\"") != std::string::npos);
+  CHECK(point.err.find("it is not recorded") != std::string::npos);
+  CHECK(repository::list_restore_points(w.repo, "failing").empty());
 
   // A healthy source: archiving works, a fresh base backup, archive_timeout below the rpo.
   o.settings[3] = {"archive_command", fmt::format("'{} --config {} wal push %p --repository local --cluster healthy'",
