@@ -59,6 +59,9 @@ void gather_physical(const config::BackupPolicy& policy, const config::Settings&
   try {
     auto c = pg::Connection::open(settings.connect_string(policy.spec.source), "pgrecover plan");
     for (auto& w : engine::check_archiving(c, policy.spec.cluster)) f.warnings.push_back(std::move(w));
+    auto tli = c.exec("SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN '' "
+                      "ELSE substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8) END");
+    if (!tli.str(0, 0).empty()) f.source_timeline = static_cast<std::uint32_t>(std::stoul(tli.str(0, 0), nullptr, 16));
   } catch (const Error& e) {
     f.warnings.push_back(fmt::format("could not check WAL archiving on the source: {}", e.what()));
   }

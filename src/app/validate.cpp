@@ -60,7 +60,7 @@ std::string describe(const config::Restore& r, const config::Settings& settings)
 
 std::string describe(const config::PointInTimeRecovery& x, const config::Settings&) {
   const auto& s = x.spec;
-  static const char* kinds[] = {"time", "xid", "name", "lsn", "immediate"};
+  static const char* kinds[] = {"time", "xid", "name", "lsn", "immediate", "latest"};
   std::string target = kinds[static_cast<int>(s.target.kind)];
   if (!s.target.value.empty()) target += " " + s.target.value;
   return fmt::format("recover policy \"{}\" to {} into {}, then {}", s.policy, target, s.data_directory.string(),

@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   add_runs(app, ctx);
   add_wal(app, ctx);
   add_instance(app, ctx);
+  add_check(app, ctx);
+  add_restore_point(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -26,5 +26,7 @@ void add_backups(CLI::App& app, Context& ctx);
 void add_runs(CLI::App& app, Context& ctx);
 void add_wal(CLI::App& app, Context& ctx);
 void add_instance(CLI::App& app, Context& ctx);
+void add_check(CLI::App& app, Context& ctx);
+void add_restore_point(CLI::App& app, Context& ctx);
 
 }  // namespace pgr::cli

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <regex>
+#include <set>
 
 #include "config/detail.hpp"
 #include "config/selection.hpp"
@@ -209,6 +210,8 @@ BackupPolicy build_policy(Reader& r, const YamlDocument& doc, const Settings& se
   s.verify_checksums = r.boolean("/spec/verify/checksums", true);
   s.drill_every = read_duration(r, "/spec/verify/drill/every", std::chrono::seconds(0));
   s.drill_sql = r.strings("/spec/verify/drill/sql");
+  s.rpo = read_duration(r, "/spec/rpo", std::chrono::seconds(0));
+  s.rto = read_duration(r, "/spec/rto", std::chrono::seconds(0));
   return out;
 }
 
@@ -306,9 +309,10 @@ PointInTimeRecovery build_recovery(Reader& r, const YamlDocument& doc, const std
   else if (const auto* xid = r.get("/spec/target/xid")) s.target = {K::xid, xid->dump()};
   else if (r.has("/spec/target/name")) s.target = {K::name, r.str("/spec/target/name")};
   else if (r.has("/spec/target/lsn")) s.target = {K::lsn, r.str("/spec/target/lsn")};
+  else if (r.has("/spec/target/latest")) s.target = {K::latest, ""};
   else s.target = {K::immediate, ""};
   s.inclusive = r.boolean("/spec/inclusive", true);
-  if (r.has("/spec/inclusive") && (s.target.kind == K::name || s.target.kind == K::immediate)) {
+  if (r.has("/spec/inclusive") && (s.target.kind == K::name || s.target.kind == K::immediate || s.target.kind == K::latest)) {
     r.problem("/spec/inclusive", "spec.inclusive: only applies to targets time, xid and lsn");
   }
   if (const auto* t = r.get("/spec/timeline")) s.timeline = t->is_string() ? t->get<std::string>() : t->dump();
@@ -320,6 +324,28 @@ PointInTimeRecovery build_recovery(Reader& r, const YamlDocument& doc, const std
   s.port = r.integer("/spec/to/port", 0);
   s.socket_directory = absolute_from(base_dir, r.str("/spec/to/socket_directory"));
   s.move_aside_existing = r.boolean("/spec/to/move_aside_existing", false);
+  s.keep_config = r.str("/spec/to/config", "isolated") == "keep";
+  s.listen_addresses_given = r.has("/spec/to/listen_addresses");
+  s.listen_addresses = r.str("/spec/to/listen_addresses");
+  if (const auto* m = r.get("/spec/to/settings")) {
+    static const std::regex guc("[A-Za-z_][A-Za-z0-9_]*([.][A-Za-z_][A-Za-z0-9_]*)?");
+    static const std::set<std::string> ours = {"port", "listen_addresses", "unix_socket_directories", "archive_mode",
+                                               "archive_command", "restore_command", "hot_standby"};
+    for (const auto& [name, value] : m->items()) {
+      const std::string p = "/spec/to/settings/" + pointer_segment(name);
+      if (!std::regex_match(name, guc)) {
+        r.problem(p, fmt::format("spec.to.settings: \"{}\" is not a server setting name", name));
+      } else if (ours.count(name) || name.rfind("recovery_target", 0) == 0) {
+        r.problem(p, fmt::format("spec.to.settings: \"{}\" is set by pgrecover; use spec.to.port, "
+                                 "spec.to.listen_addresses, spec.to.socket_directory or spec.archive", name));
+      } else {
+        s.settings[name] = value.is_string()    ? value.get<std::string>()
+                           : value.is_boolean() ? (value.get<bool>() ? "on" : "off")
+                                                : value.dump();
+      }
+    }
+  }
+  s.archive_resume = r.str("/spec/archive", "off") == "resume";
   s.verify_sql = r.strings("/spec/verify/sql");
   s.timeout = read_duration(r, "/spec/timeout", std::chrono::seconds(3600));
   return out;

@@ -91,6 +91,10 @@ struct BackupPolicySpec {
   bool verify_checksums = true;
   std::chrono::seconds drill_every{0};  // 0: no restore drill
   std::vector<std::string> drill_sql;   // checks run in the drill instance; each must succeed
+  // `pgrecover check` bounds; 0: not stated. rpo: how much committed data may be lost (physical:
+  // the age of WAL not yet archived; logical: the newest backup's age). rto: how long a restore
+  // may take (estimated from measured throughput).
+  std::chrono::seconds rpo{0}, rto{0};
   bool operator==(const BackupPolicySpec&) const = default;
 };
 
@@ -135,8 +139,8 @@ struct Restore {
 };
 
 struct RecoveryTarget {
-  enum class Kind { time, xid, name, lsn, immediate } kind = Kind::immediate;
-  std::string value;  // empty for immediate
+  enum class Kind { time, xid, name, lsn, immediate, latest } kind = Kind::immediate;
+  std::string value;  // empty for immediate and latest
   bool operator==(const RecoveryTarget&) const = default;
 };
 
@@ -150,6 +154,11 @@ struct PointInTimeRecoverySpec {
   int port = 0;                               // 0: a free port is chosen
   std::filesystem::path socket_directory;     // empty: the data directory
   bool move_aside_existing = false;           // rename a non-empty data_directory instead of failing
+  bool keep_config = false;                   // to.config: keep (the source's configuration stays in force)
+  std::string listen_addresses;               // to.listen_addresses; empty: not given
+  bool listen_addresses_given = false;
+  std::map<std::string, std::string> settings;  // to.settings, rendered as postgresql.conf values
+  bool archive_resume = false;                // archive: resume | off
   std::vector<std::string> verify_sql;
   std::chrono::seconds timeout{3600};         // how long to wait for the target
   bool operator==(const PointInTimeRecoverySpec&) const = default;

@@ -52,7 +52,9 @@ json policy_to_json(const BackupPolicy& p) {
           {"keep_monthly", opt(s.keep_monthly)},
           {"verify_checksums", s.verify_checksums},
           {"drill_every", s.drill_every.count()},
-          {"drill_sql", s.drill_sql}};
+          {"drill_sql", s.drill_sql},
+          {"rpo", s.rpo.count()},
+          {"rto", s.rto.count()}};
 }
 
 BackupPolicy policy_from_json(const json& j) {
@@ -85,6 +87,8 @@ BackupPolicy policy_from_json(const json& j) {
     s.verify_checksums = j.value("verify_checksums", true);
     s.drill_every = std::chrono::seconds{j.at("drill_every").get<long long>()};
     s.drill_sql = j.at("drill_sql").get<std::vector<std::string>>();
+    s.rpo = std::chrono::seconds{j.value("rpo", 0LL)};
+    s.rto = std::chrono::seconds{j.value("rto", 0LL)};
   } catch (const json::exception& e) {
     fail(ErrorKind::input, fmt::format("the backup plan's policy is malformed: {}", e.what()), "plan again");
   }

@@ -34,6 +34,8 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
         "select": {"$ref": "common.schema.json#/definitions/selection", "description": "Schemas and tables to include or exclude (logical only). Default: the whole database."},
         "repository": {"description": "The repository to store backups in: a name from the settings ([repositories.NAME]).", "type": "string", "minLength": 1},
         "cluster": {"$ref": "common.schema.json#/definitions/name", "description": "Physical only: the name of the WAL stream in the repository (archive_command uses it). Default: the policy's name."},
+        "rpo": {"$ref": "common.schema.json#/definitions/duration", "description": "Recovery point objective: how much committed work may be lost, for `pgrecover check`. Physical: WAL written but not yet archived may be at most this old (and archive_timeout must not exceed it); logical: the newest good backup may be at most this old."},
+        "rto": {"$ref": "common.schema.json#/definitions/duration", "description": "Recovery time objective: how long restoring the newest backup may take, for `pgrecover check`, estimated from the throughput of the last successful restore or recovery."},
         "schedule": {
           "description": "When a new backup is due. Without it every apply takes a backup.",
           "type": "object",
@@ -106,22 +108,23 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
           }
         },
         "target": {
-          "title": "recovery target: exactly one of time, xid, name, lsn, immediate",
+          "title": "recovery target: exactly one of time, xid, name, lsn, immediate, latest",
           "description": "Where recovery stops (PostgreSQL's recovery_target_*): exactly one of these.",
           "type": "object",
           "additionalProperties": false,
           "properties": {
             "time": {"$ref": "common.schema.json#/definitions/timestamp", "description": "recovery_target_time: a time stamp with a time zone."},
             "xid": {"description": "recovery_target_xid: a transaction ID.", "type": "integer", "minimum": 3},
-            "name": {"description": "recovery_target_name: a restore point made with pg_create_restore_point().", "type": "string", "minLength": 1, "maxLength": 63},
+            "name": {"description": "recovery_target_name: a restore point recorded by pgrecover restore-point (the plan refuses a name it does not know).", "type": "string", "minLength": 1, "maxLength": 63},
             "lsn": {"title": "LSN", "description": "recovery_target_lsn: a WAL location such as 0/3000060.", "type": "string", "pattern": "^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$", "examples": ["0/3000060", "16/B374D848"]},
-            "immediate": {"description": "recovery_target = 'immediate': stop as soon as the base backup is consistent.", "type": "boolean", "const": true}
+            "immediate": {"description": "recovery_target = 'immediate': stop as soon as the base backup is consistent.", "type": "boolean", "const": true},
+            "latest": {"description": "No recovery_target: replay every archived WAL segment on the chosen timeline (the newest base backup plus all the WAL after it), then take the action. For when the server is gone.", "type": "boolean", "const": true}
           },
           "oneOf": [
-            {"required": ["time"]}, {"required": ["xid"]}, {"required": ["name"]}, {"required": ["lsn"]}, {"required": ["immediate"]}
+            {"required": ["time"]}, {"required": ["xid"]}, {"required": ["name"]}, {"required": ["lsn"]}, {"required": ["immediate"]}, {"required": ["latest"]}
           ]
         },
-        "inclusive": {"description": "recovery_target_inclusive: stop just after (true) or just before (false) the target. Not used with name or immediate.", "type": "boolean", "default": true},
+        "inclusive": {"description": "recovery_target_inclusive: stop just after (true) or just before (false) the target. Not used with name, immediate or latest.", "type": "boolean", "default": true},
         "timeline": {
           "title": "timeline: latest, current, or a timeline number",
           "description": "recovery_target_timeline: latest, current, or a timeline number.",
@@ -141,9 +144,18 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
             "data_directory": {"description": "The new data directory; must be empty or absent unless move_aside_existing is true. Relative paths are relative to the document's folder.", "type": "string", "minLength": 1},
             "port": {"description": "The port the recovered server listens on. Default: a free port is chosen and reported.", "type": "integer", "minimum": 1, "maximum": 65535},
             "socket_directory": {"description": "unix_socket_directories of the recovered server. Default: the data directory.", "type": "string", "minLength": 1},
-            "move_aside_existing": {"description": "Rename an existing non-empty data directory to NAME.pgrecover-TIMESTAMP instead of failing.", "type": "boolean", "default": false}
+            "move_aside_existing": {"description": "Rename an existing non-empty data directory to NAME.pgrecover-TIMESTAMP instead of failing.", "type": "boolean", "default": false},
+            "config": {"description": "isolated: the recovered server listens on port (or a free one) and a Unix socket only, whatever the source's configuration says (a side recovery next to production). keep: the recovered postgresql.conf and postgresql.auto.conf of the source stay in force, so listen_addresses, port, socket directory and every other setting are the source's unless overridden here (a replacement for a lost server).", "type": "string", "enum": ["isolated", "keep"], "default": "isolated"},
+            "listen_addresses": {"description": "listen_addresses of the recovered server. Default: '' (Unix socket only) with config isolated, the source's with config keep.", "type": "string"},
+            "settings": {
+              "title": "map of server settings",
+              "description": "Other server settings for the recovered server (name: value), written after the source's configuration so that they win; e.g. {max_connections: 200, shared_buffers: 1GB}.",
+              "type": "object",
+              "additionalProperties": {"type": ["string", "number", "boolean"]}
+            }
           }
         },
+        "archive": {"description": "What the recovered cluster does with its WAL once promoted. off: no archiving (a side recovery must not write into the source's WAL stream). resume: archive into the same WAL stream (the policy's cluster, through pgrecover wal push) on the new timeline, so the next base backup and point-in-time recovery work with no hand edits.", "type": "string", "enum": ["off", "resume"], "default": "off"},
         "verify": {
           "description": "Checks on the recovered server before the action.",
           "type": "object",

@@ -93,6 +93,7 @@ class PitrWorker : public Worker {
   StepOutcome settings();
   StepOutcome start();
   StepOutcome wait(StepContext& ctx);
+  StepOutcome wait_for_end_of_archive(StepContext& ctx);
   StepOutcome verify();
   StepOutcome act(const std::string& action);
 
@@ -126,6 +127,7 @@ class PitrRunner : public StepRunner {
     auto it = plan_.params.find(key);
     return it == plan_.params.end() ? empty : it->second;
   }
+  bool standby() const { return param(P::standby) == "true"; }
   repository::Repository repo() const { return repository::Repository::open(param(P::repository_path), param(P::repository), false); }
   repository::BackupInfo backup() const { return repo().find(param(P::policy) + "/" + param(P::backup)); }
   fs::path log_file() const { return data_dir_.parent_path() / "postgresql.log"; }
@@ -264,10 +266,13 @@ StepOutcome PitrWorker::settings() {
     notes += ", wrote pg_hba.conf";
   }
   std::error_code ec;
-  fs::remove(dd / "standby.signal", ec);
-  write_file_atomic(dd / "recovery.signal", "", 0600);
-  for (const char* f : {"postgresql.auto.conf", "postgresql.conf", "pg_hba.conf", "recovery.signal"}) give_to(dd / f, r_.user_);
-  return {0, 0, "recovery.signal and recovery settings written" + notes};
+  // target latest recovers as a standby: it replays the whole archive and waits for more
+  // instead of ending recovery by itself; the action step ends it (see planner/pitr_planner).
+  const char* signal = r_.standby() ? "standby.signal" : "recovery.signal";
+  fs::remove(dd / (r_.standby() ? "recovery.signal" : "standby.signal"), ec);
+  write_file_atomic(dd / signal, "", 0600);
+  for (const char* f : {"postgresql.auto.conf", "postgresql.conf", "pg_hba.conf", signal}) give_to(dd / f, r_.user_);
+  return {0, 0, fmt::format("{} and recovery settings written{}", signal, notes)};
 }
 
 bool PitrWorker::server_running() const {
@@ -324,6 +329,11 @@ StepOutcome PitrWorker::start() {
   o.keep = true;  // it stays up for pause / promote; `shutdown` stops it
   o.superuser = r_.param(P::superuser);
   o.start_timeout_seconds = std::stoi(r_.param(P::timeout));
+  o.keep_configuration = r_.param(P::keep_config) == "true";
+  if (!r_.param(P::server_settings).empty()) {
+    auto settings = nlohmann::json::parse(r_.param(P::server_settings));
+    for (const auto& [k, v] : settings.items()) o.settings.emplace_back(k, v.get<std::string>());
+  }
   try {
     instance::Instance server(o);
     return {0, 0, fmt::format("port {}, socket directory {}", server.port(), server.socket_dir().string())};
@@ -336,6 +346,7 @@ StepOutcome PitrWorker::start() {
 }
 
 StepOutcome PitrWorker::wait(StepContext& ctx) {
+  if (r_.standby()) return wait_for_end_of_archive(ctx);
   auto deadline = Clock::now() + std::chrono::seconds(std::stoll(r_.param(P::timeout)));
   std::uint64_t start_lsn = repository::parse_lsn(r_.param(P::start_lsn));
   std::string last_lsn = "(unknown)";
@@ -401,6 +412,70 @@ StepOutcome PitrWorker::wait(StepContext& ctx) {
   }
 }
 
+// target latest: the server runs as a standby that restores every archived segment and then
+// keeps asking for the next. Replay has reached the end of the archive once it is at or past the
+// newest segment the plan expects and has not moved for a few seconds.
+StepOutcome PitrWorker::wait_for_end_of_archive(StepContext& ctx) {
+  auto deadline = Clock::now() + std::chrono::seconds(std::stoll(r_.param(P::timeout)));
+  const std::uint64_t seg = std::stoull(r_.param(P::seg_size));
+  const std::string& expected = r_.param(P::last_segment);
+  std::uint32_t tli = 0;
+  std::uint64_t expected_no = 0;
+  repository::parse_segment_name(expected, seg, tli, expected_no);
+  std::uint64_t start_lsn = repository::parse_lsn(r_.param(P::start_lsn));
+  std::string last_lsn;
+  auto still_since = Clock::now();
+  auto next_log = Clock::now() + std::chrono::seconds(10);
+  const std::string stopped = "the recovered server stopped while replaying the archive";
+  while (true) {
+    check_cancel();
+    auto where = running_conninfo();
+    if (!where || !server_running()) recovery_failed(stopped);
+    try {
+      auto c = pg::Connection::open(*where, "pgrecover recovery");
+      auto res = c.exec("SELECT pg_catalog.pg_is_in_recovery(), coalesce(pg_catalog.pg_last_wal_replay_lsn()::text, ''), "
+                        "coalesce(to_char(pg_catalog.pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', "
+                        "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '')");
+      if (!res.boolean(0, 0)) {
+        fail(ErrorKind::instance, "the recovered server is no longer in recovery: it was promoted by someone else",
+             "look at it; plan again for a new recovery into an empty data directory");
+      }
+      std::string lsn = res.str(0, 1);
+      if (lsn != last_lsn) {
+        last_lsn = lsn;
+        still_since = Clock::now();
+      }
+      if (!lsn.empty()) {
+        std::uint64_t at = repository::parse_lsn(lsn);
+        if (ctx.progress) ctx.progress->bytes = static_cast<std::int64_t>(at > start_lsn ? at - start_lsn : 0);
+        if (repository::segment_number(at, seg) >= expected_no && Clock::now() - still_since >= std::chrono::seconds(3)) {
+          std::string commit = res.str(0, 2);
+          std::string note = fmt::format("replayed the archive to {} (newest segment expected: {}); {}", lsn, expected,
+                                         commit.empty() ? "no transaction was replayed after the base backup"
+                                                        : "the last transaction replayed committed at " + commit +
+                                                              ": what was committed after it is lost");
+          log::info("recovery: {}", note);  // the data-loss window, for whoever runs the recovery
+          return {0, ctx.progress ? ctx.progress->bytes.load() : 0, note};
+        }
+      }
+    } catch (const pg::DbError&) {
+      // still starting up, or not consistent yet
+    }
+    if (Clock::now() >= deadline) {
+      fail(ErrorKind::instance,
+           fmt::format("recovery did not reach the end of the archive (segment {}) within {}s: replay is at {}", expected,
+                       r_.param(P::timeout), last_lsn.empty() ? "(not consistent yet)" : last_lsn),
+           "raise spec.timeout if replay is only slow; otherwise a segment before " + expected +
+               " is missing or damaged. The server is still running; the server log is " + r_.log_file().string());
+    }
+    if (Clock::now() >= next_log) {
+      log::info("recovery: replayed up to {} (the archive ends in {})", last_lsn, expected);
+      next_log = Clock::now() + std::chrono::seconds(10);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
 StepOutcome PitrWorker::verify() {
   auto checks = nlohmann::json::parse(r_.param(P::verify_sql)).get<std::vector<std::string>>();
   auto c = pg::Connection::open(conninfo(), "pgrecover verify");
@@ -416,6 +491,11 @@ StepOutcome PitrWorker::verify() {
 }
 
 StepOutcome PitrWorker::act(const std::string& action) {
+  if (action == "pause" && r_.standby()) {
+    auto c = pg::Connection::open(conninfo(), "pgrecover pause");
+    c.exec("SELECT pg_catalog.pg_wal_replay_pause()");
+    return {0, 0, "replay paused at the end of the archive: look, then SELECT pg_promote() to open it for writes"};
+  }
   if (action == "pause") {
     return {0, 0, "paused at the target: look, then SELECT pg_wal_replay_resume() to promote, or stop the server"};
   }
@@ -424,12 +504,17 @@ StepOutcome PitrWorker::act(const std::string& action) {
     ProcessResult r = r_.server_tool({(r_.bin_dir_ / "pg_ctl").string(), "stop", "-D", r_.data_dir_.string(), "-m",
                                       "fast", "-w", "-t", "120"});
     if (!r.ok()) fail(ErrorKind::instance, describe_failure("pg_ctl stop", r));
+    if (r_.standby()) {
+      return {0, 0, "server stopped at the end of the archive; started again it is a standby (standby.signal): "
+                    "SELECT pg_promote() opens it for writes"};
+    }
     return {0, 0, "server stopped at the target"};
   }
   auto c = pg::Connection::open(conninfo(), "pgrecover promote");
   if (c.exec("SELECT pg_catalog.pg_is_in_recovery()").boolean(0, 0)) {
-    // At a recovery-target pause, resuming ends recovery: the server promotes.
-    c.exec("SELECT pg_catalog.pg_wal_replay_resume()");
+    // At a recovery-target pause, resuming ends recovery: the server promotes. A standby (target
+    // latest) is promoted explicitly.
+    c.exec(r_.standby() ? "SELECT pg_catalog.pg_promote(false)" : "SELECT pg_catalog.pg_wal_replay_resume()");
   }
   auto deadline = Clock::now() + std::chrono::seconds(120);
   while (c.exec("SELECT pg_catalog.pg_is_in_recovery()").boolean(0, 0)) {
@@ -438,7 +523,10 @@ StepOutcome PitrWorker::act(const std::string& action) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   auto tli = c.exec("SELECT timeline_id FROM pg_catalog.pg_control_checkpoint()");
-  return {0, 0, fmt::format("promoted: open for writes (new timeline after {})", tli.str(0, 0))};
+  std::string archiving = r_.param(P::archive_resume) == "true"
+                              ? fmt::format("; WAL is archived into cluster {} again (archive: resume)", r_.param(P::cluster))
+                              : "";
+  return {0, 0, fmt::format("promoted: open for writes (new timeline after {}){}", tli.str(0, 0), archiving)};
 }
 
 }  // namespace

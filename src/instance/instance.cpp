@@ -302,9 +302,11 @@ void Instance::initdb() {
 
 void Instance::write_settings() {
   std::string conf = "\n# written by pgrecover for an ephemeral instance\n";
-  conf += fmt::format("port = {}\n", port_);
-  conf += opts_.listen_tcp ? "listen_addresses = '127.0.0.1'\n" : "listen_addresses = ''\n";
-  conf += fmt::format("unix_socket_directories = '{}'\n", socket_dir_.string());
+  if (!(opts_.keep_configuration && !opts_.existing_data_dir.empty())) {
+    conf += fmt::format("port = {}\n", port_);
+    conf += opts_.listen_tcp ? "listen_addresses = '127.0.0.1'\n" : "listen_addresses = ''\n";
+    conf += fmt::format("unix_socket_directories = '{}'\n", socket_dir_.string());
+  }
   if (!opts_.durable) {
     conf += "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n";
   }
@@ -328,6 +330,13 @@ void Instance::start() {
          "the server log above says why (a port or socket in use, bad settings, no space)");
   }
   running_ = true;
+  if (opts_.keep_configuration && !opts_.existing_data_dir.empty()) {
+    PostmasterInfo pm;
+    if (read_postmaster_pid(data_dir_, pm)) {
+      port_ = pm.port;
+      if (!pm.socket_dir.empty()) socket_dir_ = pm.socket_dir;
+    }
+  }
   log::debug("PostgreSQL started: {} port {}", socket_dir_.string(), port_);
 }
 

@@ -32,6 +32,10 @@ struct Options {
   fs::path existing_data_dir;
   fs::path socket_dir;       // with existing_data_dir: where the socket goes (default: a temp folder)
   bool keep = false;         // leave the folder and the server running on destruction
+  // With existing_data_dir: write no port, listen_addresses or unix_socket_directories (the data
+  // directory's own configuration says them; `settings` may still override). port() and
+  // socket_dir() are then read from postmaster.pid once started.
+  bool keep_configuration = false;
 };
 
 // Finds the folder holding initdb, pg_ctl and postgres. Throws pgr::Error(instance) listing

@@ -22,5 +22,17 @@ inline constexpr const char* seg_size = "wal_segment_size";
 inline constexpr const char* timeline = "timeline";
 inline constexpr const char* cluster = "cluster";
 inline constexpr const char* target = "target";                // "name before_drop", for messages
+// target latest: recover as a standby (standby.signal) until replay reaches the newest archived
+// segment, then take the action. "true" | "false" (absent: false).
+inline constexpr const char* standby = "standby";
+inline constexpr const char* last_segment = "last_segment";    // latest: the newest segment expected
+// to.config keep: the recovered configuration stays in force; the instance writes only the
+// overrides. "true" | "false" (absent: false).
+inline constexpr const char* keep_config = "keep_config";
+// The server settings written after everything else (port, listen_addresses, unix_socket_directories
+// when given, and to.settings): a JSON object of name -> postgresql.conf value, already quoted.
+inline constexpr const char* server_settings = "server_settings";
+inline constexpr const char* archive_resume = "archive_resume";  // "true": archive once promoted
+inline constexpr const char* last_segment_archived_at = "last_segment_archived_at";  // ISO-8601 or ""
 
 }  // namespace pgr::model::pitr_param

@@ -97,6 +97,13 @@ model::Step backup_step(const BackupFacts& facts) {
     b.action = age >= s.schedule_every ? Action::create : Action::no_op;
     b.reason = fmt::format("newest backup {} old, schedule every {}", age_text(age), age_text(s.schedule_every));
   }
+  auto newest = facts.physical.find(facts.backups.back().id);
+  if (b.action == Action::no_op && facts.source_timeline > 0 && newest != facts.physical.end() &&
+      newest->second.timeline < facts.source_timeline) {
+    b.action = Action::create;
+    b.reason = fmt::format("the source writes on timeline {} (promoted since), the newest base backup is from timeline {}",
+                           facts.source_timeline, newest->second.timeline);
+  }
   return b;
 }
 

@@ -29,6 +29,9 @@ struct BackupFacts {
   // of each cluster they name.
   std::map<std::string, repository::PhysicalInfo> physical;
   std::map<std::string, std::vector<repository::WalArchive::Entry>> wal_files;
+  // Physical: the timeline the source writes on now (0: unknown). A source promoted since the
+  // newest base backup (a recovered cluster that replaced a lost one) needs a new base backup.
+  std::uint32_t source_timeline = 0;
   // Found while gathering: archiving health, a repository on the source's filesystem, folders
   // left by interrupted backups. Shown in the plan as they are.
   std::vector<std::string> warnings;

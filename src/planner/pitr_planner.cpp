@@ -2,13 +2,13 @@
 
 #include <chrono>
 #include <filesystem>
-#include <regex>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "util/error.hpp"
 #include "util/hash.hpp"
+#include "util/time.hpp"
 
 namespace pgr::planner {
 
@@ -25,35 +25,12 @@ const char* kind_name(Kind k) {
     case Kind::name: return "name";
     case Kind::lsn: return "lsn";
     case Kind::immediate: return "immediate";
+    case Kind::latest: return "latest";
   }
   return "?";
 }
 
-// "2024-05-01T13:00:00Z", "2024-05-01 15:00:00.25+02", "...+02:00" -> seconds since 1970.
-double parse_time(const std::string& text) {
-  static const std::regex re(R"((\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?\s*(Z|[+-]\d{2}(:?\d{2})?))");
-  std::smatch m;
-  if (!std::regex_match(text, m, re)) {
-    fail(ErrorKind::input, fmt::format("\"{}\" is not a time stamp with a time zone", text), "write e.g. 2024-05-01T13:00:00Z");
-  }
-  using namespace std::chrono;
-  year_month_day ymd{year{std::stoi(m[1])}, month{static_cast<unsigned>(std::stoi(m[2]))},
-                     day{static_cast<unsigned>(std::stoi(m[3]))}};
-  if (!ymd.ok()) fail(ErrorKind::input, fmt::format("\"{}\" is not a valid date", text));
-  double t = static_cast<double>(sys_days(ymd).time_since_epoch().count()) * 86400 + std::stoi(m[4]) * 3600 +
-             std::stoi(m[5]) * 60 + std::stoi(m[6]);
-  if (m[7].matched) t += std::stod("0" + m[7].str());
-  std::string zone = m[8];
-  if (zone != "Z") {
-    int sign = zone[0] == '-' ? -1 : 1;
-    std::string digits;
-    for (char c : zone.substr(1))
-      if (c != ':') digits += c;
-    int offset = std::stoi(digits.substr(0, 2)) * 3600 + (digits.size() > 2 ? std::stoi(digits.substr(2)) * 60 : 0);
-    t -= sign * offset;
-  }
-  return t;
-}
+double parse_time(const std::string& text) { return parse_iso8601(text); }
 
 // Shell-quotes one word for restore_command (run through /bin/sh by PostgreSQL), with '%'
 // doubled because PostgreSQL replaces %f, %p, %r and %% in the command.
@@ -70,10 +47,22 @@ std::string conf_quote(const std::string& s) {
   return out + "'";
 }
 
-std::string recovery_conf(const config::PointInTimeRecoverySpec& s, const std::string& restore_command) {
+// The settings written last (they win over the source's configuration and our block).
+nlohmann::json server_settings(const config::PointInTimeRecoverySpec& s) {
+  nlohmann::json j = nlohmann::json::object();
+  if (s.keep_config && s.port) j["port"] = std::to_string(s.port);
+  if (s.keep_config && !s.socket_directory.empty()) j["unix_socket_directories"] = conf_quote(s.socket_directory.string());
+  if (s.listen_addresses_given) j["listen_addresses"] = conf_quote(s.listen_addresses);
+  for (const auto& [k, v] : s.settings) j[k] = conf_quote(v);
+  return j;
+}
+
+std::string recovery_conf(const config::PointInTimeRecoverySpec& s, const std::string& restore_command,
+                          const std::string& archive_command) {
   std::string c = "restore_command = " + conf_quote(restore_command) + "\n";
   switch (s.target.kind) {
     case Kind::immediate: c += "recovery_target = 'immediate'\n"; break;
+    case Kind::latest: break;  // no target: standby mode replays every archived segment (see below)
     case Kind::time: {
       // The server checks this setting before it has loaded time zone abbreviations, so "Z"
       // would be rejected at startup: give the offset as a number.
@@ -90,10 +79,25 @@ std::string recovery_conf(const config::PointInTimeRecoverySpec& s, const std::s
     c += fmt::format("recovery_target_inclusive = {}\n", s.inclusive ? "on" : "off");
   }
   c += "recovery_target_timeline = " + conf_quote(s.timeline) + "\n";
-  // Always pause at the target: the verify checks run first, then pgrecover applies the action.
-  c += "recovery_target_action = 'pause'\nhot_standby = on\n";
-  // The recovered cluster must not archive into the source's WAL stream, and logs where we read.
-  c += "archive_mode = off\nlogging_collector = off\n";
+  if (s.target.kind == Kind::latest) {
+    // Without a target, a plain recovery would promote by itself as soon as the archive runs
+    // out. The runner starts a standby instead (standby.signal), which replays every archived
+    // segment and then waits for more; pgrecover sees it caught up, runs the checks, then
+    // takes the action (pg_promote, pause or stop).
+    c += "hot_standby = on\n";
+  } else {
+    // Always pause at the target: the verify checks run first, then pgrecover applies the action.
+    c += "recovery_target_action = 'pause'\nhot_standby = on\n";
+  }
+  if (s.archive_resume) {
+    // Once promoted, the new timeline goes into the same WAL stream (a recovering server does
+    // not archive with archive_mode = on).
+    c += "archive_mode = on\narchive_command = " + conf_quote(archive_command) + "\n";
+  } else {
+    // A side recovery must not archive into the source's WAL stream.
+    c += "archive_mode = off\n";
+  }
+  c += "logging_collector = off\n";  // the log goes where pgrecover reads it
   return c;
 }
 
@@ -111,24 +115,65 @@ model::Step step(std::string id, std::string kind, std::string object, model::Ac
 }
 
 
+const repository::RestorePoint* restore_point(const PitrFacts& facts) {
+  const auto& s = facts.document->spec;
+  if (s.target.kind != Kind::name) return nullptr;
+  for (const auto& p : facts.restore_points)
+    if (p.name == s.target.value) return &p;
+  std::string known;
+  for (const auto& p : facts.restore_points) known += (known.empty() ? "" : ", ") + p.name;
+  fail(ErrorKind::input,
+       fmt::format("PointInTimeRecovery \"{}\": restore point \"{}\" is not recorded for the WAL of policy \"{}\" "
+                   "(known: {})",
+                   facts.document->metadata.name, s.target.value, s.policy, known.empty() ? "none" : known),
+       fmt::format("restore points are made with `pgrecover restore-point NAME --policy {}`, which records them once "
+                   "archived; check the name",
+                   s.policy));
+}
+
+// "restore points recorded: a at 0/3000060 (2026-...), b ...": the newest ten, for the reviewer.
+std::string known_points(const PitrFacts& facts) {
+  if (facts.restore_points.empty()) return "";
+  std::string out;
+  std::size_t first = facts.restore_points.size() > 10 ? facts.restore_points.size() - 10 : 0;
+  for (std::size_t i = first; i < facts.restore_points.size(); ++i) {
+    const auto& p = facts.restore_points[i];
+    out += fmt::format("{}{} at {} ({})", out.empty() ? "" : ", ", p.name, p.lsn, p.created_at);
+  }
+  return "; restore points recorded: " + out;
+}
+
 // WAL continuity from the backup to the target (or to the end of the archive): the reason the
 // recovery-target step shows. A gap before a known end fails; a gap with no end is a warning.
-std::string check_wal(const PitrFacts& facts, const PhysicalBackup& chosen, model::Plan& plan) {
+// `reachable` gets the newest segment replay can reach (the one before the first gap, or the
+// newest archived one): where a `latest` recovery ends.
+std::string check_wal(const PitrFacts& facts, const PhysicalBackup& chosen, model::Plan& plan, std::string& reachable) {
   const auto& doc = *facts.document;
   const auto& s = doc.spec;
   const auto& info = chosen.info;
   if (!facts.wal) fail(ErrorKind::internal, "PITR planning without a view of the WAL archive");
   std::optional<std::uint64_t> end;
   if (s.target.kind == Kind::lsn) end = repository::parse_lsn(s.target.value);
+  if (const auto* point = restore_point(facts)) end = repository::parse_lsn(point->lsn);
   if (s.target.kind == Kind::immediate) end = repository::parse_lsn(info.stop_lsn);
   std::uint64_t stop_seg = repository::segment_number(repository::parse_lsn(info.stop_lsn), info.wal_segment_size);
   auto cont = facts.wal->continuity(info.wal_cluster, info.timeline, repository::parse_lsn(info.start_lsn), end,
                                     s.timeline, info.wal_segment_size);
   std::vector<std::string> missing;  // segments up to the backup's end come with the backup (pg_wal.tar)
+  reachable = cont.last_segment;
   for (const auto& m : cont.missing) {
     std::uint32_t tli = 0;
     std::uint64_t n = 0;
-    if (!repository::parse_segment_name(m, info.wal_segment_size, tli, n) || n >= stop_seg) missing.push_back(m);
+    bool parsed = repository::parse_segment_name(m, info.wal_segment_size, tli, n);
+    if (!parsed || n >= stop_seg) {
+      if (missing.empty() && parsed) reachable = repository::segment_name(tli, n > 0 ? n - 1 : 0, info.wal_segment_size);
+      missing.push_back(m);
+    }
+  }
+  std::uint32_t last_tli = 0;
+  std::uint64_t last_n = 0;
+  if (repository::parse_segment_name(reachable, info.wal_segment_size, last_tli, last_n) && last_n < stop_seg) {
+    reachable = repository::segment_name(info.timeline, stop_seg, info.wal_segment_size);  // the backup's own WAL
   }
   if (!missing.empty()) {
     std::string list;
@@ -152,8 +197,32 @@ std::string check_wal(const PitrFacts& facts, const PhysicalBackup& chosen, mode
                      cont.segments_checked, cont.target_timeline);
 }
 
+// For `latest`: the newest segment replay is expected to reach and the data-loss window (what was
+// committed after that segment's last commit is lost; the segment's archive time bounds it).
+std::string latest_reason(const PitrFacts& facts, const PhysicalBackup& chosen, const std::string& reachable,
+                          const std::string& wal_reason, model::Plan& plan) {
+  std::string archived = facts.wal->archived_at(chosen.info.wal_cluster, reachable);
+  plan.params[model::pitr_param::last_segment] = reachable;
+  plan.params[model::pitr_param::last_segment_archived_at] = archived;
+  std::string window =
+      archived.empty()
+          ? fmt::format("data-loss window: commits after the last one in {} (it comes with the base backup, which "
+                        "ended {})", reachable, chosen.info.stop_time)
+          : fmt::format("data-loss window: commits after the last one in {}, at the latest those after {} (when it "
+                        "was archived); the exact time of the last commit is reported once replayed",
+                        reachable, archived);
+  return fmt::format("{}; replays every segment up to {}, the newest archived; {}", wal_reason, reachable, window);
+}
+
+std::string settings_text(const config::PointInTimeRecoverySpec& s) {
+  std::string out;
+  for (const auto& [k, v] : s.settings) out += fmt::format("{}{} = {}", out.empty() ? "; settings: " : ", ", k, v);
+  return out;
+}
+
 std::string target_text(const config::PointInTimeRecoverySpec& s) {
   if (s.target.kind == Kind::immediate) return "immediate (the end of the base backup)";
+  if (s.target.kind == Kind::latest) return "latest (the end of the archived WAL)";
   return fmt::format("{} {}", kind_name(s.target.kind), s.target.value);
 }
 
@@ -181,18 +250,34 @@ void add_steps(const PitrFacts& facts, const PhysicalBackup& chosen, const std::
   bool bounded = s.target.kind == Kind::time || s.target.kind == Kind::xid || s.target.kind == Kind::lsn;
   plan.steps.push_back(step("recovery-settings", "recovery-settings", (dd / "postgresql.auto.conf").string(),
                             model::Action::create,
-                            fmt::format("recovery.signal; restore_command = pgrecover wal fetch (cluster {}); target {}{}; "
-                                        "timeline {}", info.wal_cluster, target,
-                                        bounded ? (s.inclusive ? ", inclusive" : ", exclusive") : "", s.timeline),
+                            fmt::format("{}; restore_command = pgrecover wal fetch (cluster {}); target {}{}; "
+                                        "timeline {}; {}{}",
+                                        s.target.kind == Kind::latest ? "standby.signal" : "recovery.signal",
+                                        info.wal_cluster, target,
+                                        bounded ? (s.inclusive ? ", inclusive" : ", exclusive") : "", s.timeline,
+                                        s.archive_resume
+                                            ? fmt::format("archive: resume (once promoted, the new timeline is "
+                                                          "archived into cluster {} with pgrecover wal push)", info.wal_cluster)
+                                            : "archive: off (the recovered cluster does not archive)",
+                                        settings_text(s)),
                             {"extract"}));
+  std::string where = s.keep_config
+                          ? fmt::format("the source's configuration kept (port {}, listen_addresses {}, socket directory {})",
+                                        s.port ? std::to_string(s.port) : "as configured",
+                                        s.listen_addresses_given ? "'" + s.listen_addresses + "'" : "as configured",
+                                        s.socket_directory.empty() ? "as configured" : s.socket_directory.string())
+                          : fmt::format("socket in {}, listen_addresses {}", socket.string(),
+                                        s.listen_addresses_given ? "'" + s.listen_addresses + "'" : "'' (Unix socket only)");
   plan.steps.push_back(step("server-start", "server-start",
-                            fmt::format("PostgreSQL on {}", s.port ? "port " + std::to_string(s.port) : "a free port"),
+                            fmt::format("PostgreSQL on {}", s.port ? "port " + std::to_string(s.port)
+                                                            : s.keep_config ? "the configured port" : "a free port"),
                             model::Action::run,
-                            facts.running_as_root ? "as the unprivileged server user, socket in " + socket.string()
-                                                  : "socket in " + socket.string(),
+                            facts.running_as_root ? "as the unprivileged server user; " + where : where,
                             {"recovery-settings"}));
   plan.steps.push_back(step("recovery-target", "recovery-target", target, model::Action::run,
-                            fmt::format("{}; wait up to {}s for replay to pause at the target", wal_reason, s.timeout.count()),
+                            fmt::format("{}; wait up to {}s for replay to {}", wal_reason, s.timeout.count(),
+                                        s.target.kind == Kind::latest ? "catch up with the archive"
+                                                                      : "pause at the target"),
                             {"server-start"}));
   std::string last = "recovery-target";
   if (!s.verify_sql.empty()) {
@@ -204,7 +289,9 @@ void add_steps(const PitrFacts& facts, const PhysicalBackup& chosen, const std::
   plan.steps.push_back(step(action, action, "the recovered server", model::Action::run,
                             s.action == config::RecoveryAction::promote ? "end recovery: open for writes on a new timeline"
                             : s.action == config::RecoveryAction::shutdown ? "stop the server at the target"
-                                                                           : "stay read-only at the target",
+                            : s.target.kind == Kind::latest ? "pause replay at the end of the archive: stay read-only "
+                                                              "(SELECT pg_promote() opens it for writes)"
+                                                            : "stay read-only at the target",
                             {last}));
 }
 
@@ -243,11 +330,21 @@ BackupChoice choose_backup(const PitrFacts& facts) {
         if (!info.next_xid.empty() && (std::stoull(info.next_xid) & 0xffffffffULL) > std::stoull(s.target.value)) continue;
         reason = fmt::format("the newest base backup started before transaction {} ended", s.target.value);
         return {n, reason};
-      case Kind::name:
-        reason = "the newest base backup (a restore point made before it started cannot be reached from it)";
-        return {n, reason};
+      case Kind::name: {
+        const auto* point = restore_point(facts);
+        if (repository::parse_lsn(info.stop_lsn) <= repository::parse_lsn(point->lsn)) {
+          reason = fmt::format("the newest base backup that ends before restore point {} ({}, created {})", point->name,
+                               point->lsn, point->created_at);
+          return {n, reason};
+        }
+        oldest_end = info.stop_lsn;
+        continue;
+      }
       case Kind::immediate:
         reason = "the newest base backup, recovered to its end";
+        return {n, reason};
+      case Kind::latest:
+        reason = "the newest base backup, then every archived WAL segment after it";
         return {n, reason};
     }
   }
@@ -269,6 +366,11 @@ std::string pitr_plan_id(const config::PointInTimeRecovery& doc, const PhysicalB
                       {"port", s.port},                {"socket_directory", s.socket_directory.string()},
                       {"move_aside", s.move_aside_existing}, {"verify", s.verify_sql},
                       {"timeout", s.timeout.count()},  {"backup", backup_id}, {"manifest", manifest_hash}};
+  // Fields added later enter the digest only when used, so existing plan ids stay the same.
+  if (s.keep_config) j["config"] = "keep";
+  if (s.listen_addresses_given) j["listen_addresses"] = s.listen_addresses;
+  if (!s.settings.empty()) j["settings"] = s.settings;
+  if (s.archive_resume) j["archive"] = "resume";
   return "pitr-" + sha256_hex(j.dump()).substr(0, 16);
 }
 
@@ -293,7 +395,11 @@ model::Plan plan_recovery(const PitrFacts& facts) {
   std::string restore_command = fmt::format("{} --config {} --log-level warn wal fetch %f %p --repository {} --cluster {}",
                                             shell_quote(facts.executable), shell_quote(facts.settings_file),
                                             shell_quote(s.repository), shell_quote(info.wal_cluster));
-  std::string wal_reason = check_wal(facts, chosen, plan);
+  std::string archive_command = fmt::format("{} --config {} --log-level warn wal push %p --repository {} --cluster {}",
+                                            shell_quote(facts.executable), shell_quote(facts.settings_file),
+                                            shell_quote(s.repository), shell_quote(info.wal_cluster));
+  std::string reachable;
+  std::string wal_reason = check_wal(facts, chosen, plan, reachable);
   if (!facts.data_directory_empty && !s.move_aside_existing && facts.finished_run.empty()) {
     fail(ErrorKind::input,
          fmt::format("PointInTimeRecovery \"{}\": the data directory \"{}\" is not empty", doc.metadata.name,
@@ -308,7 +414,10 @@ model::Plan plan_recovery(const PitrFacts& facts) {
                  {P::socket_directory, s.socket_directory.string()},
                  {P::port, std::to_string(s.port)},
                  {P::move_aside, s.move_aside_existing ? "true" : "false"},
-                 {P::recovery_conf, recovery_conf(s, restore_command)},
+                 {P::recovery_conf, recovery_conf(s, restore_command, archive_command)},
+                 {P::keep_config, s.keep_config ? "true" : "false"},
+                 {P::server_settings, server_settings(s).dump()},
+                 {P::archive_resume, s.archive_resume ? "true" : "false"},
                  {P::timeout, std::to_string(s.timeout.count())},
                  {P::action, config::to_string(s.action)},
                  {P::verify_sql, nlohmann::json(s.verify_sql).dump()},
@@ -318,7 +427,10 @@ model::Plan plan_recovery(const PitrFacts& facts) {
                  {P::timeline, std::to_string(info.timeline)},
                  {P::cluster, info.wal_cluster},
                  {P::target, target_text(s)},
+                 {P::standby, s.target.kind == Kind::latest ? "true" : "false"},
                  {"jobs", "1"}};
+  if (s.target.kind == Kind::latest) wal_reason = latest_reason(facts, chosen, reachable, wal_reason, plan);
+  wal_reason += known_points(facts);
   add_steps(facts, chosen, choice.reason, wal_reason, plan);
   if (!facts.finished_run.empty()) {
     // The recovered cluster of this very plan is in the data directory: nothing to do.

@@ -16,6 +16,7 @@
 #include "model/plan.hpp"
 #include "repository/physical.hpp"
 #include "repository/repository.hpp"
+#include "repository/restore_points.hpp"
 #include "repository/wal_archive.hpp"
 
 namespace pgr::planner {
@@ -28,6 +29,13 @@ class WalArchiveView {
   virtual repository::Continuity continuity(const std::string& cluster, std::uint32_t start_timeline,
                                             std::uint64_t start_lsn, std::optional<std::uint64_t> end_lsn,
                                             const std::string& timeline, std::uint64_t seg_size) = 0;
+  // When the archived file `name` of `cluster` was stored (ISO-8601 UTC), or "" when unknown or
+  // not archived (a segment that came with the base backup).
+  virtual std::string archived_at(const std::string& cluster, const std::string& name) {
+    (void)cluster;
+    (void)name;
+    return "";
+  }
 };
 
 struct PhysicalBackup {
@@ -41,6 +49,9 @@ struct PitrFacts {
   std::string repository_path;
   std::vector<PhysicalBackup> backups;   // physical backups of the policy, oldest first
   WalArchiveView* wal = nullptr;
+  // Restore points recorded by `pgrecover restore-point` for the policy's WAL cluster, oldest
+  // first: a `name` target must be one of them.
+  std::vector<repository::RestorePoint> restore_points;
   bool data_directory_empty = true;      // absent or an empty folder
   // A finished run of this very plan id whose recovered cluster is still in the data directory:
   // the plan is then all no-op ("already recovered").

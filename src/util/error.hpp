@@ -26,6 +26,7 @@ inline constexpr int kExitError = 1;
 inline constexpr int kExitChanges = 2;
 inline constexpr int kExitStale = 3;
 inline constexpr int kExitLocked = 4;
+inline constexpr int kExitOutOfBounds = 5;  // `check`: a policy is outside its bounds
 inline constexpr int kExitCancelled = 130;
 
 int exit_code_for(ErrorKind kind) noexcept;

@@ -124,7 +124,12 @@ spec:
   s.between = s.sql("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   s.sql("INSERT INTO orders VALUES (7, 'g')");
-  s.sql("SELECT pg_create_restore_point('before_drop')");
+  // The restore point, created, archived and recorded by pgrecover.
+  auto point = test::run_pgrecover({"--config", s.config.string(), "restore-point", "before_drop", "--policy",
+                                    "src-physical", policy_file.string()});
+  INFO(point.out << point.err);
+  REQUIRE(point.exit_code == 0);
+  REQUIRE(point.out.find("restore point \"before_drop\" at ") != std::string::npos);
   s.sql("DROP TABLE orders");
   s.sql("INSERT INTO audit SELECT generate_series(1, 100)");
   std::string segment = s.sql("SELECT pg_walfile_name(pg_switch_wal())");
@@ -395,4 +400,23 @@ TEST_CASE("a physical policy's archiving check warns when the source does not ar
   auto other = engine::check_archiving(archiving, "another-cluster");
   REQUIRE(other.size() == 1);
   CHECK(other[0].find("does not push into cluster \"another-cluster\"") != std::string::npos);
+}
+
+TEST_CASE("an unknown restore point is refused by the plan, listing the recorded ones, before anything is touched", "[pitr]") {
+  fs::path dd = data_dir_in("unknown-point");
+  fs::path doc = src().write("pitr-unknown.yaml", recovery_doc("unknown-point", "{name: no_such_point}", "pause", dd));
+  for (const char* cmd : {"plan", "apply"}) {
+    std::vector<std::string> args = {cmd, doc.string(), "--only", "unknown-point"};
+    if (std::string(cmd) == "apply") args.push_back("--auto-approve");
+    auto r = pgrecover(args);
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("restore point \"no_such_point\" is not recorded") != std::string::npos);
+    CHECK(r.err.find("(known: before_drop)") != std::string::npos);
+    CHECK_FALSE(fs::exists(dd));
+  }
+  // creating one twice is refused too
+  auto again = pgrecover({"restore-point", "before_drop", "--policy", "src-physical", src().base.path().string() + "/policy.yaml"});
+  CHECK(again.exit_code == 1);
+  CHECK(again.err.find("already recorded") != std::string::npos);
 }

@@ -299,7 +299,7 @@ spec:
   CHECK_THAT(msg, Catch::Contains("takes logical backups; point-in-time recovery needs method physical"));
   msg = only_problem(check(kPolicy + "---\n" + replace(pitr, "{time: \"2024-05-01T13:00:00Z\"}",
                                                        "{time: \"2024-05-01T13:00:00Z\", xid: 1234}"), settings), 14);
-  CHECK_THAT(msg, Catch::Contains("spec.target takes only one of \"time\", \"xid\", \"name\", \"lsn\" or \"immediate\", not several"));
+  CHECK_THAT(msg, Catch::Contains("spec.target takes only one of \"time\", \"xid\", \"name\", \"lsn\", \"immediate\" or \"latest\", not several"));
 }
 
 TEST_CASE("config: PointInTimeRecovery defaults and targets", "[config]") {
@@ -331,6 +331,15 @@ spec:
   auto bad = check(replace(docs, "timeline: 3", "timeline: newest"), settings);
   REQUIRE(bad.problems.size() == 1);
   CHECK_THAT(bad.problems[0].message, Catch::Contains("\"newest\" is not one of \"latest\" or \"current\""));
+
+  // target latest: the end of the archive; inclusive does not apply
+  auto latest = check(replace(docs, "target: {lsn: \"16/B374D848\"}", "target: {latest: true}"), settings);
+  REQUIRE(latest.ok());
+  CHECK(latest.documents.recoveries.at(0).spec.target == RecoveryTarget{RecoveryTarget::Kind::latest, ""});
+  auto inclusive = check(replace(docs, "target: {lsn: \"16/B374D848\"}", "target: {latest: true}\n  inclusive: false"), settings);
+  REQUIRE(inclusive.problems.size() == 1);
+  CHECK_THAT(inclusive.problems[0].message, Catch::Contains("spec.inclusive: only applies to targets time, xid and lsn"));
+  CHECK_FALSE(check(replace(docs, "target: {lsn: \"16/B374D848\"}", "target: {latest: false}"), settings).ok());
 }
 
 TEST_CASE("config: the fingerprint ignores layout and comments but not values", "[config]") {
@@ -434,4 +443,45 @@ TEST_CASE("config: Restore roles all, tablespaces, new database settings, sql_fi
   auto both = check(replace(kMinimalRestore, "    archive: /tmp/some-archive\n",
                             "    archive: /tmp/some-archive\n    sql_file: /tmp/dump.sql\n"));
   CHECK_FALSE(both.ok());
+}
+
+TEST_CASE("config: a recovered cluster's configuration and archiving", "[config]") {
+  const Settings settings = test_settings();
+  const std::string docs = replace(replace(kPolicy, "  database: shop\n", ""), "  repository: local",
+                                   "  method: physical\n  repository: local") +
+                           R"(---
+apiVersion: pgrecover/v1
+kind: PointInTimeRecovery
+metadata: {name: gone}
+spec:
+  from: {policy: shop-nightly}
+  target: {latest: true}
+  archive: resume
+  to:
+    data_directory: /srv/pg/r
+    config: keep
+    listen_addresses: "*"
+    settings: {max_connections: 200, shared_buffers: 1GB, jit: false}
+)";
+  auto r = check(docs, settings);
+  for (const auto& p : r.problems) UNSCOPED_INFO(p.str());
+  REQUIRE(r.ok());
+  const auto& s = r.documents.recoveries.at(0).spec;
+  CHECK(s.archive_resume);
+  CHECK(s.keep_config);
+  CHECK(s.listen_addresses_given);
+  CHECK(s.listen_addresses == "*");
+  CHECK(s.settings == std::map<std::string, std::string>{{"jit", "off"}, {"max_connections", "200"}, {"shared_buffers", "1GB"}});
+  // pgrecover's own settings cannot be overridden there; unknown values are refused by the schema
+  auto own = check(replace(docs, "jit: false", "archive_command: x"), settings);
+  REQUIRE(own.problems.size() == 1);
+  CHECK_THAT(own.problems[0].message, Catch::Contains("spec.to.settings: \"archive_command\" is set by pgrecover"));
+  CHECK_FALSE(check(replace(docs, "archive: resume", "archive: always"), settings).ok());
+  CHECK_FALSE(check(replace(docs, "config: keep", "config: source"), settings).ok());
+  auto defaults = check(replace(replace(replace(docs, "  archive: resume\n", ""), "    config: keep\n", ""),
+                                "    listen_addresses: \"*\"\n", ""), settings);
+  REQUIRE(defaults.ok());
+  CHECK_FALSE(defaults.documents.recoveries.at(0).spec.archive_resume);
+  CHECK_FALSE(defaults.documents.recoveries.at(0).spec.keep_config);
+  CHECK_FALSE(defaults.documents.recoveries.at(0).spec.listen_addresses_given);
 }

@@ -166,3 +166,24 @@ TEST_CASE("backup planner: WAL older than the oldest kept base backup is deleted
   f.policy.spec.keep_last = 3;
   CHECK(f.plan().find("wal-delete:main") == nullptr);
 }
+
+TEST_CASE("backup planner: a source promoted since the newest base backup gets a new one, schedule or not",
+          "[planner][backup]") {
+  Fixture f;
+  f.policy.spec.method = config::BackupMethod::physical;
+  f.policy.spec.cluster = "main";
+  f.policy.spec.schedule_every = std::chrono::hours(24);
+  f.facts.backups = {backup("20261119T000000Z", at(19), "physical")};
+  repository::PhysicalInfo info;
+  info.wal_cluster = "main";
+  info.timeline = 1;
+  info.start_lsn = "0/2000028";
+  f.facts.physical = {{"20261119T000000Z", info}};
+  f.facts.now = at(19) + std::chrono::hours(1);
+  f.facts.source_timeline = 1;
+  CHECK(step(f.plan(), "backup:shop").action == Action::no_op);  // an hour old, schedule 24h
+  f.facts.source_timeline = 2;
+  const auto& b = step(f.plan(), "backup:shop");
+  CHECK(b.action == Action::create);
+  CHECK_THAT(b.reason, Catch::Contains("the source writes on timeline 2 (promoted since), the newest base backup is from timeline 1"));
+}

@@ -153,3 +153,70 @@ TEST_CASE("pitr planner: a finished recovery still in place plans nothing; the i
   f.doc.spec.target = {Kind::time, "2026-11-20T12:30:00Z"};
   CHECK(planner::pitr_plan_id(f.doc, f.facts.backups[0]) != p.id);
 }
+
+TEST_CASE("pitr planner: target latest replays the whole archive as a standby and names the data-loss window",
+          "[planner][pitr]") {
+  struct DatedWal : FakeWal {
+    std::string archived_at(const std::string& cluster, const std::string& name) override {
+      return cluster == "main" && name == "000000010000000000000009" ? "2026-11-20T23:59:00.000Z" : "";
+    }
+  };
+  Fixture f;
+  DatedWal wal;
+  f.facts.wal = &wal;
+  f.doc.spec.target = {Kind::latest, ""};
+  auto p = f.plan();
+  CHECK(p.params.at(P::backup) == "b2");  // the newest backup, whatever its time
+  CHECK(p.params.at(P::standby) == "true");
+  CHECK(p.params.at(P::last_segment) == "000000010000000000000009");
+  const auto& conf = p.params.at(P::recovery_conf);
+  CHECK(conf.find("recovery_target") == conf.find("recovery_target_timeline"));  // no other recovery_target_*
+  CHECK(conf.find("recovery_target_action") == std::string::npos);
+  const auto* wait = p.find("recovery-target");
+  REQUIRE(wait != nullptr);
+  CHECK(wait->object == "latest (the end of the archived WAL)");
+  CHECK_THAT(wait->reason, Catch::Contains("replays every segment up to 000000010000000000000009"));
+  CHECK_THAT(wait->reason, Catch::Contains("data-loss window"));
+  CHECK_THAT(wait->reason, Catch::Contains("2026-11-20T23:59:00.000Z"));
+
+  // A gap: replay ends before it, and the plan says so.
+  wal.missing = {"000000010000000000000007"};
+  auto gap = f.plan();
+  CHECK(gap.params.at(P::last_segment) == "000000010000000000000006");
+  REQUIRE(gap.warnings.size() == 1);
+  CHECK_THAT(gap.warnings[0], Catch::Contains("lacks 000000010000000000000007"));
+  // Other targets are not standbys.
+  f.doc.spec.target = {Kind::immediate, ""};
+  wal.missing.clear();
+  CHECK(f.plan().params.at(P::standby) == "false");
+}
+
+TEST_CASE("pitr planner: a name target must be a recorded restore point; its LSN chooses the backup", "[planner][pitr]") {
+  Fixture f;
+  f.doc.spec.target = {Kind::name, "before_v2"};
+  CHECK_THROWS_WITH(f.plan(), Catch::Contains("restore point \"before_v2\" is not recorded") &&
+                                  Catch::Contains("(known: none)"));
+  repository::RestorePoint p;
+  p.name = "before_v2";
+  p.cluster = "main";
+  p.lsn = "0/5000100";  // after b1 ended, before b2 ended
+  p.timeline = 1;
+  p.segment = "000000010000000000000005";
+  p.created_at = "2026-11-20T10:00:00.000000Z";
+  repository::RestorePoint other = p;
+  other.name = "nightly_check";
+  other.lsn = "0/7000000";
+  f.facts.restore_points = {p, other};
+  auto plan = f.plan();
+  CHECK(plan.params.at(P::backup) == "b1");
+  const auto* wait = plan.find("recovery-target");
+  REQUIRE(wait != nullptr);
+  CHECK_THAT(wait->reason, Catch::Contains("restore points recorded: before_v2 at 0/5000100"));
+  CHECK_THAT(wait->reason, Catch::Contains("nightly_check at 0/7000000"));
+  f.doc.spec.target = {Kind::name, "typo"};
+  CHECK_THROWS_WITH(f.plan(), Catch::Contains("(known: before_v2, nightly_check)"));
+  // the WAL up to the restore point must be complete: a gap before it fails the plan
+  f.doc.spec.target = {Kind::name, "before_v2"};
+  f.wal.missing = {"000000010000000000000004"};
+  CHECK_THROWS_WITH(f.plan(), Catch::Contains("lacks segments between the backup b1 and the target"));
+}

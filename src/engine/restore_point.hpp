@@ -1,0 +1,29 @@
+// Named restore points on the source of a physical policy: pg_create_restore_point, then
+// pg_switch_wal so the segment holding it is archived at once, then wait until that segment is
+// in the repository's WAL archive, then record it (repository/restore_points). Used by
+// `pgrecover restore-point` and by documents that ask for one before their first step.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <string>
+
+#include "pg/pg.hpp"
+#include "repository/restore_points.hpp"
+
+namespace pgr::engine {
+
+struct RestorePointRequest {
+  std::string repository_root, policy, cluster, name;
+  std::chrono::seconds timeout{300};       // for the segment to reach the archive
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+// Throws Error(input) for a bad or already recorded name (before touching the source),
+// Error(database) when the source refuses (not a primary, wal_level minimal, ...), and
+// Error(io) naming the segment when it is not archived within the timeout (the restore point
+// then exists on the source but is not recorded: check archive_command and run it again with
+// another name).
+repository::RestorePoint create_restore_point(pg::Connection& source, const RestorePointRequest& req);
+
+}  // namespace pgr::engine

@@ -1,0 +1,184 @@
+// "The server is gone": recovery of the newest base backup plus every archived WAL segment
+// (target latest), against real servers. The source archives through `pgrecover wal push`; it is
+// stopped for good before the recovery, as after losing the machine.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "instance/instance.hpp"
+#include "pg/pg.hpp"
+#include "repository/repository.hpp"
+#include "repository/wal_archive.hpp"
+#include "support/harness.hpp"
+#include "util/fs.hpp"
+#include "util/process.hpp"
+
+using namespace pgr;
+
+namespace {
+
+std::optional<UserIdentity> server_user() {
+  if (!running_as_root()) return std::nullopt;
+  return lookup_user("postgres");
+}
+
+void give(const fs::path& p) {
+  if (auto u = server_user()) REQUIRE(::chown(p.c_str(), u->uid, u->gid) == 0);
+}
+
+// <base>: the repository (the server user's), the settings file, and one folder per recovery.
+struct World {
+  TempDir base{"pgrecover-gone-test-"};
+  fs::path repo, config;
+  World() {
+    fs::permissions(base.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+    repo = base.path() / "repo";
+    fs::create_directory(repo);
+    fs::permissions(repo, fs::perms::owner_all, fs::perm_options::replace);
+    give(repo);
+    config = base.path() / "pgrecover.toml";
+    write_file_atomic(config, fmt::format("state_dir = \"{}\"\n[repositories.local]\npath = \"{}\"\n",
+                                          (base.path() / "state").string(), repo.string()));
+    give(config);
+  }
+  fs::path write(const std::string& name, const std::string& text) {
+    fs::path p = base.path() / name;
+    write_file_atomic(p, text);
+    return p;
+  }
+  fs::path folder(const std::string& name) {
+    fs::path p = base.path() / name;
+    fs::create_directories(p);
+    fs::permissions(p, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, fs::perm_options::replace);
+    return p;
+  }
+  ProcessResult pgrecover(const std::vector<std::string>& args) {
+    std::vector<std::string> all = {"--config", config.string()};
+    all.insert(all.end(), args.begin(), args.end());
+    return test::run_pgrecover(all);
+  }
+};
+
+World& world() {
+  static World w;
+  return w;
+}
+
+std::string archive_command(const std::string& cluster) {
+  return fmt::format("'{} --config {} wal push %p --repository local --cluster {}'", PGRECOVER_BINARY,
+                     world().config.string(), cluster);
+}
+
+// SQL on a server given by its data directory (postmaster.pid says where it listens).
+std::string sql_at(const fs::path& data_dir, const std::string& q) {
+  instance::PostmasterInfo pm;
+  REQUIRE(instance::read_postmaster_pid(data_dir, pm));
+  auto c = pg::Connection::open(fmt::format("host={} port={} user=postgres dbname=postgres", pm.socket_dir, pm.port));
+  auto r = c.exec(q);
+  return r.rows() && r.cols() ? r.str(0, 0) : "";
+}
+
+// Switches to a new segment and waits until the archiver has pushed the old one.
+std::string switch_and_wait(const fs::path& data_dir) {
+  std::string segment = sql_at(data_dir, "SELECT pg_walfile_name(pg_switch_wal())");
+  for (int i = 0; i < 600; ++i) {
+    if (sql_at(data_dir, fmt::format("SELECT coalesce(last_archived_wal >= '{}', false)::text FROM pg_stat_archiver",
+                                     segment)) == "true") {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return segment;
+}
+
+void stop_server(const fs::path& data_dir, const char* mode = "immediate") {
+  if (!fs::exists(data_dir / "postmaster.pid")) return;
+  ProcessSpec ps;
+  ps.argv = {(instance::find_bin_dir() / "pg_ctl").string(), "stop", "-D", data_dir.string(), "-m", mode, "-w"};
+  ps.run_as = server_user();
+  ps.cwd = "/";
+  run_process(ps);
+}
+
+struct StopAtEnd {
+  fs::path dir;
+  ~StopAtEnd() { stop_server(dir); }
+};
+
+std::string policy_doc(const std::string& name, const std::string& conninfo, const std::string& cluster) {
+  return fmt::format(R"(apiVersion: pgrecover/v1
+kind: BackupPolicy
+metadata: {{name: {}}}
+spec:
+  source: {{conninfo: "{}"}}
+  method: physical
+  repository: local
+  cluster: {}
+)", name, conninfo, cluster);
+}
+
+std::string latest_doc(const std::string& name, const std::string& policy, const fs::path& data_dir,
+                       const std::string& extra = "") {
+  return fmt::format(R"(---
+apiVersion: pgrecover/v1
+kind: PointInTimeRecovery
+metadata: {{name: {}}}
+spec:
+  from: {{policy: {}}}
+  target: {{latest: true}}
+  action: promote
+  to: {{data_directory: "{}"}}
+  timeout: 3m
+{})", name, policy, data_dir.string(), extra);
+}
+
+}  // namespace
+
+TEST_CASE("target latest recovers every archived commit of a lost server and names the data-loss window", "[pitr][latest]") {
+  auto& w = world();
+  instance::Options o;
+  o.settings = {{"wal_level", "replica"}, {"archive_mode", "on"}, {"archive_command", archive_command("lost")}};
+  auto source = std::make_unique<instance::Instance>(o);
+  fs::path src_dd = source->data_dir();
+  std::string conninfo = fmt::format("host={} port={} user=postgres dbname=postgres", source->socket_dir().string(), source->port());
+  sql_at(src_dd, "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 10)");
+  fs::path policy = w.write("lost-policy.yaml", policy_doc("lost-physical", conninfo, "lost"));
+  auto backup = w.pgrecover({"apply", "--auto-approve", policy.string()});
+  INFO(backup.out << backup.err);
+  REQUIRE(backup.exit_code == 0);
+  // After the base backup: rows in two segments, both archived.
+  sql_at(src_dd, "INSERT INTO t SELECT generate_series(11, 20)");
+  switch_and_wait(src_dd);
+  sql_at(src_dd, "INSERT INTO t SELECT generate_series(21, 30)");
+  std::string last = switch_and_wait(src_dd);
+  REQUIRE(repository::WalArchive(w.repo, "lost").find(last).has_value());
+  source.reset();  // the server is gone (stopped and its folder removed)
+
+  fs::path dd = w.folder("lost-recovered") / "data";
+  StopAtEnd stop{dd};
+  fs::path doc = w.write("lost-latest.yaml", policy_doc("lost-physical", conninfo, "lost") +
+                                                latest_doc("lost-latest", "lost-physical", dd,
+                                                           "  verify: {sql: [\"select count(*) = 30 from t\"]}\n"));
+  auto plan = w.pgrecover({"plan", doc.string(), "--only", "lost-latest"});
+  INFO(plan.out << plan.err);
+  REQUIRE(plan.exit_code == 0);
+  CHECK(plan.out.find("latest (the end of the archived WAL)") != std::string::npos);
+  CHECK(plan.out.find("replays every segment up to " + last) != std::string::npos);
+  CHECK(plan.out.find("data-loss window") != std::string::npos);
+
+  auto apply = w.pgrecover({"apply", doc.string(), "--only", "lost-latest", "--auto-approve"});
+  INFO(apply.out << apply.err);
+  REQUIRE(apply.exit_code == 0);
+  CHECK(apply.err.find("the last transaction replayed committed at") != std::string::npos);
+  CHECK(sql_at(dd, "SELECT count(*) FROM t") == "30");
+  CHECK(sql_at(dd, "SELECT pg_is_in_recovery()::text") == "false");
+  CHECK(sql_at(dd, "SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)") == "00000002");
+  CHECK(sql_at(dd, "INSERT INTO t VALUES (31) RETURNING id") == "31");
+  CHECK_FALSE(fs::exists(dd / "standby.signal"));
+}
