@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/repositories.hpp"
 #include "app/runs.hpp"
 #include "catalog/catalog.hpp"
 #include "engine/globals.hpp"
@@ -12,8 +13,10 @@
 #include "instance/instance.hpp"
 #include "pg/pg.hpp"
 #include "planner/restore_planner.hpp"
+#include "repository/archive_source.hpp"
 #include "repository/repository.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 #include "util/hash.hpp"
 #include "util/time.hpp"
 
@@ -42,11 +45,37 @@ class Counter : public planner::RowCounter {
 
 }  // namespace
 
+namespace {
+
+// The plan records where its archive is; apply reopens it the same way.
+constexpr const char* kSourceRepository = "source_repository";
+constexpr const char* kSourceBackup = "source_backup";
+constexpr const char* kSourceData = "source_data";
+
+RestoreSource source_of(const model::Plan& plan) {
+  RestoreSource src;
+  src.archive = plan.source;
+  if (auto it = plan.params.find(kSourceRepository); it != plan.params.end()) {
+    src.repository = it->second;
+    src.backup_ref = plan.params.at(kSourceBackup);
+    src.data = plan.params.at(kSourceData);
+  }
+  return src;
+}
+
+}  // namespace
+
+std::unique_ptr<archive::Archive> open_source_archive(const RestoreSource& src, const config::Settings& settings) {
+  if (src.repository.empty()) return archive::Archive::open(src.archive);
+  auto repo = open_repository(settings, src.repository, "restore source");
+  return repository::open_backup_archive(repo, repo.find(src.backup_ref), src.data);
+}
+
 RestoreSource resolve_restore_source(const config::Restore& doc, const config::Settings& settings) {
-  if (!doc.spec.archive.empty()) return RestoreSource{doc.spec.archive, "", {}, {}};
+  if (!doc.spec.archive.empty()) return RestoreSource{doc.spec.archive, "", "", "", "", {}, {}};
   std::string who = fmt::format("Restore \"{}\"", doc.metadata.name);
   const auto& rs = settings.repository(doc.spec.repository, who);
-  auto repo = repository::Repository::open(rs.path, rs.name, /*create=*/false);
+  auto repo = open_repository(rs);
   std::vector<repository::BackupInfo> backups;
   for (auto& b : repo.list(doc.spec.policy))
     if (b.kind == "logical") backups.push_back(std::move(b));
@@ -74,10 +103,13 @@ RestoreSource resolve_restore_source(const config::Restore& doc, const config::S
   auto m = repo.read_manifest(*chosen);
   if (m.format == "plain") {
     fail(ErrorKind::input, fmt::format("{}: backup {} is a plain SQL dump, which pgrecover cannot restore by table", who, m.id),
-         fmt::format("restore it with psql -f {}", (chosen->dir / m.data).string()));
+         fmt::format("restore it with psql -f {}/{}", chosen->location, m.data));
   }
   RestoreSource src;
-  src.archive = (chosen->dir / m.data).string();
+  src.archive = chosen->location + "/" + m.data;
+  src.repository = rs.name;
+  src.backup_ref = chosen->policy + "/" + chosen->id;
+  src.data = m.data;
   src.backup_id = m.id;
   src.expected_rows = m.row_counts;
   if (m.globals) src.role_definitions = engine::role_definitions(*m.globals);
@@ -125,7 +157,7 @@ std::string restore_fingerprint(const config::Restore& doc) {
 
 model::Plan plan_restore_document(const config::Restore& doc, const config::Settings& settings) {
   RestoreSource src = resolve_restore_source(doc, settings);
-  auto archive = archive::Archive::open(src.archive);
+  auto archive = open_source_archive(src, settings);
   TargetAccess t = resolve_target(doc.spec.to, doc.spec.database, settings);
   std::string fingerprint = restore_fingerprint(doc);
   // An interrupted run of this very plan id is continued: the target now holds its partial work.
@@ -158,6 +190,11 @@ model::Plan plan_restore_document(const config::Restore& doc, const config::Sett
   in.target_fingerprint = catalog::fingerprint(cluster, db);
   model::Plan plan = planner::plan_restore(in);
   for (auto& [k, v] : parts) plan.fingerprints["target." + k] = v;
+  if (!src.repository.empty()) {
+    plan.params[kSourceRepository] = src.repository;
+    plan.params[kSourceBackup] = src.backup_ref;
+    plan.params[kSourceData] = src.data;
+  }
   return plan;
 }
 
@@ -172,7 +209,8 @@ executor::ApplyResult apply_restore_plan(const model::Plan& given, const config:
   executor::TargetLock target_lock(t.admin_conninfo, t.display.database, plan.id);
   target_lock.end_orphans(plan.id);
 
-  auto archive = archive::Archive::open(plan.source);
+  RestoreSource src = source_of(plan);
+  auto archive = open_source_archive(src, settings);
   // Stale checks: the plan is applied exactly as reviewed, or not at all.
   if (archive->toc().checksum != plan.fingerprints.at("archive")) {
     fail(ErrorKind::stale_plan,
@@ -223,8 +261,11 @@ executor::ApplyResult apply_restore_plan(const model::Plan& given, const config:
   for (const auto& r : journal.records())
     if (r.type == "done" && !r.step.empty()) cfg.prior_rows[r.step] = r.rows;
 
+  // pg_restore renders the schema from a local copy of the TOC alone: the data stays where it is.
+  TempDir toc_copy("pgrecover-toc-");
+  fs::path ddl_source = src.repository.empty() ? fs::path(plan.source) : archive->write_toc_only_copy(toc_copy.path());
   executor::DdlScript ddl =
-      executor::render_ddl_script(instance::tool_path("pg_restore", settings.instance.bin_dir).string(), plan.source, cfg.no_owner);
+      executor::render_ddl_script(instance::tool_path("pg_restore", settings.instance.bin_dir).string(), ddl_source, cfg.no_owner);
   executor::RestoreRunner runner(plan, *archive, std::move(ddl), cfg);
   return folder.run(runner, options, jobs, [&] {
     return nlohmann::json{{"target", {{"connection", plan.target.connection},

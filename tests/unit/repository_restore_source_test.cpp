@@ -61,7 +61,9 @@ TEST_CASE("backup restore source: latest, an id and {before: T} choose the right
 
   auto latest = app::resolve_restore_source(restore_of("shop", {}), settings);
   CHECK(latest.backup_id == b.id);
-  CHECK(latest.archive == (b.dir / "data").string());
+  CHECK(latest.archive == b.location + "/data");
+  CHECK(latest.repository == "local");
+  CHECK(latest.backup_ref == "shop/" + b.id);
   CHECK(latest.expected_rows.at("public.orders") == 20);
 
   auto by_id = app::resolve_restore_source(restore_of("shop", {config::BackupRef::Kind::id, a.id, ""}), settings);
