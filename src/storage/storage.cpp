@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "storage/posix/posix.hpp"
+#include "storage/s3/s3.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
@@ -144,6 +145,7 @@ std::unique_ptr<Staging> copy_staging(Storage& s, const std::string& prefix, con
 
 std::shared_ptr<Storage> open(const Location& location, const std::string& name, bool create) {
   if (location.type == "posix") return std::make_shared<PosixStorage>(location.path, name, create);
+  if (location.type == "s3") return open_s3(location, name);
   fail(ErrorKind::input, fmt::format("repository \"{}\": unknown storage type \"{}\"", name, location.type));
 }
 

@@ -116,10 +116,20 @@ std::string sha256(const Storage& s, const std::string& key, std::uint64_t* size
 // file through s.create() (drivers without a cheaper way, and filters such as encryption).
 std::unique_ptr<Staging> copy_staging(Storage& s, const std::string& prefix, const fs::path& base);
 
-// What a repository's settings say about where it lives. Only "posix" today.
+// What a repository's settings say about where it lives.
 struct Location {
-  std::string type = "posix";
-  fs::path path;  // posix: the absolute root folder
+  std::string type = "posix";  // posix | s3
+  fs::path path;               // posix: the absolute root folder
+  // s3: the bucket at an S3-compatible endpoint, keys under `prefix`.
+  std::string endpoint;        // "https://s3.eu-central-1.amazonaws.com", "http://127.0.0.1:9000"
+  std::string bucket, prefix, region;
+  std::string uri_style = "host";  // host (bucket.endpoint/key) | path (endpoint/bucket/key)
+  std::string access_key, secret_key;  // the credentials themselves: never printed, never in argv
+  bool tls_verify = true;
+  fs::path ca_file;            // extra CA bundle for the endpoint's certificate (optional)
+  fs::path staging_dir;        // where backups are staged before upload; empty: $TMPDIR or /tmp
+  // For messages: where these settings come from, e.g. `pgrecover.toml [repositories.offsite]`.
+  std::string origin;
 };
 
 // Opens the driver for a location; `create` makes a posix root folder (0700) when absent.

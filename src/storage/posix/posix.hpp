@@ -18,6 +18,7 @@ class PosixStorage final : public Storage {
   // `root` must be absolute; created (0700) when absent and `create`. `name` is for messages.
   PosixStorage(fs::path root, std::string name, bool create);
 
+  using Storage::describe;
   std::string describe() const override { return root_.string(); }
   std::unique_ptr<Writer> create(const std::string& key, const WriteOptions& options) override;
   std::unique_ptr<Reader> open(const std::string& key, std::uint64_t offset,
