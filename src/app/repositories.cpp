@@ -24,6 +24,13 @@ std::string secret_from_env(const config::RepositorySettings& r, const std::stri
 }  // namespace
 
 repository::Repository open_repository(const config::RepositorySettings& r, bool create) {
+  if (!r.encryption_key_file.empty() || !r.encryption_key_env.empty()) {
+    // Refused rather than ignored: a repository someone believes encrypted must never be written in clear.
+    fail(ErrorKind::input,
+         fmt::format("repository \"{}\": client-side encryption (encryption_key_file / encryption_key_env in {}) is not "
+                     "implemented in this version", r.name, r.origin),
+         "remove the key setting, or use a version of pgrecover that encrypts");
+  }
   storage::Location where;
   where.type = r.type;
   where.path = r.path;

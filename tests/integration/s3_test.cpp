@@ -1,6 +1,5 @@
 // Repositories in an S3-compatible bucket, end to end through the pgrecover binary: s3rver (the
-// harness starts it on 127.0.0.1; it checks the SigV4 signatures libcurl makes) holds the
-// backups. A logical backup is stored, listed, verified and restored straight from the bucket;
+// harness starts it on 127.0.0.1) holds the backups. A logical backup is stored, listed, verified and restored straight from the bucket;
 // retention deletes the right objects; a server killed in the middle of an upload leaves no
 // backup that is listed as complete, and the next apply completes.
 #include <catch2/catch.hpp>

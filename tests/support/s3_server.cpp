@@ -89,7 +89,7 @@ S3Server::S3Server() {
   endpoint_ = fmt::format("http://127.0.0.1:{}", port_);
   bucket_ = "pgrecover-test";
   region_ = "us-east-1";
-  access_key_ = secret_key_ = "S3RVER";  // s3rver's built-in account; it checks the signatures
+  access_key_ = secret_key_ = "S3RVER";  // s3rver's built-in account (it does not reject bad signatures)
   start();
 }
 

@@ -1,6 +1,6 @@
 // An S3-compatible server for the integration tests: s3rver (npm, installed by scripts/test into
-// a cache folder) started on 127.0.0.1 on a free port with its own storage folder, checking
-// SigV4 signatures with its fixed test credentials. With PGRECOVER_TEST_S3_ENDPOINT set, the
+// a cache folder) started on 127.0.0.1 on a free port with its own storage folder (it does not
+// reject bad signatures: credentials are not tested here). With PGRECOVER_TEST_S3_ENDPOINT set, the
 // same tests run against that endpoint instead (MinIO, AWS; see docs/development.md).
 #pragma once
 
