@@ -10,7 +10,7 @@ PGRECOVER_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libpq-dev libyaml-cpp-dev libtomlplusplus-dev libboost-graph-dev libspdlog-dev catch2
   libcli11-dev nlohmann-json3-dev libvalijson-dev libmstch-dev zlib1g-dev liblz4-dev libzstd-dev
-  libssl-dev postgresql-15
+  libssl-dev libcurl4-openssl-dev postgresql-15
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
@@ -31,6 +31,19 @@ ensure_packages() {
   export DEBIAN_FRONTEND=noninteractive
   "${sudo[@]}" apt-get update -qq </dev/null
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+}
+
+# s3rver (npm), the S3-compatible server the integration tests start on 127.0.0.1, installed
+# into a cache folder of ours (never globally). The tests find it through $PGRECOVER_S3RVER.
+ensure_s3rver() {
+  local cache="${PGRECOVER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pgrecover}/s3rver"
+  if ! command -v npm >/dev/null || ! command -v node >/dev/null; then ensure_packages nodejs npm; fi
+  if [ ! -x "$cache/node_modules/.bin/s3rver" ]; then
+    say "installing s3rver into $cache"
+    mkdir -p "$cache"
+    npm install --prefix "$cache" --no-audit --no-fund --loglevel=error s3rver@3 </dev/null
+  fi
+  export PGRECOVER_S3RVER="$cache/node_modules/.bin/s3rver"
 }
 
 build_pgrecover() {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/drill.hpp"
+#include "app/repositories.hpp"
 #include "app/runs.hpp"
 #include "config/policy_json.hpp"
 #include "engine/access_check.hpp"
@@ -69,7 +70,7 @@ void gather_physical(const config::BackupPolicy& policy, const config::Settings&
     if (b.kind != "physical") continue;
     auto info = repository::physical_info(repo.read_manifest(b));
     if (!f.wal_files.count(info.wal_cluster)) {
-      f.wal_files[info.wal_cluster] = repository::WalArchive(repo.root(), info.wal_cluster).list();
+      f.wal_files[info.wal_cluster] = repository::WalArchive(repo.storage_ptr(), info.wal_cluster).list();
     }
     f.physical[b.id] = std::move(info);
   }
@@ -81,11 +82,11 @@ planner::BackupFacts gather_backup_facts(const config::BackupPolicy& policy, con
   const std::string& name = policy.metadata.name;
   repository::check_policy_name(name);
   const auto& rs = settings.repository(policy.spec.repository, fmt::format("BackupPolicy \"{}\"", name));
-  auto repo = repository::Repository::open(rs.path, rs.name, /*create=*/false);
+  auto repo = open_repository(rs);
   planner::BackupFacts f;
   f.policy = &policy;
   f.repository = rs.name;
-  f.repository_path = rs.path.string();
+  f.repository_path = repo.describe();
   f.backups = repo.list(name);
   f.repository_fingerprint = repo.fingerprint(name);
   f.now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
@@ -101,9 +102,9 @@ planner::BackupFacts gather_backup_facts(const config::BackupPolicy& policy, con
     }
   }
   if (auto w = same_filesystem_warning(policy, settings, rs.path)) f.warnings.push_back(*w);
-  for (const auto& p : repo.partial_folders(name)) {
+  for (const auto& p : repo.unfinished(name)) {
     f.warnings.push_back(fmt::format("an unfinished backup folder is left from an interrupted run: {} (ignored; "
-                                     "removed by the next backup)", p.string()));
+                                     "removed by the next backup)", p));
   }
   return f;
 }
@@ -127,9 +128,12 @@ executor::ApplyResult apply_backup_plan(const model::Plan& given, const config::
   state.policy = config::policy_from_json(nlohmann::json::parse(plan.params.at("policy")));
   const std::string& name = state.policy.metadata.name;
   const auto& rs = settings.repository(state.policy.spec.repository, fmt::format("plan {}", plan.id));
-  state.repo = std::make_unique<repository::Repository>(repository::Repository::open(rs.path, rs.name));
-  create_private_dirs(state.repo->policy_dir(name));
-  FileLock policy_lock(state.repo->policy_dir(name) / ".lock", fmt::format("backup policy \"{}\"", name));
+  state.repo = std::make_unique<repository::Repository>(open_repository(rs, /*create=*/true));
+  // One backup of a policy at a time. The lock lives in the state directory, beside the runs,
+  // because an object store has no lock files.
+  create_private_dirs(settings.state_dir / "locks");
+  FileLock policy_lock(settings.state_dir / "locks" / fmt::format("backup-{}-{}.lock", rs.name, name),
+                       fmt::format("backup policy \"{}\"", name));
   state.source_conninfo = settings.connect_string({plan.target.connection, plan.target.conninfo});
   state.bin_dir = settings.instance.bin_dir;
   RestoreDriller driller(settings);
@@ -143,11 +147,7 @@ executor::ApplyResult apply_backup_plan(const model::Plan& given, const config::
            "plan again and review the new plan");
     }
     // Leftovers of crashed backups: never listed, removed here.
-    for (const auto& p : state.repo->partial_folders(name)) {
-      log::info("removing the unfinished backup folder {}", p.string());
-      std::error_code ec;
-      fs::remove_all(p, ec);
-    }
+    state.repo->remove_unfinished(name);
   } else {
     for (const auto& r : journal.records())
       if (r.type == "done" && r.step == "backup:" + name && r.note.rfind("backup ", 0) == 0) state.new_backup_id = r.note.substr(7);

@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/repositories.hpp"
 #include "config/settings.hpp"
 #include "engine/logical.hpp"
 #include "report/backups.hpp"
 #include "report/format.hpp"
+#include "repository/archive_source.hpp"
 #include "repository/repository.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -17,8 +19,7 @@ namespace pgr::app {
 namespace {
 
 repository::Repository open_repository(const config::Settings& settings, const std::string& name) {
-  const auto& r = settings.repository(name, "pgrecover backups");
-  return repository::Repository::open(r.path, r.name, false);
+  return app::open_repository(settings, name, "pgrecover backups");
 }
 
 std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }
@@ -51,7 +52,7 @@ int backups_show_command(const BackupsOptions& o, std::ostream& out) {
     for (auto& r : j["globals"]["roles"]) r["password"] = r["password"].is_null() ? nlohmann::json(nullptr) : nlohmann::json("********");
   if (o.json) {
     j["verification"] = repository::to_json(v);
-    j["folder"] = b.dir.string();
+    j["folder"] = b.location;
     if (!j.contains("format_version")) j["format_version"] = 1;
     out << j.dump(2) << "\n";
     return kExitOk;
@@ -70,7 +71,7 @@ int backups_verify_command(const BackupsOptions& o, std::ostream& out) {
   // The archive, read end to end: only when the bytes are the ones the manifest describes.
   if (problems.empty() && m.kind == "logical" && m.format != "plain" && !m.data.empty()) {
     try {
-      auto counted = engine::count_archive_rows(b.dir / m.data);
+      auto counted = engine::count_archive_rows(*repository::open_backup_archive(repo, b, m.data));
       for (const auto& [t, n] : counted) {
         rows += n;
         auto it = m.row_counts.find(t);

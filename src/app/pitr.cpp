@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/repositories.hpp"
 #include "app/runs.hpp"
 #include "executor/pitr_runner.hpp"
 #include "instance/instance.hpp"
@@ -28,11 +29,11 @@ namespace P = model::pitr_param;
 // The WAL archive of the repository, for the planner's continuity check.
 class RepositoryWal : public planner::WalArchiveView {
  public:
-  explicit RepositoryWal(fs::path root) : root_(std::move(root)) {}
+  explicit RepositoryWal(std::shared_ptr<storage::Storage> storage) : storage_(std::move(storage)) {}
   repository::Continuity continuity(const std::string& cluster, std::uint32_t start_timeline, std::uint64_t start_lsn,
                                     std::optional<std::uint64_t> end_lsn, const std::string& timeline,
                                     std::uint64_t seg_size) override {
-    repository::WalArchive archive(root_, cluster);
+    repository::WalArchive archive(storage_, cluster);
     return repository::check_continuity(archive, start_timeline, start_lsn, end_lsn, timeline, seg_size);
   }
   std::string archived_at(const std::string& cluster, const std::string& name) override {
@@ -45,7 +46,7 @@ class RepositoryWal : public planner::WalArchiveView {
   }
 
  private:
-  fs::path root_;
+  std::shared_ptr<storage::Storage> storage_;
 };
 
 // Can the server's OS user read this file? (archive_command and restore_command run as that user)
@@ -70,11 +71,11 @@ model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::
     fail(ErrorKind::input, "point-in-time recovery needs a settings file: restore_command runs `pgrecover --config FILE wal fetch`",
          "give --config FILE (or $PGRECOVER_CONFIG)");
   }
-  auto repo = repository::Repository::open(rs.path, rs.name, false);
-  RepositoryWal wal(rs.path);
+  auto repo = open_repository(rs);
+  RepositoryWal wal(repo.storage_ptr());
   planner::PitrFacts f;
   f.document = &doc;
-  f.repository_path = rs.path.string();
+  f.repository_path = repo.describe();
   for (const auto& b : repo.list(s.policy)) {
     if (b.kind != "physical") continue;
     auto m = repo.read_manifest(b);
@@ -110,14 +111,15 @@ executor::ApplyResult apply_recovery_plan(const model::Plan& given, const config
   if (folder.finished()) return folder.finished_result();
   const model::Plan& plan = folder.plan();
   // Stale check: the base backup is still there and unchanged.
-  auto repo = repository::Repository::open(plan.params.at(P::repository_path), plan.params.at(P::repository), false);
-  auto backup = repo.find(plan.params.at(P::policy) + "/" + plan.params.at(P::backup));
-  if (sha256_hex(repository::to_json(repo.read_manifest(backup)).dump()) != plan.fingerprints.at("backup")) {
+  auto repo = std::make_shared<const repository::Repository>(
+      open_repository(settings, plan.params.at(P::repository), fmt::format("plan {}", plan.id)));
+  auto backup = repo->find(plan.params.at(P::policy) + "/" + plan.params.at(P::backup));
+  if (sha256_hex(repository::to_json(repo->read_manifest(backup)).dump()) != plan.fingerprints.at("backup")) {
     fail(ErrorKind::stale_plan, fmt::format("plan is stale: backup {} changed since the plan was made", backup.id),
          "plan again and review the new plan");
   }
   folder.start();
-  auto runner = executor::make_pitr_runner(plan, {settings.instance.bin_dir, settings.instance.run_as});
+  auto runner = executor::make_pitr_runner(plan, {settings.instance.bin_dir, settings.instance.run_as, repo});
   executor::ApplyResult result = folder.run(*runner, options, 1, [&] {
     return nlohmann::json{{"data_directory", plan.params.at(P::data_directory)},
                           {"backup", plan.params.at(P::backup)},

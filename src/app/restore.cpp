@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/repositories.hpp"
 #include "app/runs.hpp"
 #include "catalog/catalog.hpp"
 #include "engine/globals.hpp"
@@ -12,6 +13,7 @@
 #include "instance/instance.hpp"
 #include "pg/pg.hpp"
 #include "planner/restore_planner.hpp"
+#include "repository/archive_source.hpp"
 #include "repository/repository.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -91,22 +93,44 @@ void void_rolled_back_steps(const model::Plan& plan, executor::Journal& journal,
 
 }  // namespace
 
+namespace {
+
+// The plan records where its archive is; apply reopens it the same way.
+constexpr const char* kSourceRepository = "source_repository";
+constexpr const char* kSourceBackup = "source_backup";
+constexpr const char* kSourceData = "source_data";
+
+RestoreSource source_of(const model::Plan& plan) {
+  RestoreSource src;
+  src.archive = plan.source;
+  if (auto it = plan.params.find(kSourceRepository); it != plan.params.end()) {
+    src.repository = it->second;
+    src.backup_ref = plan.params.at(kSourceBackup);
+    src.data = plan.params.at(kSourceData);
+  }
+  return src;
+}
+
+}  // namespace
+
+std::unique_ptr<archive::Archive> open_source_archive(const RestoreSource& src, const config::Settings& settings) {
+  if (src.repository.empty()) return archive::Archive::open(src.archive);
+  auto repo = open_repository(settings, src.repository, "restore source");
+  return repository::open_backup_archive(repo, repo.find(src.backup_ref), src.data);
+}
+
 // The password hashes of the roles a plan creates with "password: from-backup", read from the
 // manifest of the backup the plan was made from: plans never carry them.
-std::map<std::string, std::string> role_passwords(const model::Plan& plan) {
+std::map<std::string, std::string> role_passwords(const model::Plan& plan, const config::Settings& settings) {
   std::map<std::string, std::string> out;
   bool wanted = false;
   for (const auto& s : plan.steps)
     if (s.kind == "role" && s.params.count("password")) wanted = true;
-  auto it = plan.params.find("globals_backup");
-  if (!wanted || it == plan.params.end() || it->second.empty()) return out;
-  fs::path file = fs::path(it->second) / repository::kManifestFile;
-  repository::Manifest m;
-  try {
-    m = repository::manifest_from_json(nlohmann::json::parse(read_file(file)));
-  } catch (const nlohmann::json::exception& e) {
-    fail(ErrorKind::input, fmt::format("{}: not a readable manifest: {}", file.string(), e.what()));
-  }
+  auto backup = plan.params.find("globals_backup");
+  auto repo_name = plan.params.find("globals_repository");
+  if (!wanted || backup == plan.params.end() || backup->second.empty() || repo_name == plan.params.end()) return out;
+  auto repo = open_repository(settings, repo_name->second, "restore roles");
+  auto m = repo.read_manifest(repo.find(backup->second));
   if (m.globals)
     for (const auto& r : m.globals->roles)
       if (r.password && !r.password->empty()) out[r.name] = *r.password;
@@ -114,11 +138,15 @@ std::map<std::string, std::string> role_passwords(const model::Plan& plan) {
 }
 
 RestoreSource resolve_restore_source(const config::Restore& doc, const config::Settings& settings) {
-  if (!doc.spec.archive.empty()) return RestoreSource{doc.spec.archive, "", {}, {}, {}, {}, false};
-  if (!doc.spec.sql_file.empty()) return RestoreSource{doc.spec.sql_file, "", {}, {}, {}, {}, true};
+  if (!doc.spec.archive.empty() || !doc.spec.sql_file.empty()) {
+    RestoreSource src;
+    src.archive = doc.spec.archive.empty() ? doc.spec.sql_file : doc.spec.archive;
+    src.plain = !doc.spec.sql_file.empty();
+    return src;
+  }
   std::string who = fmt::format("Restore \"{}\"", doc.metadata.name);
   const auto& rs = settings.repository(doc.spec.repository, who);
-  auto repo = repository::Repository::open(rs.path, rs.name, /*create=*/false);
+  auto repo = open_repository(rs);
   std::vector<repository::BackupInfo> backups;
   for (auto& b : repo.list(doc.spec.policy))
     if (b.kind == "logical") backups.push_back(std::move(b));
@@ -146,12 +174,20 @@ RestoreSource resolve_restore_source(const config::Restore& doc, const config::S
   auto m = repo.read_manifest(*chosen);
   RestoreSource src;
   src.plain = m.format == "plain";
-  src.archive = (chosen->dir / m.data).string();
+  src.archive = chosen->location + "/" + m.data;
+  src.repository = rs.name;
+  src.backup_ref = chosen->policy + "/" + chosen->id;
+  src.data = m.data;
+  if (src.plain && !fs::path(chosen->location).is_absolute()) {
+    // psql reads the script from a file; the S3 driver streams archives only so far.
+    fail(ErrorKind::input, fmt::format("{}: backup {} is a plain SQL script in {}, which pgrecover restores only from a local repository",
+                                       who, m.id, chosen->location),
+         "copy the backup to a local repository (or take the policy's backups in directory or custom format)");
+  }
   src.backup_id = m.id;
   src.expected_rows = m.row_counts;
   if (m.globals) src.role_definitions = engine::role_definitions(*m.globals);
   src.globals = m.globals;
-  src.backup_dir = chosen->dir.string();
   return src;
 }
 
@@ -210,13 +246,14 @@ void add_globals(const RestoreSource& src, planner::RestoreInputs& in) {
   }
   auto ts = engine::tablespace_definitions(*src.globals);
   for (const auto& t : src.globals->tablespaces) in.tablespace_definitions[t.name] = {t.owner, ts.at(t.name)};
-  in.globals_backup = src.backup_dir;
+  in.globals_backup = src.backup_ref;
+  in.globals_repository = src.repository;
 }
 
 model::Plan plan_restore_document(const config::Restore& doc, const config::Settings& settings) {
   RestoreSource src = resolve_restore_source(doc, settings);
   if (src.plain) return plan_sql_restore_document(doc, settings, src);
-  auto archive = archive::Archive::open(src.archive);
+  auto archive = open_source_archive(src, settings);
   TargetAccess t = resolve_target(doc.spec.to, doc.spec.database, settings);
   std::string fingerprint = restore_fingerprint(doc);
   // An interrupted run of this very plan id is continued: the target now holds its partial work.
@@ -254,6 +291,11 @@ model::Plan plan_restore_document(const config::Restore& doc, const config::Sett
   in.target_fingerprint = catalog::fingerprint(cluster, db);
   model::Plan plan = planner::plan_restore(in);
   for (auto& [k, v] : parts) plan.fingerprints["target." + k] = v;
+  if (!src.repository.empty()) {
+    plan.params[kSourceRepository] = src.repository;
+    plan.params[kSourceBackup] = src.backup_ref;
+    plan.params[kSourceData] = src.data;
+  }
   return plan;
 }
 
@@ -295,7 +337,8 @@ executor::ApplyResult apply_restore_plan(const model::Plan& given, const config:
   executor::TargetLock target_lock(t.admin_conninfo, t.display.database, plan.id);
   target_lock.end_orphans(plan.id);
 
-  auto archive = archive::Archive::open(plan.source);
+  RestoreSource src = source_of(plan);
+  auto archive = open_source_archive(src, settings);
   // Stale checks: the plan is applied exactly as reviewed, or not at all.
   if (archive->toc().checksum != plan.fingerprints.at("archive")) {
     fail(ErrorKind::stale_plan,
@@ -351,9 +394,12 @@ executor::ApplyResult apply_restore_plan(const model::Plan& given, const config:
   if (auto it = plan.params.find("tablespace_map"); it != plan.params.end() && !it->second.empty()) {
     cfg.tablespace_map = nlohmann::json::parse(it->second).get<std::map<std::string, std::string>>();
   }
-  cfg.role_passwords = role_passwords(plan);
+  cfg.role_passwords = role_passwords(plan, settings);
+  // pg_restore renders the schema from a local copy of the TOC alone: the data stays where it is.
+  TempDir toc_copy("pgrecover-toc-");
+  fs::path ddl_source = src.repository.empty() ? fs::path(plan.source) : archive->write_toc_only_copy(toc_copy.path());
   executor::DdlScript ddl = executor::render_ddl_script(instance::tool_path("pg_restore", settings.instance.bin_dir).string(),
-                                                        plan.source, cfg.no_owner,
+                                                        ddl_source, cfg.no_owner,
                                                         cfg.no_tablespaces || !cfg.tablespace_map.empty());
   executor::RestoreRunner runner(plan, *archive, std::move(ddl), cfg);
   auto result = folder.run(runner, options, jobs, [&] {

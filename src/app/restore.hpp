@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <memory>
 #include <string>
 
+#include "archive/archive.hpp"
 #include "config/documents.hpp"
 #include "executor/run_folder.hpp"
 #include "model/plan.hpp"
@@ -29,15 +31,18 @@ TargetAccess resolve_target(const model::Target& target, const config::Settings&
 
 // Where a Restore's data comes from: an archive path, plus what a repository backup knows.
 struct RestoreSource {
-  std::string archive;                                 // pg_dump archive to read
+  std::string archive;                                 // pg_dump archive to read (a path, or where a backup is)
+  std::string repository;                              // set: the archive is file `data` of backup POLICY/ID
+  std::string backup_ref, data;                        //   "POLICY/ID", "data" / "data.dump" / "data.tar"
   std::string backup_id;                               // empty for from: {archive: PATH}
   std::map<std::string, std::int64_t> expected_rows;   // "schema.table" -> exact rows (manifest)
   std::map<std::string, std::string> role_definitions; // role -> CREATE ROLE ... (backup globals)
   std::optional<repository::Globals> globals;          // the backup's globals, when it has them
-  std::string backup_dir;                              // the backup's folder (empty for an archive)
   bool plain = false;                                  // a plain SQL script (restore_sql.cpp)
 };
 RestoreSource resolve_restore_source(const config::Restore& doc, const config::Settings& settings);
+// The archive of a source, read in place (a repository backup is read from its storage).
+std::unique_ptr<archive::Archive> open_source_archive(const RestoreSource& src, const config::Settings& settings);
 
 // sha256 of everything in a Restore document that changes what a plan does.
 std::string restore_fingerprint(const config::Restore& doc);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "app/repositories.hpp"
 #include "config/settings.hpp"
 #include "repository/wal_archive.hpp"
 #include "util/error.hpp"
@@ -12,8 +13,7 @@ namespace {
 
 repository::WalArchive open_archive(const WalOptions& o, const char* who) {
   config::Settings settings = config::load_settings(o.config_path);
-  const auto& repo = settings.repository(o.repository, who);
-  return repository::WalArchive(repo.path, o.cluster);
+  return repository::WalArchive(open_repository(settings, o.repository, who).storage_ptr(), o.cluster);
 }
 
 }  // namespace

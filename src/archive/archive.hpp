@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,12 +82,42 @@ class BlobStream {
   virtual size_t read(char* buf, size_t cap) = 0;  // 0 at the end
 };
 
+// Where an archive's bytes are read from: a local path (local_files), or anything that can read
+// byte ranges of named files, such as a backup repository's storage. Reads are random access so
+// that a custom-format archive's data blocks and a tar archive's members are read where they
+// are, never copied whole.
+class RandomAccess {
+ public:
+  virtual ~RandomAccess() = default;
+  virtual std::int64_t size() const = 0;
+  // Up to n bytes at `offset` (n > 0); 0 only at or past the end.
+  virtual std::size_t pread(char* buf, std::size_t n, std::int64_t offset) = 0;
+};
+
+class Files {
+ public:
+  virtual ~Files() = default;
+  // Whether the archive is a folder of files (directory format); then names are relative paths
+  // inside it, already checked with safe_member_name. Otherwise the archive is one file, "".
+  virtual bool is_folder() const = 0;
+  // Size of a regular file; nullopt when absent. Throws Error(archive) for anything but a
+  // regular file (symlinks are refused).
+  virtual std::optional<std::int64_t> size(const std::string& name) const = 0;
+  virtual std::unique_ptr<RandomAccess> open(const std::string& name) const = 0;
+  // For messages: the path or location of `name` ("" the archive itself).
+  virtual std::string origin(const std::string& name) const = 0;
+};
+
+// The archive at a local path (a folder or a file). Throws Error(archive) when nothing is there.
+std::shared_ptr<const Files> local_files(const std::filesystem::path& path);
+
 class Archive {
  public:
   virtual ~Archive() = default;
   // Detects the format: a folder with toc.dat is directory format, a file starting with "PGDMP"
   // is custom format, a file whose first 512 bytes are a tar header is tar format.
   static std::unique_ptr<Archive> open(const std::filesystem::path& path);
+  static std::unique_ptr<Archive> open(std::shared_ptr<const Files> files);
 
   const Toc& toc() const { return toc_; }
   const TocEntry* find(int id) const;
@@ -97,12 +128,22 @@ class Archive {
   // entry, in archive order. The stream is only valid during the call.
   virtual void for_each_blob(const TocEntry& e,
                              const std::function<void(std::uint32_t oid, BlobStream& data)>& fn) const = 0;
+  // Where it is, for messages: a path or a repository location.
   std::filesystem::path path() const { return path_; }
+  const Files& files() const { return *files_; }
+  // Writes a local archive at `dest` that holds only the header and TOC (a folder with toc.dat
+  // for directory and tar archives, the file's leading bytes for custom ones): what
+  // `pg_restore --schema-only` reads, without downloading any data. Returns the path to give it.
+  std::filesystem::path write_toc_only_copy(const std::filesystem::path& dest) const;
 
  protected:
-  Archive(std::filesystem::path path, Toc toc);
+  Archive(std::shared_ptr<const Files> files, Toc toc);
+  std::shared_ptr<const Files> files_;
   std::filesystem::path path_;
   Toc toc_;
+  // What write_toc_only_copy copies: the first toc_copy_bytes_ bytes of file toc_file_.
+  std::string toc_file_;
+  std::int64_t toc_copy_bytes_ = 0;
 };
 
 // Parses a header + TOC from memory: toc.dat of a directory archive, the start of a custom

@@ -13,7 +13,7 @@ namespace pgr::archive::detail {
 // A data member of a directory or tar archive: a file, or a byte range of the tar file.
 struct Member {
   std::string name;         // as found (with the compression suffix, if any)
-  std::string path;         // file to open
+  std::string file;         // the file of Files holding it ("" for a tar member)
   std::int64_t offset = 0;  // where the member's bytes start in `path`
   std::int64_t size = 0;
 };
@@ -26,7 +26,7 @@ class MemberArchive : public Archive {
                      const std::function<void(std::uint32_t, BlobStream&)>& fn) const override;
 
  protected:
-  MemberArchive(std::filesystem::path path, Toc toc) : Archive(std::move(path), std::move(toc)) {}
+  MemberArchive(std::shared_ptr<const Files> files, Toc toc) : Archive(std::move(files), std::move(toc)) {}
   virtual std::optional<Member> member(const std::string& name) const = 0;
   // The member for a recorded name: as is, else with ".gz", ".lz4" or ".zst" appended (pg_dump
   // records "1234.dat" and writes "1234.dat.gz" when compressing).
@@ -38,9 +38,9 @@ class MemberArchive : public Archive {
   std::string origin_of(const TocEntry& e) const;
 };
 
-std::unique_ptr<Archive> open_directory(const std::filesystem::path& path);
-std::unique_ptr<Archive> open_tar(const std::filesystem::path& path);
-std::unique_ptr<Archive> open_custom(const std::filesystem::path& path);
+std::unique_ptr<Archive> open_directory(std::shared_ptr<const Files> files);
+std::unique_ptr<Archive> open_tar(std::shared_ptr<const Files> files);
+std::unique_ptr<Archive> open_custom(std::shared_ptr<const Files> files);
 
 // "entry 1234 (TABLE DATA public.orders)"
 std::string describe(const TocEntry& e);

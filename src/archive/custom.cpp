@@ -48,8 +48,10 @@ void skip_stream(FileInput& in, const Encoding& enc) {
 
 class CustomArchive final : public Archive {
  public:
-  CustomArchive(std::filesystem::path path, Toc toc, std::int64_t data_start, std::int64_t file_size)
-      : Archive(std::move(path), std::move(toc)), enc_(encoding_of(toc_.header)) {
+  CustomArchive(std::shared_ptr<const Files> files, Toc toc, std::int64_t data_start, std::int64_t file_size)
+      : Archive(std::move(files), std::move(toc)), enc_(encoding_of(toc_.header)) {
+    toc_file_ = "";
+    toc_copy_bytes_ = data_start;
     locate_blocks(data_start, file_size);
   }
 
@@ -90,7 +92,7 @@ class CustomArchive final : public Archive {
       fail(ErrorKind::archive, fmt::format("{}: its data block was not found in the archive", origin),
            "the archive is truncated or damaged");
     }
-    auto in = std::make_unique<FileInput>(path_.string(), origin);
+    auto in = std::make_unique<FileInput>(files_->open(""), origin);
     in->seek(e.data.offset);
     int type = in->read_byte_or_eof();
     int id = read_int(*in, enc_);
@@ -133,7 +135,7 @@ class CustomArchive final : public Archive {
     for (auto& e : toc_.entries) {
       if (e.data.kind == DataLocation::Kind::offset) by_id[e.id] = &e;
     }
-    FileInput in(path_.string(), path_.string());
+    FileInput in(files_->open(""), path_.string());
     in.seek(data_start);
     for (;;) {
       std::int64_t at = in.offset();
@@ -159,12 +161,14 @@ class CustomArchive final : public Archive {
 
 }  // namespace
 
-std::unique_ptr<Archive> open_custom(const std::filesystem::path& path) {
-  FileInput in(path.string(), path.string());
+std::unique_ptr<Archive> open_custom(std::shared_ptr<const Files> files) {
+  std::string origin = files->origin("");
+  FileInput in(files->open(""), origin);
   in.start_recording();
   Toc toc = parse_header_and_toc(in, Format::custom);
   toc.checksum = sha256_hex(in.stop_recording());
-  return std::make_unique<CustomArchive>(path, std::move(toc), in.offset(), in.size());
+  std::int64_t data_start = in.offset(), size = in.size();
+  return std::make_unique<CustomArchive>(std::move(files), std::move(toc), data_start, size);
 }
 
 }  // namespace pgr::archive::detail

@@ -58,25 +58,98 @@ int MemoryInput::read_byte_or_eof() {
 
 // --- FileInput ----------------------------------------------------------------------------------
 
-FileInput::FileInput(const std::string& path, std::string origin) : origin_(std::move(origin)) {
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd_ < 0) {
-    int err = errno;
-    fail(ErrorKind::archive, fmt::format("{}: cannot open: {}", origin_, errno_text(err)));
+namespace {
+
+class LocalFile final : public RandomAccess {
+ public:
+  LocalFile(const std::string& path, const std::string& origin) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd_ < 0) {
+      int err = errno;
+      fail(ErrorKind::archive, fmt::format("{}: cannot open: {}", origin, errno_text(err)));
+    }
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd_);
+      fd_ = -1;
+      fail(ErrorKind::archive, fmt::format("{}: not a regular file", origin));
+    }
+    size_ = st.st_size;
   }
-  struct stat st {};
-  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd_);
-    fd_ = -1;
-    fail(ErrorKind::archive, fmt::format("{}: not a regular file", origin_));
+  ~LocalFile() override {
+    if (fd_ >= 0) ::close(fd_);
   }
-  size_ = st.st_size;
+  std::int64_t size() const override { return size_; }
+  std::size_t pread(char* buf, std::size_t n, std::int64_t offset) override {
+    for (;;) {
+      ssize_t got = ::pread(fd_, buf, n, static_cast<off_t>(offset));
+      if (got >= 0) return static_cast<std::size_t>(got);
+      if (errno != EINTR) {
+        int err = errno;
+        fail(ErrorKind::archive, fmt::format("read failed at byte {}: {}", offset, errno_text(err)));
+      }
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  std::int64_t size_ = 0;
+};
+
+class LocalFiles final : public Files {
+ public:
+  explicit LocalFiles(std::filesystem::path path, bool folder) : path_(std::move(path)), folder_(folder) {}
+  bool is_folder() const override { return folder_; }
+  std::optional<std::int64_t> size(const std::string& name) const override {
+    std::string file = where(name);
+    struct stat st {};
+    if (::lstat(file.c_str(), &st) != 0) return std::nullopt;
+    if (!S_ISREG(st.st_mode)) {
+      fail(ErrorKind::archive, fmt::format("{}: \"{}\" is not a regular file (symlinks are refused)", path_.string(), name));
+    }
+    return st.st_size;
+  }
+  std::unique_ptr<RandomAccess> open(const std::string& name) const override {
+    return std::make_unique<LocalFile>(where(name), origin(name));
+  }
+  std::string origin(const std::string& name) const override { return where(name); }
+
+ private:
+  std::string where(const std::string& name) const { return name.empty() ? path_.string() : (path_ / name).string(); }
+  std::filesystem::path path_;
+  bool folder_;
+};
+
+}  // namespace
+
+}  // namespace pgr::archive::detail
+
+namespace pgr::archive {
+
+std::shared_ptr<const Files> local_files(const std::filesystem::path& path) {
+  std::error_code ec;
+  auto st = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(st)) {
+    fail(ErrorKind::archive, fmt::format("{}: no such archive", path.string()),
+         "give a pg_dump directory, custom (-Fc) or tar (-Ft) archive");
+  }
+  return std::make_shared<detail::LocalFiles>(path, std::filesystem::is_directory(st));
+}
+
+}  // namespace pgr::archive
+
+namespace pgr::archive::detail {
+
+FileInput::FileInput(const std::string& path, std::string origin)
+    : FileInput(std::make_unique<LocalFile>(path, origin), origin) {}
+
+FileInput::FileInput(std::unique_ptr<RandomAccess> file, std::string origin)
+    : file_(std::move(file)), origin_(std::move(origin)) {
+  size_ = file_->size();
   buf_.resize(kBufferSize);
 }
 
-FileInput::~FileInput() {
-  if (fd_ >= 0) ::close(fd_);
-}
+FileInput::~FileInput() = default;
 
 void FileInput::seek(std::int64_t pos) {
   if (pos < 0 || pos > size_) {
@@ -89,15 +162,11 @@ void FileInput::fill() {
   buf_start_ = pos_;
   buf_len_ = 0;
   while (buf_len_ < buf_.size()) {
-    ssize_t n = ::pread(fd_, buf_.data() + buf_len_, buf_.size() - buf_len_,
-                        static_cast<off_t>(buf_start_ + static_cast<std::int64_t>(buf_len_)));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      fail_at(origin_, pos_, fmt::format("read failed: {}", errno_text(err)));
-    }
+    if (buf_start_ + static_cast<std::int64_t>(buf_len_) >= size_) break;
+    std::size_t n = file_->pread(buf_.data() + buf_len_, buf_.size() - buf_len_,
+                                 buf_start_ + static_cast<std::int64_t>(buf_len_));
     if (n == 0) break;
-    buf_len_ += static_cast<std::size_t>(n);
+    buf_len_ += n;
   }
 }
 

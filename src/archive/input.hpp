@@ -4,9 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "archive/archive.hpp"
 
 namespace pgr::archive::detail {
 
@@ -48,14 +51,16 @@ class MemoryInput final : public Input {
   std::int64_t base_;
 };
 
-// A file read through a buffer with pread(): several FileInputs may share nothing; each owns its
-// descriptor, so readers on different threads never interfere.
+// A file read through a buffer with positioned reads: several FileInputs share nothing; each owns
+// its RandomAccess, so readers on different threads never interfere.
 class FileInput final : public Input {
  public:
-  FileInput(const std::string& path, std::string origin);  // opens O_RDONLY|O_NOFOLLOW
+  FileInput(const std::string& path, std::string origin);  // a local file, O_RDONLY|O_NOFOLLOW
+  FileInput(std::unique_ptr<RandomAccess> file, std::string origin);
   ~FileInput() override;
   FileInput(const FileInput&) = delete;
   FileInput& operator=(const FileInput&) = delete;
+  FileInput(FileInput&&) = default;
 
   void read(char* out, std::size_t n) override;
   void skip(std::int64_t n) override;
@@ -73,7 +78,7 @@ class FileInput final : public Input {
 
  private:
   void fill();
-  int fd_ = -1;
+  std::unique_ptr<RandomAccess> file_;
   std::int64_t size_ = 0;
   std::int64_t pos_ = 0;           // logical position
   std::int64_t buf_start_ = 0;     // file offset of buf_[0]

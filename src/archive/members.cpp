@@ -57,8 +57,8 @@ void read_blob_list(std::unique_ptr<Source> src, const std::string& origin, cons
   }
 }
 
-std::unique_ptr<Source> open_member(const Member& m, const std::string& origin) {
-  auto raw = file_range_source(m.path, origin, m.offset, m.size);
+std::unique_ptr<Source> open_member(const Files& files, const Member& m, const std::string& origin) {
+  auto raw = file_range_source(files, m.file, origin, m.offset, m.size);
   return decompress(compression_of_name(m.name), std::move(raw), origin);
 }
 
@@ -93,7 +93,7 @@ void MemberArchive::resolve_sizes() {
       e.data.file = list->name;
       std::int64_t total = list->size;
       bool complete = true;
-      read_blob_list(open_member(*list, origin_of(e)), origin_of(e), e, [&](const BlobRef& b) {
+      read_blob_list(open_member(*files_, *list, origin_of(e)), origin_of(e), e, [&](const BlobRef& b) {
         if (auto m = resolve(b.name)) total += m->size; else complete = false;
       });
       e.data.bytes = complete ? total : -1;
@@ -114,7 +114,7 @@ std::unique_ptr<RowReader> MemberArchive::open_data(const TocEntry& e) const {
     fail(ErrorKind::archive, fmt::format("{}: data file \"{}\" is missing from the archive", origin, e.data.file),
          "the archive is incomplete; copy it again from its source");
   }
-  return std::make_unique<CopyReader>(open_member(*m, origin + " file " + m->name), origin + " file " + m->name);
+  return std::make_unique<CopyReader>(open_member(*files_, *m, origin + " file " + m->name), origin + " file " + m->name);
 }
 
 void MemberArchive::for_each_blob(const TocEntry& e, const std::function<void(std::uint32_t, BlobStream&)>& fn) const {
@@ -124,10 +124,10 @@ void MemberArchive::for_each_blob(const TocEntry& e, const std::function<void(st
   }
   auto list = blobs_toc(e);
   if (!list) fail(ErrorKind::archive, fmt::format("{}: large-object list \"{}\" is missing from the archive", origin, e.data.file));
-  read_blob_list(open_member(*list, origin), origin + " file " + list->name, e, [&](const BlobRef& b) {
+  read_blob_list(open_member(*files_, *list, origin), origin + " file " + list->name, e, [&](const BlobRef& b) {
     auto m = resolve(b.name);
     if (!m) fail(ErrorKind::archive, fmt::format("{}: large object {} file \"{}\" is missing from the archive", origin, b.oid, b.name));
-    auto src = open_member(*m, origin + " file " + m->name);
+    auto src = open_member(*files_, *m, origin + " file " + m->name);
     SourceBlobStream stream(*src);
     fn(b.oid, stream);
   });
@@ -139,20 +139,19 @@ namespace {
 
 class DirectoryArchive final : public MemberArchive {
  public:
-  DirectoryArchive(std::filesystem::path path, Toc toc) : MemberArchive(std::move(path), std::move(toc)) {
+  DirectoryArchive(std::shared_ptr<const Files> files, Toc toc, std::int64_t toc_bytes)
+      : MemberArchive(std::move(files), std::move(toc)) {
+    toc_file_ = "toc.dat";
+    toc_copy_bytes_ = toc_bytes;
     resolve_sizes();
   }
 
  protected:
   std::optional<Member> member(const std::string& name) const override {
     if (!safe_member_name(name)) return std::nullopt;
-    std::string file = (path_ / name).string();
-    struct stat st {};
-    if (::lstat(file.c_str(), &st) != 0) return std::nullopt;
-    if (!S_ISREG(st.st_mode)) {
-      fail(ErrorKind::archive, fmt::format("{}: \"{}\" is not a regular file (symlinks are refused)", path_.string(), name));
-    }
-    return Member{name, file, 0, st.st_size};
+    auto size = files_->size(name);
+    if (!size) return std::nullopt;
+    return Member{name, name, 0, *size};
   }
 };
 
@@ -184,8 +183,10 @@ bool parse_tar_number(const unsigned char* p, std::size_t len, std::int64_t* out
 
 class TarArchive final : public MemberArchive {
  public:
-  TarArchive(std::filesystem::path path, Toc toc, std::map<std::string, Member> members)
-      : MemberArchive(std::move(path), std::move(toc)), members_(std::move(members)) {
+  TarArchive(std::shared_ptr<const Files> files, Toc toc, std::map<std::string, Member> members, std::int64_t toc_end)
+      : MemberArchive(std::move(files), std::move(toc)), members_(std::move(members)) {
+    toc_file_ = "";
+    toc_copy_bytes_ = toc_end;
     resolve_sizes();
   }
 
@@ -202,18 +203,18 @@ class TarArchive final : public MemberArchive {
 
 }  // namespace
 
-std::unique_ptr<Archive> open_directory(const std::filesystem::path& path) {
-  std::string toc_path = (path / "toc.dat").string();
-  FileInput in(toc_path, toc_path);
+std::unique_ptr<Archive> open_directory(std::shared_ptr<const Files> files) {
+  std::string toc_path = files->origin("toc.dat");
+  FileInput in(files->open("toc.dat"), toc_path);
   in.start_recording();
   Toc toc = parse_header_and_toc(in, Format::directory);
   toc.checksum = sha256_hex(in.stop_recording());
-  return std::make_unique<DirectoryArchive>(path, std::move(toc));
+  return std::make_unique<DirectoryArchive>(std::move(files), std::move(toc), in.size());
 }
 
-std::unique_ptr<Archive> open_tar(const std::filesystem::path& path) {
-  std::string origin = path.string();
-  FileInput in(origin, origin);
+std::unique_ptr<Archive> open_tar(std::shared_ptr<const Files> files) {
+  std::string origin = files->origin("");
+  FileInput in(files->open(""), origin);
   std::map<std::string, Member> members;
   std::int64_t pos = 0;
   while (in.size() - pos >= 512) {
@@ -240,7 +241,7 @@ std::unique_ptr<Archive> open_tar(const std::filesystem::path& path) {
     }
     char type = static_cast<char>(h[156]);
     if (type == '0' || type == '\0') {
-      if (!members.emplace(name, Member{name, origin, data, size}).second) {
+      if (!members.emplace(name, Member{name, "", data, size}).second) {
         fail_at(origin, pos, fmt::format("tar member \"{}\" appears twice", name));
       }
     }
@@ -255,7 +256,8 @@ std::unique_ptr<Archive> open_tar(const std::filesystem::path& path) {
   MemoryInput toc_in(bytes, origin + " (toc.dat)", m.offset);
   Toc toc = parse_header_and_toc(toc_in, Format::tar);
   toc.checksum = sha256_hex(toc_in.consumed());
-  return std::make_unique<TarArchive>(path, std::move(toc), std::move(members));
+  std::int64_t toc_end = m.offset + (m.size + 511) / 512 * 512;
+  return std::make_unique<TarArchive>(std::move(files), std::move(toc), std::move(members), toc_end);
 }
 
 }  // namespace pgr::archive::detail

@@ -26,7 +26,11 @@ constexpr std::size_t kMaxRow = (std::size_t{1} << 30) + (std::size_t{1} << 20);
 class FileRangeSource final : public Source {
  public:
   FileRangeSource(const std::string& path, const std::string& origin, std::int64_t offset, std::int64_t length)
-      : in_(path, origin) {
+      : FileRangeSource(FileInput(path, origin), origin, offset, length) {}
+  FileRangeSource(std::unique_ptr<RandomAccess> file, const std::string& origin, std::int64_t offset, std::int64_t length)
+      : FileRangeSource(FileInput(std::move(file), origin), origin, offset, length) {}
+  FileRangeSource(FileInput&& in, const std::string& origin, std::int64_t offset, std::int64_t length)
+      : in_(std::move(in)) {
     if (offset < 0 || (length >= 0 && offset + length > in_.size())) {
       fail_at(origin, offset, fmt::format("data range of {} bytes extends past the end of the file ({} bytes)",
                                           length, in_.size()));
@@ -179,6 +183,11 @@ class ZstdSource final : public Decompressor {
 std::unique_ptr<Source> file_range_source(const std::string& path, const std::string& origin, std::int64_t offset,
                                           std::int64_t length) {
   return std::make_unique<FileRangeSource>(path, origin, offset, length);
+}
+
+std::unique_ptr<Source> file_range_source(const Files& files, const std::string& file, const std::string& origin,
+                                          std::int64_t offset, std::int64_t length) {
+  return std::make_unique<FileRangeSource>(files.open(file), origin, offset, length);
 }
 
 std::size_t ChunkSource::read(char* buf, std::size_t cap) {

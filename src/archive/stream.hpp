@@ -22,6 +22,9 @@ class Source {
 // Bytes [offset, offset+length) of a file, through its own descriptor.
 std::unique_ptr<Source> file_range_source(const std::string& path, const std::string& origin,
                                           std::int64_t offset, std::int64_t length);
+// The same for a file of an archive's Files (length -1: to the end).
+std::unique_ptr<Source> file_range_source(const Files& files, const std::string& file, const std::string& origin,
+                                          std::int64_t offset, std::int64_t length);
 
 // The chunks of one custom-format data stream: (int length, bytes)* ending with length 0.
 // Reads from `in`, which it does not own; leaves `in` just after the terminating 0.

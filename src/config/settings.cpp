@@ -174,13 +174,60 @@ class Parser {
           add(node.source(), fmt::format("{} must be a table ([{}])", where, where));
           continue;
         }
-        keys(*t, where, {"path"});
+        keys(*t, where, {"type", "path", "endpoint", "bucket", "prefix", "region", "uri_style", "access_key_env",
+                         "secret_key_env", "tls_verify", "ca_file", "staging_dir", "encryption_key_file",
+                         "encryption_key_env"});
         RepositorySettings r;
         r.name = name;
-        if (auto p = string_at(*t, "path", where + ".path")) {
-          r.path = resolve(*p);
-        } else if (!t->contains("path")) {
-          add(t->source(), fmt::format("{}: missing required key \"path\"", where));
+        r.origin = fmt::format("{} [{}]", file_.empty() ? std::string("settings") : file_.string(), where);
+        r.type = string_at(*t, "type", where + ".type").value_or("posix");
+        auto need = [&](const char* key) -> std::string {
+          auto v = string_at(*t, key, where + "." + key);
+          if (!v && !t->contains(key)) add(t->source(), fmt::format("{}: type \"{}\" needs key \"{}\"", where, r.type, key));
+          return v.value_or("");
+        };
+        auto only = [&](std::initializer_list<const char*> keys_of_other_type, const char* type) {
+          for (const char* k : keys_of_other_type)
+            if (t->contains(k)) add((*t)[k].node()->source(), fmt::format("{}.{} is for type \"{}\" repositories", where, k, type));
+        };
+        if (r.type == "posix") {
+          if (auto p = string_at(*t, "path", where + ".path")) {
+            r.path = resolve(*p);
+          } else if (!t->contains("path")) {
+            add(t->source(), fmt::format("{}: missing required key \"path\"", where));
+          }
+          only({"endpoint", "bucket", "prefix", "region", "uri_style", "access_key_env", "secret_key_env", "tls_verify",
+                "ca_file", "staging_dir"}, "s3");
+        } else if (r.type == "s3") {
+          only({"path"}, "posix");
+          r.endpoint = need("endpoint");
+          r.bucket = need("bucket");
+          r.region = need("region");
+          r.access_key_env = need("access_key_env");
+          r.secret_key_env = need("secret_key_env");
+          r.prefix = string_at(*t, "prefix", where + ".prefix").value_or("");
+          while (!r.prefix.empty() && r.prefix.back() == '/') r.prefix.pop_back();
+          while (!r.prefix.empty() && r.prefix.front() == '/') r.prefix.erase(0, 1);
+          r.uri_style = string_at(*t, "uri_style", where + ".uri_style").value_or("host");
+          if (r.uri_style != "host" && r.uri_style != "path") {
+            add((*t)["uri_style"].node()->source(), fmt::format("{}.uri_style: \"{}\" must be host or path", where, r.uri_style));
+          }
+          if (!r.endpoint.empty() && r.endpoint.rfind("https://", 0) != 0 && r.endpoint.rfind("http://", 0) != 0) {
+            add((*t)["endpoint"].node()->source(), fmt::format("{}.endpoint: \"{}\" must start with https:// or http://", where, r.endpoint));
+          }
+          if (const auto* n = t->get("tls_verify")) {
+            if (auto b = n->value<bool>(); n->is_boolean() && b) r.tls_verify = *b;
+            else add(n->source(), fmt::format("{}.tls_verify must be true or false", where));
+          }
+          if (auto c = string_at(*t, "ca_file", where + ".ca_file")) r.ca_file = resolve(*c);
+          if (auto d = string_at(*t, "staging_dir", where + ".staging_dir")) r.staging_dir = resolve(*d);
+        } else {
+          add((*t)["type"].node()->source(), fmt::format("{}.type: \"{}\" must be posix or s3", where, r.type));
+        }
+        if (auto k = string_at(*t, "encryption_key_file", where + ".encryption_key_file")) r.encryption_key_file = resolve(*k);
+        r.encryption_key_env = string_at(*t, "encryption_key_env", where + ".encryption_key_env").value_or("");
+        if (!r.encryption_key_file.empty() && !r.encryption_key_env.empty()) {
+          add(t->source(), fmt::format("{}: give encryption_key_file or encryption_key_env, not both", where));
         }
         s.repositories[name] = r;
       }

@@ -22,7 +22,18 @@ struct ConnectionSettings {
 
 struct RepositorySettings {
   std::string name;
-  std::filesystem::path path;  // absolute after loading
+  std::string type = "posix";  // posix (a folder) | s3 (an S3-compatible bucket)
+  std::filesystem::path path;  // posix: absolute after loading
+  // s3 (docs/settings.md): credentials are read from the environment variables named here, at
+  // the moment the repository is opened; the settings never hold them.
+  std::string endpoint, bucket, prefix, region, uri_style = "host", access_key_env, secret_key_env;
+  bool tls_verify = true;
+  std::filesystem::path ca_file;
+  std::filesystem::path staging_dir;  // s3: where backups are staged before upload; empty: $TMPDIR
+  // Client-side encryption (any type): a key file, or an environment variable holding the key.
+  std::filesystem::path encryption_key_file;
+  std::string encryption_key_env;
+  std::string origin;  // for messages: "FILE [repositories.NAME]"
 };
 
 struct InstanceSettings {

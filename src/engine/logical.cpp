@@ -141,11 +141,14 @@ std::vector<std::string> pg_dump_options(const config::BackupPolicySpec& s, int 
 }
 
 std::map<std::string, std::int64_t> count_archive_rows(const fs::path& path, ProgressCounters* progress) {
+  return count_archive_rows(*archive::Archive::open(path), progress);
+}
+
+std::map<std::string, std::int64_t> count_archive_rows(const archive::Archive& archive, ProgressCounters* progress) {
   // Exact counts mean decompressing every table: done on all cores, largest tables first, one
   // reader per thread (the archive reader allows concurrent readers). Measured in bench/.
-  auto archive = archive::Archive::open(path);
   std::vector<const archive::TocEntry*> entries;
-  for (const auto& e : archive->toc().entries)
+  for (const auto& e : archive.toc().entries)
     if (e.desc == "TABLE DATA" && e.data.kind != archive::DataLocation::Kind::none) entries.push_back(&e);
   std::sort(entries.begin(), entries.end(), [](auto* a, auto* b) { return a->data.bytes > b->data.bytes; });
   std::map<std::string, std::int64_t> rows;
@@ -157,7 +160,7 @@ std::map<std::string, std::int64_t> count_archive_rows(const fs::path& path, Pro
     for (size_t i; (i = next++) < entries.size();) {
       try {
         const auto& e = *entries[i];
-        auto reader = archive->open_data(e);
+        auto reader = archive.open_data(e);
         std::int64_t n = 0;
         for (size_t got; (got = reader->read(buf.data(), buf.size())) > 0;) {
           n += std::count(buf.data(), buf.data() + got, '\n');

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "archive/archive.hpp"
 #include "config/documents.hpp"
 #include "engine/request.hpp"
 #include "repository/repository.hpp"
@@ -33,6 +34,8 @@ repository::BackupInfo take_logical_backup(const repository::Repository& repo, c
 // Exact rows per "schema.table" of every TABLE DATA entry of a pg_dump archive, read end to end
 // (which also proves every data stream decompresses). Throws Error(archive) naming the entry.
 std::map<std::string, std::int64_t> count_archive_rows(const std::filesystem::path& archive,
+                                                       ProgressCounters* progress = nullptr);
+std::map<std::string, std::int64_t> count_archive_rows(const archive::Archive& archive,
                                                        ProgressCounters* progress = nullptr);
 
 }  // namespace pgr::engine

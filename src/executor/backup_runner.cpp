@@ -41,10 +41,7 @@ class BackupWorker : public Worker {
           return {0, static_cast<std::int64_t>(b.bytes), "backup " + b.id};
         }
       }
-      for (const auto& p : st_.repo->partial_folders(name)) {
-        std::error_code ec;
-        std::filesystem::remove_all(p, ec);
-      }
+      st_.repo->remove_unfinished(name);
     }
     engine::BackupRequest req{name, st_.policy.spec, st_.source_conninfo, st_.bin_dir, &cancelled_};
     repository::BackupInfo b = st_.policy.spec.method == config::BackupMethod::physical

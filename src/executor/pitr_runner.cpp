@@ -128,7 +128,10 @@ class PitrRunner : public StepRunner {
     return it == plan_.params.end() ? empty : it->second;
   }
   bool standby() const { return param(P::standby) == "true"; }
-  repository::Repository repo() const { return repository::Repository::open(param(P::repository_path), param(P::repository), false); }
+  const repository::Repository& repo() const {
+    if (!config_.repository) fail(ErrorKind::internal, "a pitr runner without its repository");
+    return *config_.repository;
+  }
   repository::BackupInfo backup() const { return repo().find(param(P::policy) + "/" + param(P::backup)); }
   fs::path log_file() const { return data_dir_.parent_path() / "postgresql.log"; }
   ProcessResult server_tool(std::vector<std::string> argv) const {
@@ -166,7 +169,7 @@ StepOutcome PitrWorker::run(const model::Step& step, StepContext& ctx) {
 }
 
 StepOutcome PitrWorker::verify_backup() {
-  auto repo = r_.repo();
+  const auto& repo = r_.repo();
   auto b = r_.backup();
   auto problems = repo.verify_files(b);
   if (!problems.empty()) {
@@ -221,16 +224,22 @@ StepOutcome PitrWorker::extract(StepContext& ctx) {
   auto b = r_.backup();
   auto info = repository::physical_info(r_.repo().read_manifest(b));
   std::atomic<std::int64_t> bytes{0};
-  auto stats = repository::extract_tar(b.dir / info.base_file, dd, ctx.progress ? &ctx.progress->bytes : &bytes);
+  const auto& store = r_.repo().storage();
+  auto stats = repository::extract_tar(store, repository::Repository::file_key(b, info.base_file), dd,
+                                       ctx.progress ? &ctx.progress->bytes : &bytes);
   if (!info.wal_file.empty()) {
-    auto w = repository::extract_tar(b.dir / info.wal_file, dd / "pg_wal", ctx.progress ? &ctx.progress->bytes : &bytes);
+    auto w = repository::extract_tar(store, repository::Repository::file_key(b, info.wal_file), dd / "pg_wal",
+                                     ctx.progress ? &ctx.progress->bytes : &bytes);
     stats.files += w.files;
     stats.bytes += w.bytes;
   }
   create_private_dirs(dd / "pg_wal" / "archive_status");
   // pg_verifybackup: every file against pg_basebackup's own manifest, and the WAL range parses.
+  // The manifest is read from a local copy (the repository may be an object store).
+  TempDir manifest_dir("pgrecover-manifest-");
+  storage::get_file(store, repository::Repository::file_key(b, "backup_manifest"), manifest_dir.path() / "backup_manifest");
   ProcessSpec ps;
-  ps.argv = {instance::tool_path("pg_verifybackup", r_.config_.bin_dir).string(), "--quiet", "--manifest-path=" + (b.dir / "backup_manifest").string(),
+  ps.argv = {instance::tool_path("pg_verifybackup", r_.config_.bin_dir).string(), "--quiet", "--manifest-path=" + (manifest_dir.path() / "backup_manifest").string(),
              "--wal-directory=" + (dd / "pg_wal").string(), dd.string()};
   ProcessResult v = run_process(ps);
   if (!v.ok()) fail(ErrorKind::io, describe_failure("pg_verifybackup of the extracted data directory", v));
@@ -393,7 +402,7 @@ StepOutcome PitrWorker::wait(StepContext& ctx) {
       if (last_lsn != "(unknown)") {
         std::uint64_t seg = std::stoull(r_.param(P::seg_size));
         std::uint64_t next = repository::segment_number(repository::parse_lsn(last_lsn), seg) + 1;
-        repository::WalArchive archive(r_.param(P::repository_path), r_.param(P::cluster));
+        repository::WalArchive archive(r_.repo().storage_ptr(), r_.param(P::cluster));
         std::string name = repository::segment_name(static_cast<std::uint32_t>(std::stoul(r_.param(P::timeline))), next, seg);
         missing = archive.find(name) ? fmt::format("; the next segment {} is in the archive", name)
                                      : fmt::format("; the next segment {} is not in the archive", name);

@@ -15,6 +15,7 @@
 #include "executor/runner.hpp"
 #include "model/pitr_params.hpp"
 #include "model/plan.hpp"
+#include "repository/repository.hpp"
 
 namespace pgr::executor {
 
@@ -26,6 +27,7 @@ std::string diagnose_recovery_log(const std::string& log_text, std::uint64_t seg
 struct PitrRunnerConfig {
   std::filesystem::path bin_dir;  // [instance] bin_dir; empty: found like the instance's
   std::string run_as;             // [instance] run_as: the server's OS user when pgrecover runs as root
+  std::shared_ptr<const repository::Repository> repository;  // the plan's repository, opened by the caller
 };
 
 std::unique_ptr<StepRunner> make_pitr_runner(const model::Plan& plan, const PitrRunnerConfig& config);

@@ -387,7 +387,7 @@ model::Plan plan_recovery(const PitrFacts& facts) {
   plan.created_at = facts.created_at;
   plan.document = doc.metadata.name;
   plan.annotations = doc.metadata.annotations;
-  plan.source = chosen.backup.dir.string();
+  plan.source = chosen.backup.location;
   plan.fingerprints["backup"] = chosen.manifest_sha256;
   plan.target.database = s.data_directory.string();
   plan.warnings = facts.warnings;

@@ -300,6 +300,7 @@ std::vector<Step> role_steps(const RestoreInputs& in, const std::set<std::string
     for (const auto& [r, sql] : in.role_definitions)
       if (!cluster.roles.count(r) && !why.count(r)) why[r] = "roles: all";
     plan_params["globals_backup"] = in.globals_backup;
+    plan_params["globals_repository"] = in.globals_repository;
   }
   for (const auto& [r, reason] : why) {
     Step s;

@@ -63,7 +63,8 @@ struct RestoreInputs {
     std::string owner, sql;
   };
   std::map<std::string, TablespaceDefinition> tablespace_definitions;
-  std::string globals_backup;  // the backup folder whose manifest holds those globals (empty: none)
+  std::string globals_backup;      // POLICY/ID of the backup whose manifest holds those globals (empty: none)
+  std::string globals_repository;  // the repository that backup is in
   // Exact row counts per "schema.table" from a backup manifest (empty: unknown).
   std::map<std::string, std::int64_t> expected_rows;
   std::string source;                 // the archive path, as recorded in the plan

@@ -15,7 +15,7 @@ std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }
 std::string render_backups_list(const repository::Repository& repo, const std::vector<repository::BackupInfo>& backups) {
   std::ostringstream out;
   if (backups.empty()) {
-    out << fmt::format("No backups in repository \"{}\" ({}).\n", repo.name(), repo.root().string());
+    out << fmt::format("No backups in repository \"{}\" ({}).\n", repo.name(), repo.describe());
     return out.str();
   }
   out << fmt::format("{:<20} {:<20} {:<8} {:<16} {:<21} {:>10}  {}\n", "ID", "POLICY", "KIND", "DATABASE", "STARTED",
@@ -31,7 +31,7 @@ std::string render_backup_text(const repository::BackupInfo& b, const repository
                                const repository::Verification& v) {
   std::ostringstream out;
   out << fmt::format("Backup {} of policy {} ({})\n", m.id, m.policy, m.kind);
-  out << fmt::format("  folder:       {}\n", b.dir.string());
+  out << fmt::format("  folder:       {}\n", b.location);
   out << fmt::format("  database:     {}\n", or_dash(m.database));
   out << fmt::format("  source:       PostgreSQL {} (system identifier {})\n", m.server_version, or_dash(m.system_identifier));
   out << fmt::format("  time:         {} .. {}\n", m.started_at, m.finished_at);

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "archive/stream.hpp"
+#include "repository/archive_source.hpp"
 #include "repository/wal_archive.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -23,29 +24,44 @@ namespace {
 constexpr std::size_t kBlock = 512;
 constexpr std::uint64_t kMaxMember = 1ULL << 40;  // 1 TiB: anything larger is a damaged header
 
-std::unique_ptr<archive::detail::Source> open_tar(const fs::path& tar) {
-  std::error_code ec;
-  auto size = fs::file_size(tar, ec);
-  if (ec) fail(ErrorKind::io, fmt::format("could not read \"{}\": {}", tar.string(), ec.message()));
-  auto raw = archive::detail::file_range_source(tar.string(), tar.string(), 0, static_cast<std::int64_t>(size));
-  return archive::detail::decompress(archive::detail::compression_of_name(tar.string()), std::move(raw), tar.string());
+// A tar file as a decompressed stream: a local file, or an object of a repository.
+struct TarInput {
+  std::string name;  // for messages
+  std::function<std::unique_ptr<archive::detail::Source>()> open_raw;
+};
+
+TarInput local_tar(const fs::path& tar) {
+  return {tar.string(), [tar] {
+            std::error_code ec;
+            auto size = fs::file_size(tar, ec);
+            if (ec) fail(ErrorKind::io, fmt::format("could not read \"{}\": {}", tar.string(), ec.message()));
+            return archive::detail::file_range_source(tar.string(), tar.string(), 0, static_cast<std::int64_t>(size));
+          }};
+}
+
+TarInput stored_tar(const storage::Storage& s, const std::string& key) {
+  return {s.describe(key), [&s, key] { return storage_source(s, key); }};
+}
+
+std::unique_ptr<archive::detail::Source> open_tar(const TarInput& tar) {
+  return archive::detail::decompress(archive::detail::compression_of_name(tar.name), tar.open_raw(), tar.name);
 }
 
 // Reads exactly n bytes; false at a clean end before the first byte.
-bool read_exact(archive::detail::Source& src, char* buf, std::size_t n, const fs::path& tar) {
+bool read_exact(archive::detail::Source& src, char* buf, std::size_t n, const std::string& tar) {
   std::size_t got = 0;
   while (got < n) {
     std::size_t r = src.read(buf + got, n - got);
     if (r == 0) {
       if (got == 0) return false;
-      fail(ErrorKind::archive, fmt::format("\"{}\" ends in the middle of a block", tar.string()));
+      fail(ErrorKind::archive, fmt::format("\"{}\" ends in the middle of a block", tar));
     }
     got += r;
   }
   return true;
 }
 
-std::uint64_t tar_number(const char* field, std::size_t len, const fs::path& tar) {
+std::uint64_t tar_number(const char* field, std::size_t len, const std::string& tar) {
   auto u = [&](std::size_t i) { return static_cast<unsigned char>(field[i]); };
   if (u(0) & 0x80) {  // base-256 (GNU), used by PostgreSQL for members of 8 GiB and more
     std::uint64_t v = u(0) & 0x3f;
@@ -54,7 +70,7 @@ std::uint64_t tar_number(const char* field, std::size_t len, const fs::path& tar
   }
   std::uint64_t v = 0;
   for (std::size_t i = 0; i < len && field[i] != '\0' && field[i] != ' '; ++i) {
-    if (field[i] < '0' || field[i] > '7') fail(ErrorKind::archive, fmt::format("\"{}\": bad number in a tar header", tar.string()));
+    if (field[i] < '0' || field[i] > '7') fail(ErrorKind::archive, fmt::format("\"{}\": bad number in a tar header", tar));
     v = v * 8 + static_cast<std::uint64_t>(field[i] - '0');
   }
   return v;
@@ -68,7 +84,7 @@ struct Member {
   std::uint64_t size = 0;
 };
 
-std::string checked_name(std::string name, const fs::path& tar) {
+std::string checked_name(std::string name, const std::string& tar) {
   while (!name.empty() && name.back() == '/') name.pop_back();
   while (name.rfind("./", 0) == 0) name.erase(0, 2);
   bool bad = name.empty() || name[0] == '/';
@@ -80,44 +96,45 @@ std::string checked_name(std::string name, const fs::path& tar) {
     if (slash == std::string::npos) break;
     pos = slash + 1;
   }
-  if (bad) fail(ErrorKind::archive, fmt::format("\"{}\" holds a member with an unsafe name \"{}\"", tar.string(), name));
+  if (bad) fail(ErrorKind::archive, fmt::format("\"{}\" holds a member with an unsafe name \"{}\"", tar, name));
   return name;
 }
 
 // Calls fn for each member; fn must consume exactly member.size bytes through `read` (or none:
 // what it leaves is skipped).
-void for_each_member(const fs::path& tar,
+void for_each_member(const TarInput& tar,
                      const std::function<void(const Member&, const std::function<std::size_t(char*, std::size_t)>&)>& fn) {
   auto src = open_tar(tar);
+  const std::string& where = tar.name;
   char hdr[kBlock];
   std::vector<char> skip(1 << 16);
   for (;;) {
-    if (!read_exact(*src, hdr, kBlock, tar)) break;  // PostgreSQL's tar files end with zero blocks
+    if (!read_exact(*src, hdr, kBlock, where)) break;  // PostgreSQL's tar files end with zero blocks
     if (std::all_of(hdr, hdr + kBlock, [](char c) { return c == 0; })) break;
     unsigned sum = 0;
     for (std::size_t i = 0; i < kBlock; ++i) sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(hdr[i]);
-    if (tar_number(hdr + 148, 8, tar) != sum) {
-      fail(ErrorKind::archive, fmt::format("\"{}\" is damaged: a tar header checksum does not match", tar.string()));
+    if (tar_number(hdr + 148, 8, where) != sum) {
+      fail(ErrorKind::archive, fmt::format("\"{}\" is damaged: a tar header checksum does not match", where));
     }
     Member m;
     std::string name = field_str(hdr, 100);
     std::string prefix = std::memcmp(hdr + 257, "ustar", 5) == 0 ? field_str(hdr + 345, 155) : "";
-    m.name = checked_name(prefix.empty() ? name : prefix + "/" + name, tar);
+    m.name = checked_name(prefix.empty() ? name : prefix + "/" + name, where);
     m.type = hdr[156] == '\0' ? '0' : hdr[156];
-    m.size = tar_number(hdr + 124, 12, tar);
-    if (m.size > kMaxMember) fail(ErrorKind::archive, fmt::format("\"{}\": member \"{}\" is too large", tar.string(), m.name));
+    m.size = tar_number(hdr + 124, 12, where);
+    if (m.size > kMaxMember) fail(ErrorKind::archive, fmt::format("\"{}\": member \"{}\" is too large", where, m.name));
     std::uint64_t left = m.size;
     auto reader = [&](char* buf, std::size_t cap) -> std::size_t {
       std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(cap, left));
       if (want == 0) return 0;
-      if (!read_exact(*src, buf, want, tar)) fail(ErrorKind::archive, fmt::format("\"{}\" is truncated", tar.string()));
+      if (!read_exact(*src, buf, want, where)) fail(ErrorKind::archive, fmt::format("\"{}\" is truncated", where));
       left -= want;
       return want;
     };
     fn(m, reader);
     while (left > 0) reader(skip.data(), skip.size());
     std::size_t pad = static_cast<std::size_t>((kBlock - m.size % kBlock) % kBlock);
-    if (pad && !read_exact(*src, hdr, pad, tar)) fail(ErrorKind::archive, fmt::format("\"{}\" is truncated", tar.string()));
+    if (pad && !read_exact(*src, hdr, pad, where)) fail(ErrorKind::archive, fmt::format("\"{}\" is truncated", where));
   }
 }
 
@@ -184,22 +201,22 @@ std::string find_tar(const fs::path& dir, std::string_view stem) {
   return {};
 }
 
-std::string read_tar_member(const fs::path& tar, std::string_view member, std::uint64_t max_bytes) {
+static std::string read_tar_member(const TarInput& tar, std::string_view member, std::uint64_t max_bytes) {
   std::string out;
   bool found = false;
   for_each_member(tar, [&](const Member& m, const auto& read) {
     if (found || m.name != member || m.type != '0') return;
-    if (m.size > max_bytes) fail(ErrorKind::archive, fmt::format("\"{}\" in \"{}\" is too large", m.name, tar.string()));
+    if (m.size > max_bytes) fail(ErrorKind::archive, fmt::format("\"{}\" in \"{}\" is too large", m.name, tar.name));
     out.resize(static_cast<std::size_t>(m.size));
     std::size_t got = 0;
     while (got < out.size()) got += read(out.data() + got, out.size() - got);
     found = true;
   });
-  if (!found) fail(ErrorKind::archive, fmt::format("\"{}\" holds no \"{}\"", tar.string(), member));
+  if (!found) fail(ErrorKind::archive, fmt::format("\"{}\" holds no \"{}\"", tar.name, member));
   return out;
 }
 
-ExtractStats extract_tar(const fs::path& tar, const fs::path& dest, std::atomic<std::int64_t>* progress) {
+static ExtractStats extract_tar(const TarInput& tar, const fs::path& dest, std::atomic<std::int64_t>* progress) {
   ExtractStats stats;
   create_private_dirs(dest);
   std::vector<char> buf(1 << 20);
@@ -233,14 +250,31 @@ ExtractStats extract_tar(const fs::path& tar, const fs::path& dest, std::atomic<
       case '2':
         fail(ErrorKind::archive,
              fmt::format("\"{}\" holds a symbolic link \"{}\": backups with tablespaces cannot be recovered yet",
-                         tar.string(), m.name),
+                         tar.name, m.name),
              "move the tablespaces into pg_default before taking the base backup");
       default:
         fail(ErrorKind::archive,
-             fmt::format("\"{}\": member \"{}\" has unsupported type '{}'", tar.string(), m.name, m.type));
+             fmt::format("\"{}\": member \"{}\" has unsupported type '{}'", tar.name, m.name, m.type));
     }
   });
   return stats;
+}
+
+std::string read_tar_member(const fs::path& tar, std::string_view member, std::uint64_t max_bytes) {
+  return read_tar_member(local_tar(tar), member, max_bytes);
+}
+
+std::string read_tar_member(const storage::Storage& s, const std::string& key, std::string_view member, std::uint64_t max_bytes) {
+  return read_tar_member(stored_tar(s, key), member, max_bytes);
+}
+
+ExtractStats extract_tar(const fs::path& tar, const fs::path& dest, std::atomic<std::int64_t>* progress) {
+  return extract_tar(local_tar(tar), dest, progress);
+}
+
+ExtractStats extract_tar(const storage::Storage& s, const std::string& key, const fs::path& dest,
+                         std::atomic<std::int64_t>* progress) {
+  return extract_tar(stored_tar(s, key), dest, progress);
 }
 
 }  // namespace pgr::repository

@@ -48,6 +48,9 @@ std::string find_tar(const fs::path& dir, std::string_view stem);
 
 // The content of one member of a (possibly compressed) tar file; throws Error(archive) when absent.
 std::string read_tar_member(const fs::path& tar, std::string_view member, std::uint64_t max_bytes = 1 << 20);
+// The same for a tar file stored in a repository (streamed, never copied whole).
+std::string read_tar_member(const storage::Storage& s, const std::string& key, std::string_view member,
+                            std::uint64_t max_bytes = 1 << 20);
 
 struct ExtractStats {
   std::uint64_t files = 0, bytes = 0;
@@ -56,5 +59,7 @@ struct ExtractStats {
 // hostile or unsupported member (absolute, "..", links, devices), naming it. `progress` (when
 // given) counts bytes written.
 ExtractStats extract_tar(const fs::path& tar, const fs::path& dest, std::atomic<std::int64_t>* progress = nullptr);
+ExtractStats extract_tar(const storage::Storage& s, const std::string& key, const fs::path& dest,
+                         std::atomic<std::int64_t>* progress = nullptr);
 
 }  // namespace pgr::repository

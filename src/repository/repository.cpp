@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <system_error>
@@ -23,12 +25,6 @@ namespace {
 bool top_level_meta(const std::string& rel) {
   return rel == kManifestFile || rel == kVerificationFile || rel.rfind(std::string(kVerificationFile) + ".tmp.", 0) == 0 ||
          rel.rfind(std::string(kManifestFile) + ".tmp.", 0) == 0;
-}
-
-void remove_tree(const fs::path& p) {
-  std::error_code ec;
-  fs::remove_all(p, ec);
-  if (ec) log::warn("could not remove \"{}\": {}", p.string(), ec.message());
 }
 
 std::string io_what(const fs::path& p, const std::error_code& ec) { return fmt::format("\"{}\": {}", p.string(), ec.message()); }
@@ -74,86 +70,75 @@ void make_private(const fs::path& dir) {
   if (ec) fail(ErrorKind::io, fmt::format("could not list {}", io_what(dir, ec)));
 }
 
+// ---- Repository ------------------------------------------------------------------------------
+
 namespace {
 
-void fsync_tree(const fs::path& dir) {
-  std::error_code ec;
-  std::vector<fs::path> dirs{dir};
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    auto st = it->symlink_status(ec);
-    if (ec) break;
-    if (fs::is_directory(st)) dirs.push_back(it->path());
-    else if (fs::is_regular_file(st)) fsync_file(it->path());
-  }
-  if (ec) fail(ErrorKind::io, fmt::format("could not list {}", io_what(dir, ec)));
-  for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) fsync_dir(*it);
+struct KeyParts {
+  std::string policy, id, rest;  // backups/<policy>/<id>/<rest>
+};
+
+std::optional<KeyParts> backup_key(const std::string& key) {
+  std::string_view k = key;
+  std::string b = std::string(kBackupsDir) + "/";
+  if (k.substr(0, b.size()) != b) return std::nullopt;
+  k.remove_prefix(b.size());
+  auto s1 = k.find('/');
+  if (s1 == std::string_view::npos) return std::nullopt;
+  auto s2 = k.find('/', s1 + 1);
+  if (s2 == std::string_view::npos) return std::nullopt;
+  KeyParts p{std::string(k.substr(0, s1)), std::string(k.substr(s1 + 1, s2 - s1 - 1)), std::string(k.substr(s2 + 1))};
+  if (!valid_policy_name(p.policy) || !valid_backup_id(p.id)) return std::nullopt;
+  return p;
+}
+
+std::string policy_prefix(std::string_view policy) {
+  check_policy_name(policy);
+  return std::string(kBackupsDir) + "/" + std::string(policy) + "/";
+}
+
+BackupInfo info_of(const Manifest& m, const storage::Storage& s) {
+  return BackupInfo{m.id, m.policy, m.kind, m.database, m.started_at, m.finished_at, m.bytes(), "",
+                    s.describe(std::string(kBackupsDir) + "/" + m.policy + "/" + m.id)};
 }
 
 }  // namespace
 
-// ---- Repository ------------------------------------------------------------------------------
+Repository::Repository(std::shared_ptr<storage::Storage> storage, std::string name)
+    : storage_(std::move(storage)), name_(std::move(name)) {}
 
 Repository Repository::open(const fs::path& root, std::string name, bool create) {
-  if (root.empty() || !root.is_absolute()) {
-    fail(ErrorKind::input, fmt::format("repository \"{}\": path \"{}\" must be absolute", name, root.string()));
-  }
-  std::error_code ec;
-  if (fs::exists(root, ec) && !fs::is_directory(root, ec)) {
-    fail(ErrorKind::io, fmt::format("repository \"{}\": \"{}\" is not a folder", name, root.string()));
-  }
-  if (create) create_private_dirs(root / kBackupsDir);
-  return Repository(root, std::move(name));
+  return Repository(storage::open(storage::Location{"posix", root}, name, create), name);
 }
 
-fs::path Repository::policy_dir(std::string_view policy) const {
-  check_policy_name(policy);
-  return root_ / kBackupsDir / std::string(policy);
-}
-
-fs::path Repository::backup_dir(std::string_view policy, std::string_view id) const {
+std::string Repository::backup_prefix(std::string_view policy, std::string_view id) {
   check_backup_id(id);
-  return policy_dir(policy) / std::string(id);
+  return policy_prefix(policy) + std::string(id) + "/";
 }
 
-fs::path Repository::wal_dir(std::string_view cluster) const {
-  check_policy_name(cluster);
-  return root_ / kWalDir / std::string(cluster);
+std::string Repository::file_key(const BackupInfo& b, std::string_view relative) {
+  return backup_prefix(b.policy, b.id) + std::string(relative);
 }
 
 std::vector<BackupInfo> Repository::list(std::string_view policy) const {
   std::vector<BackupInfo> out;
-  std::vector<std::string> policies;
-  if (!policy.empty()) {
-    policies.emplace_back(policy);
-  } else {
-    std::error_code ec;
-    if (!fs::is_directory(root_ / kBackupsDir, ec)) return out;
-    for (const auto& e : fs::directory_iterator(root_ / kBackupsDir, ec)) {
-      std::string n = e.path().filename().string();
-      if (e.is_directory() && valid_policy_name(n)) policies.push_back(n);
-    }
-    if (ec) fail(ErrorKind::io, fmt::format("could not list {}", io_what(root_ / kBackupsDir, ec)));
-  }
-  for (const auto& p : policies) {
-    fs::path pdir = policy_dir(p);
-    std::error_code ec;
-    if (!fs::is_directory(pdir, ec)) continue;
-    for (const auto& e : fs::directory_iterator(pdir, ec)) {
-      std::string id = e.path().filename().string();
-      if (!valid_backup_id(id) || !e.is_directory()) continue;  // .partial-*, stray files
-      try {
-        Manifest m = manifest_from_json(nlohmann::json::parse(read_file(e.path() / kManifestFile)));
-        if (m.id != id || m.policy != p) {
-          fail(ErrorKind::input, fmt::format("its manifest names backup {}/{}", m.policy, m.id));
-        }
-        BackupInfo b{m.id, m.policy, m.kind, m.database, m.started_at, m.finished_at, m.bytes(), "", e.path()};
-        b.verified_at = read_verification(b).verified_at;
-        out.push_back(std::move(b));
-      } catch (const std::exception& ex) {
-        log::warn("skipping backup folder \"{}\": {}", e.path().string(), ex.what());
+  std::string prefix = policy.empty() ? std::string(kBackupsDir) + "/" : policy_prefix(policy);
+  for (const auto& o : storage_->list(prefix)) {
+    auto k = backup_key(o.key);
+    if (!k || k->rest != kManifestFile) continue;
+    try {
+      auto text = storage::get(*storage_, o.key);
+      if (!text) continue;  // removed while listing
+      Manifest m = manifest_from_json(nlohmann::json::parse(*text));
+      if (m.id != k->id || m.policy != k->policy) {
+        fail(ErrorKind::input, fmt::format("its manifest names backup {}/{}", m.policy, m.id));
       }
+      BackupInfo b = info_of(m, *storage_);
+      b.verified_at = read_verification(b).verified_at;
+      out.push_back(std::move(b));
+    } catch (const std::exception& ex) {
+      log::warn("skipping backup {}/{} in \"{}\": {}", k->policy, k->id, storage_->describe(), ex.what());
     }
-    if (ec) fail(ErrorKind::io, fmt::format("could not list {}", io_what(pdir, ec)));
   }
   std::sort(out.begin(), out.end(), [](const BackupInfo& a, const BackupInfo& b) {
     return std::tie(a.started_at, a.id, a.policy) < std::tie(b.started_at, b.id, b.policy);
@@ -173,7 +158,7 @@ BackupInfo Repository::find(std::string_view ref) const {
   for (auto& b : list(policy))
     if (b.id == id) hits.push_back(std::move(b));
   if (hits.empty()) {
-    fail(ErrorKind::input, fmt::format("no backup {} in repository \"{}\" ({})", ref, name_, root_.string()),
+    fail(ErrorKind::input, fmt::format("no backup {} in repository \"{}\" ({})", ref, name_, storage_->describe()),
          "see pgrecover backups list");
   }
   if (hits.size() > 1) {
@@ -184,97 +169,92 @@ BackupInfo Repository::find(std::string_view ref) const {
 }
 
 Manifest Repository::read_manifest(const BackupInfo& b) const {
-  fs::path p = backup_dir(b.policy, b.id) / kManifestFile;
+  std::string key = file_key(b, kManifestFile);
+  auto text = storage::get(*storage_, key);
+  if (!text) fail(ErrorKind::input, fmt::format("backup {}/{} has no manifest \"{}\"", b.policy, b.id, storage_->describe(key)));
   try {
-    return manifest_from_json(nlohmann::json::parse(read_file(p)));
+    return manifest_from_json(nlohmann::json::parse(*text));
   } catch (const nlohmann::json::exception& e) {
-    fail(ErrorKind::input, fmt::format("manifest \"{}\" is not valid JSON: {}", p.string(), e.what()));
+    fail(ErrorKind::input, fmt::format("manifest \"{}\" is not valid JSON: {}", storage_->describe(key), e.what()));
   }
 }
 
 Verification Repository::read_verification(const BackupInfo& b) const {
-  fs::path p = backup_dir(b.policy, b.id) / kVerificationFile;
-  std::error_code ec;
-  if (!fs::exists(p, ec)) return {};
+  std::string key = file_key(b, kVerificationFile);
+  auto text = storage::get(*storage_, key);
+  if (!text) return {};
   try {
-    return verification_from_json(nlohmann::json::parse(read_file(p)));
+    return verification_from_json(nlohmann::json::parse(*text));
   } catch (const nlohmann::json::exception& e) {
-    fail(ErrorKind::input, fmt::format("\"{}\" is not valid JSON: {}", p.string(), e.what()));
+    fail(ErrorKind::input, fmt::format("\"{}\" is not valid JSON: {}", storage_->describe(key), e.what()));
   }
 }
 
 void Repository::write_verification(const BackupInfo& b, const Verification& v) const {
-  write_file_atomic(backup_dir(b.policy, b.id) / kVerificationFile, to_json(v).dump(2) + "\n", 0600);
+  storage::put(*storage_, file_key(b, kVerificationFile), to_json(v).dump(2) + "\n");
 }
 
 // Ids are unique in the whole repository (not only per policy), so `backups show ID` needs no
 // policy; two policies starting a backup in the same second get -01, -02, ...
 bool Repository::id_taken(const std::string& id) const {
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(root_ / kBackupsDir, ec)) {
-    if (!e.is_directory()) continue;
-    if (fs::exists(e.path() / id, ec) || fs::exists(e.path() / (std::string(kPartialPrefix) + id), ec)) return true;
+  for (const auto& o : storage_->list(std::string(kBackupsDir) + "/")) {
+    auto k = backup_key(o.key);
+    if (k && k->id == id) return true;
   }
   return false;
 }
 
 PendingBackup Repository::begin(std::string_view policy, TimePoint started) const {
-  fs::path pdir = policy_dir(policy);
-  create_private_dirs(pdir);
   std::string base = format_id(started);
   for (int n = 0; n < 100; ++n) {
     std::string id = n == 0 ? base : fmt::format("{}-{:02d}", base, n);
-    fs::path final_dir = pdir / id;
-    fs::path temp = pdir / (std::string(kPartialPrefix) + id);
     if (id_taken(id)) continue;
-    if (::mkdir(temp.c_str(), 0700) != 0) {
-      if (errno == EEXIST) continue;  // another backup of this policy is being written with this id
-      fail(ErrorKind::io, fmt::format("could not create \"{}\": {}", temp.string(), errno_text(errno)));
+    std::unique_ptr<storage::Staging> staging;
+    try {
+      staging = storage_->stage(backup_prefix(policy, id));
+    } catch (const Error& e) {
+      log::debug("backup id {} is being written by another backup: {}", id, e.what());
+      continue;
     }
-    return PendingBackup(temp, final_dir, std::string(policy), id);
+    return PendingBackup(storage_, std::move(staging), std::string(policy), id);
   }
   fail(ErrorKind::io, fmt::format("could not allocate a backup id for policy \"{}\" at {}", policy, base));
 }
 
 void Repository::remove(const BackupInfo& b) const {
-  fs::path dir = backup_dir(b.policy, b.id);
-  fs::path temp = policy_dir(b.policy) / (std::string(kPartialPrefix) + b.id + ".deleting");
-  std::error_code ec;
-  fs::rename(dir, temp, ec);
-  if (ec) fail(ErrorKind::io, fmt::format("could not remove backup {}: {}", b.id, io_what(dir, ec)));
-  fsync_dir(policy_dir(b.policy));
-  fs::remove_all(temp, ec);
-  if (ec) fail(ErrorKind::io, fmt::format("could not remove backup {}: {}", b.id, io_what(temp, ec)));
+  storage_->remove(file_key(b, kManifestFile));
+  storage_->remove_all(backup_prefix(b.policy, b.id));
 }
 
 std::vector<VerifyProblem> Repository::verify_files(const BackupInfo& b) const {
   Manifest m = read_manifest(b);
-  fs::path dir = backup_dir(b.policy, b.id);
+  std::string prefix = backup_prefix(b.policy, b.id);
+  std::map<std::string, std::uint64_t> present;
+  for (const auto& o : storage_->list(prefix)) present[o.key.substr(prefix.size())] = o.size;
   std::vector<VerifyProblem> problems;
   std::set<std::string> listed;
   for (const auto& f : m.files) {
     listed.insert(f.path);
-    fs::path p = dir / f.path;
-    std::error_code ec;
-    auto st = fs::symlink_status(p, ec);
-    if (ec || !fs::is_regular_file(st)) {
+    if (!present.count(f.path)) {
       problems.push_back({f.path, "missing"});
       continue;
     }
     std::uint64_t size = 0;
-    std::string sum = sha256_file(p, &size);
+    std::string sum;
+    try {
+      sum = storage::sha256(*storage_, prefix + f.path, &size);
+    } catch (const Error& e) {
+      problems.push_back({f.path, fmt::format("cannot be read: {}", e.what())});
+      continue;
+    }
     if (size != f.size) {
       problems.push_back({f.path, fmt::format("size {} bytes, the manifest says {}", size, f.size)});
     } else if (sum != f.sha256) {
       problems.push_back({f.path, fmt::format("SHA-256 {} differs from the manifest's {}", sum, f.sha256)});
     }
   }
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    std::string rel = fs::relative(it->path(), dir).generic_string();
-    if (it->is_directory() || top_level_meta(rel)) continue;
-    if (!listed.count(rel)) problems.push_back({rel, "not in the manifest"});
-  }
+  for (const auto& [rel, size] : present)
+    if (!top_level_meta(rel) && !listed.count(rel)) problems.push_back({rel, "not in the manifest"});
   return problems;
 }
 
@@ -282,53 +262,60 @@ std::string Repository::fingerprint(std::string_view policy) const {
   Sha256 h;
   for (const auto& b : list(policy)) {
     h.update(b.policy + "/" + b.id + "\n");
-    h.update(sha256_file(backup_dir(b.policy, b.id) / kManifestFile) + "\n");
+    h.update(storage::sha256(*storage_, file_key(b, kManifestFile)) + "\n");
     h.update(b.verified_at + "\n");
   }
   return h.hex();
 }
 
-std::vector<fs::path> Repository::partial_folders(std::string_view policy) const {
-  std::vector<fs::path> out;
-  fs::path pdir = policy_dir(policy);
-  std::error_code ec;
-  if (!fs::is_directory(pdir, ec)) return out;
-  for (const auto& e : fs::directory_iterator(pdir, ec))
-    if (e.path().filename().string().rfind(kPartialPrefix, 0) == 0) out.push_back(e.path());
-  std::sort(out.begin(), out.end());
+std::vector<std::string> Repository::unfinished(std::string_view policy) const {
+  std::string prefix = policy_prefix(policy);
+  std::set<std::string> ids, complete;
+  for (const auto& o : storage_->list(prefix)) {
+    auto k = backup_key(o.key);
+    if (!k) continue;
+    ids.insert(k->id);
+    if (k->rest == kManifestFile) complete.insert(k->id);
+  }
+  std::vector<std::string> out;
+  for (const auto& id : ids)
+    if (!complete.count(id)) out.push_back(storage_->describe(prefix + id) + " (no manifest)");
+  for (auto& s : storage_->stale_staging(prefix)) out.push_back(std::move(s));
   return out;
+}
+
+void Repository::remove_unfinished(std::string_view policy) const {
+  std::string prefix = policy_prefix(policy);
+  std::set<std::string> ids, complete;
+  for (const auto& o : storage_->list(prefix)) {
+    auto k = backup_key(o.key);
+    if (!k) continue;
+    ids.insert(k->id);
+    if (k->rest == kManifestFile) complete.insert(k->id);
+  }
+  for (const auto& id : ids) {
+    if (complete.count(id)) continue;
+    log::info("removing the unfinished backup {}", storage_->describe(prefix + id));
+    storage_->remove_all(prefix + id + "/");
+  }
+  storage_->clean_stale_staging(prefix);
 }
 
 // ---- PendingBackup ---------------------------------------------------------------------------
 
-PendingBackup::PendingBackup(PendingBackup&& o) noexcept
-    : dir_(std::move(o.dir_)), final_dir_(std::move(o.final_dir_)), policy_(std::move(o.policy_)), id_(std::move(o.id_)),
-      done_(o.done_) {
-  o.done_ = true;
-}
-
-PendingBackup::~PendingBackup() { abandon(); }
-
-void PendingBackup::abandon() noexcept {
-  if (done_) return;
-  done_ = true;
-  remove_tree(dir_);
-}
+void PendingBackup::abandon() noexcept { staging_.reset(); }
 
 BackupInfo PendingBackup::commit(Manifest m) {
-  if (done_) fail(ErrorKind::internal, fmt::format("backup {} was already committed or abandoned", id_));
+  if (!staging_) fail(ErrorKind::internal, fmt::format("backup {} was already committed or abandoned", id_));
   m.id = id_;
   m.policy = policy_;
-  make_private(dir_);
-  m.files = scan_files(dir_);
-  write_file_atomic(dir_ / kManifestFile, to_json(m).dump(2) + "\n", 0600);
-  fsync_tree(dir_);
-  std::error_code ec;
-  fs::rename(dir_, final_dir_, ec);
-  if (ec) fail(ErrorKind::io, fmt::format("could not complete backup {}: {}", id_, io_what(dir_, ec)));
-  done_ = true;
-  fsync_dir(final_dir_.parent_path());
-  return BackupInfo{m.id, m.policy, m.kind, m.database, m.started_at, m.finished_at, m.bytes(), "", final_dir_};
+  make_private(staging_->dir());
+  m.files = scan_files(staging_->dir());
+  staging_->commit();
+  staging_.reset();
+  // Last: the manifest is what makes the backup exist.
+  storage::put(*storage_, Repository::backup_prefix(policy_, id_) + kManifestFile, to_json(m).dump(2) + "\n");
+  return info_of(m, *storage_);
 }
 
 }  // namespace pgr::repository

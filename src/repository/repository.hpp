@@ -1,18 +1,20 @@
-// A backup repository on a local folder (settings: [repositories.NAME] path = ...).
+// A backup repository: backups and the WAL archive, stored through a storage::Storage (a local
+// folder, or an object store) and never touched any other way (STYLE.md 16).
 //
-// Layout (docs/backups.md):
-//   <root>/backups/<policy>/<id>/            one complete backup (0700), files 0600
-//   <root>/backups/<policy>/<id>/manifest.json
-//   <root>/backups/<policy>/<id>/verification.json   written after drills / verify (optional)
-//   <root>/backups/<policy>/.partial-<id>/   a backup being written; never listed
-//   <root>/wal/<cluster>/                    the WAL archive; reserved, never a policy
+// Layout (keys, docs/backups.md):
+//   backups/<policy>/<id>/...                  the files of one backup, 0600 on POSIX
+//   backups/<policy>/<id>/manifest.json        written LAST: a backup without one is not listed
+//   backups/<policy>/<id>/verification.json    written after drills / verify (optional)
+//   wal/<cluster>/                             the WAL archive; reserved, never a policy
 // Backups live under backups/ so that no policy name can collide with wal/ or anything else
-// at the top level. A backup becomes visible only by the rename of its .partial folder, which
-// happens after every file and the manifest are fsynced: a half-written backup is never listed.
+// at the top level. Object stores have no rename, so a backup becomes visible by its manifest
+// alone: the files are staged and stored first, the manifest is stored last, and a reader
+// ignores a backup folder without one (a crashed backup; the next backup of the policy removes
+// it). Removal deletes the manifest first, so a half-removed backup is never listed either.
 //
 // Backup ids are UTC timestamps "YYYYMMDDTHHMMSSZ" of the start of the backup, with a "-NN"
 // suffix when two backups (of any policy: ids are unique in a repository) start in the same second. Ids from users are checked
-// against that pattern before they are ever used in a path.
+// against that pattern before they are ever used in a key.
 //
 // This layer only knows files: taking backups (pg_dump, pg_basebackup, libpq) is the app's.
 #pragma once
@@ -21,12 +23,15 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "storage/storage.hpp"
 
 namespace pgr::repository {
 
@@ -148,7 +153,7 @@ struct BackupInfo {
   std::string started_at, finished_at;
   std::uint64_t bytes = 0;
   std::string verified_at;  // from verification.json; empty: never drilled
-  fs::path dir;             // the complete backup's folder
+  std::string location;     // where it is, for people: "/srv/repo/backups/p/ID" or "s3://..."
   bool operator==(const BackupInfo&) const = default;
 };
 nlohmann::json to_json(const BackupInfo& b);  // {"id","policy","kind","database",...,"verified_at"}
@@ -164,19 +169,21 @@ struct VerifyProblem {
 
 class Repository {
  public:
-  // Opens the folder (created 0700 with backups/ when absent and `create`; otherwise an absent
+  Repository(std::shared_ptr<storage::Storage> storage, std::string name);
+  // A repository in a local folder (created 0700 when absent and `create`; otherwise an absent
   // folder is an empty repository). `name` is the settings name, for messages.
   static Repository open(const fs::path& root, std::string name = {}, bool create = true);
 
-  const fs::path& root() const { return root_; }
+  storage::Storage& storage() const { return *storage_; }
+  const std::shared_ptr<storage::Storage>& storage_ptr() const { return storage_; }
   const std::string& name() const { return name_; }
-  fs::path policy_dir(std::string_view policy) const;                      // <root>/backups/<policy>
-  fs::path backup_dir(std::string_view policy, std::string_view id) const;  // checks both
-  fs::path wal_dir(std::string_view cluster) const;                        // <root>/wal/<cluster>
+  std::string describe() const { return storage_->describe(); }
+  // "backups/<policy>/<id>/" (checks both), and the key of a file of a backup.
+  static std::string backup_prefix(std::string_view policy, std::string_view id);
+  static std::string file_key(const BackupInfo& b, std::string_view relative);
 
-  // Complete backups (folders holding a readable manifest; .partial-* ignored), oldest first
-  // (by started_at, then id). Empty policy: every policy. A folder with an unreadable manifest
-  // is skipped with a warning.
+  // Complete backups (a readable manifest), oldest first (by started_at, then id). Empty policy:
+  // every policy. A backup with an unreadable manifest is skipped with a warning.
   std::vector<BackupInfo> list(std::string_view policy = {}) const;
   // "ID" or "POLICY/ID"; throws Error(input) when the id is malformed, unknown or ambiguous.
   BackupInfo find(std::string_view ref) const;
@@ -185,11 +192,11 @@ class Repository {
   void write_verification(const BackupInfo& b, const Verification& v) const;
 
   // Starts a backup of `policy` at `started` (id allocated from it). The returned object owns
-  // the .partial folder and removes it unless committed.
+  // the staging folder and removes it unless committed.
   PendingBackup begin(std::string_view policy, TimePoint started) const;
 
-  // Removes a complete backup: renamed to .partial-<id> first (so it disappears from listings
-  // at once), then deleted.
+  // Removes a complete backup: its manifest first (so it disappears from listings at once),
+  // then everything else.
   void remove(const BackupInfo& b) const;
 
   // Sizes and SHA-256 of every file against the manifest, plus files present but not listed.
@@ -200,41 +207,43 @@ class Repository {
   // stale-plan checks: any backup added, removed or verified changes it.
   std::string fingerprint(std::string_view policy) const;
 
-  // Leftover .partial folders of a policy (crashed backups), removed by the next backup.
-  std::vector<fs::path> partial_folders(std::string_view policy) const;
+  // What crashed backups of a policy left (backup folders without a manifest, staging folders),
+  // described for people; remove_unfinished deletes it (the next backup does).
+  std::vector<std::string> unfinished(std::string_view policy) const;
+  void remove_unfinished(std::string_view policy) const;
 
  private:
-  Repository(fs::path root, std::string name) : root_(std::move(root)), name_(std::move(name)) {}
   bool id_taken(const std::string& id) const;
-  fs::path root_;
+  std::shared_ptr<storage::Storage> storage_;
   std::string name_;
 };
 
-// A backup being written into <policy>/.partial-<id>/. Write files under dir(); commit()
-// chmods everything (0700 folders, 0600 files), hashes every file into the manifest's
-// `files`, writes manifest.json, fsyncs all of it, renames the folder to <id> and fsyncs the
-// policy folder. Destroying an uncommitted PendingBackup removes the folder.
+// A backup being written: programs write its files under dir() (a local staging folder);
+// commit() chmods everything (0700 folders, 0600 files), hashes every file into the manifest's
+// `files`, stores the files, then stores manifest.json last. Destroying an uncommitted
+// PendingBackup removes the staging folder.
 class PendingBackup {
  public:
-  PendingBackup(PendingBackup&&) noexcept;
+  PendingBackup(PendingBackup&&) noexcept = default;
   PendingBackup& operator=(PendingBackup&&) = delete;
   PendingBackup(const PendingBackup&) = delete;
-  ~PendingBackup();
+  ~PendingBackup() = default;
 
   const std::string& id() const { return id_; }
   const std::string& policy() const { return policy_; }
-  const fs::path& dir() const { return dir_; }
-  // Fills files (size + sha256 of everything under dir()), id, policy; writes and renames.
+  const fs::path& dir() const { return staging_->dir(); }
+  // Fills files (size + sha256 of everything under dir()), id, policy; stores them and the manifest.
   BackupInfo commit(Manifest manifest);
-  void abandon() noexcept;  // remove the folder now
+  void abandon() noexcept;  // remove the staging folder now
 
  private:
   friend class Repository;
-  PendingBackup(fs::path dir, fs::path final_dir, std::string policy, std::string id)
-      : dir_(std::move(dir)), final_dir_(std::move(final_dir)), policy_(std::move(policy)), id_(std::move(id)) {}
-  fs::path dir_, final_dir_;
+  PendingBackup(std::shared_ptr<storage::Storage> storage, std::unique_ptr<storage::Staging> staging, std::string policy,
+                std::string id)
+      : storage_(std::move(storage)), staging_(std::move(staging)), policy_(std::move(policy)), id_(std::move(id)) {}
+  std::shared_ptr<storage::Storage> storage_;
+  std::unique_ptr<storage::Staging> staging_;
   std::string policy_, id_;
-  bool done_ = false;
 };
 
 // Every regular file under `dir` (relative, sorted), with size and SHA-256, skipping the

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "archive/stream.hpp"
+#include "repository/archive_source.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
@@ -78,7 +79,7 @@ void write_all(int fd, const char* data, std::size_t n, const fs::path& path) {
 }
 
 // Streams `in` into `out`, compressed with `c`.
-void copy_compressed(int in, int out, WalCompression c, const fs::path& src, const fs::path& dst) {
+void copy_compressed(int in, storage::Writer& out, WalCompression c, const fs::path& src) {
   std::vector<char> ibuf(kChunk), obuf(kChunk + 1024);
   auto read_some = [&]() -> std::size_t {
     for (;;) {
@@ -88,7 +89,7 @@ void copy_compressed(int in, int out, WalCompression c, const fs::path& src, con
     }
   };
   if (c == WalCompression::none) {
-    for (std::size_t n; (n = read_some()) > 0;) write_all(out, ibuf.data(), n, dst);
+    for (std::size_t n; (n = read_some()) > 0;) out.write(ibuf.data(), n);
     return;
   }
   if (c == WalCompression::gzip) {
@@ -106,7 +107,7 @@ void copy_compressed(int in, int out, WalCompression c, const fs::path& src, con
         z.next_out = reinterpret_cast<Bytef*>(obuf.data());
         z.avail_out = static_cast<uInt>(obuf.size());
         deflate(&z, flush);
-        write_all(out, obuf.data(), obuf.size() - z.avail_out, dst);
+        out.write(obuf.data(), obuf.size() - z.avail_out);
       } while (z.avail_out == 0);
     } while (flush != Z_FINISH);
     deflateEnd(&z);
@@ -126,16 +127,16 @@ void copy_compressed(int in, int out, WalCompression c, const fs::path& src, con
       ZSTD_outBuffer ob{obuf.data(), obuf.size(), 0};
       std::size_t rc = ZSTD_compressStream2(cctx, &ob, &ib, last ? ZSTD_e_end : ZSTD_e_continue);
       if (ZSTD_isError(rc)) fail(ErrorKind::io, fmt::format("zstd compression failed: {}", ZSTD_getErrorName(rc)));
-      write_all(out, obuf.data(), ob.pos, dst);
+      out.write(obuf.data(), ob.pos);
       finished = last ? rc == 0 : ib.pos == ib.size;
     }
   }
 }
 
-std::unique_ptr<archive::detail::Source> open_content(const fs::path& dir, const WalArchive::Entry& e) {
-  fs::path p = dir / e.stored_name;
-  auto raw = archive::detail::file_range_source(p.string(), p.string(), 0, static_cast<std::int64_t>(e.stored_bytes));
-  return archive::detail::decompress(to_archive(e.compression), std::move(raw), p.string());
+std::unique_ptr<archive::detail::Source> open_content(const storage::Storage& s, const std::string& prefix,
+                                                      const WalArchive::Entry& e) {
+  std::string key = prefix + e.stored_name;
+  return archive::detail::decompress(to_archive(e.compression), storage_source(s, key), s.describe(key));
 }
 
 void check_name(std::string_view name) {
@@ -231,7 +232,12 @@ std::vector<TimelineSwitch> parse_history(std::string_view text) {
   return out;
 }
 
-WalArchive::WalArchive(fs::path repository_root, std::string cluster) : cluster_(std::move(cluster)) {
+WalArchive::WalArchive(fs::path repository_root, std::string cluster)
+    : WalArchive(storage::open(storage::Location{"posix", repository_root}, repository_root.string(), false),
+                 std::move(cluster)) {}
+
+WalArchive::WalArchive(std::shared_ptr<storage::Storage> storage, std::string cluster)
+    : storage_(std::move(storage)), cluster_(std::move(cluster)) {
   bool ok = !cluster_.empty() && cluster_.size() <= 128 && cluster_[0] != '.' &&
             std::all_of(cluster_.begin(), cluster_.end(), [](char c) {
               return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
@@ -240,16 +246,15 @@ WalArchive::WalArchive(fs::path repository_root, std::string cluster) : cluster_
     fail(ErrorKind::input, fmt::format("invalid cluster name \"{}\"", cluster_),
          "a cluster name uses letters, digits, '.', '_' and '-' and does not start with '.'");
   }
-  dir_ = std::move(repository_root) / "wal" / cluster_;
+  prefix_ = "wal/" + cluster_ + "/";
 }
 
 std::optional<WalArchive::Entry> WalArchive::find(std::string_view name) const {
   check_name(name);
   for (WalCompression c : {WalCompression::none, WalCompression::gzip, WalCompression::zstd}) {
     std::string stored = std::string(name) + suffix_of(c);
-    struct stat st {};
-    if (::stat((dir_ / stored).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-      return Entry{std::string(name), stored, *classify_wal_name(name), c, static_cast<std::uint64_t>(st.st_size)};
+    if (auto info = storage_->stat(prefix_ + stored)) {
+      return Entry{std::string(name), stored, *classify_wal_name(name), c, info->size};
     }
   }
   return std::nullopt;
@@ -257,10 +262,9 @@ std::optional<WalArchive::Entry> WalArchive::find(std::string_view name) const {
 
 std::vector<WalArchive::Entry> WalArchive::list() const {
   std::vector<Entry> out;
-  std::error_code ec;
-  for (const auto& de : fs::directory_iterator(dir_, ec)) {
-    if (!de.is_regular_file(ec)) continue;
-    std::string stored = de.path().filename().string();
+  for (const auto& o : storage_->list(prefix_)) {
+    std::string stored = o.key.substr(prefix_.size());
+    if (stored.find('/') != std::string::npos) continue;
     std::string name = stored;
     WalCompression c = WalCompression::none;
     for (WalCompression cand : {WalCompression::gzip, WalCompression::zstd}) {
@@ -273,22 +277,25 @@ std::vector<WalArchive::Entry> WalArchive::list() const {
     }
     auto kind = classify_wal_name(name);
     if (!kind) continue;
-    out.push_back(Entry{name, stored, *kind, c, static_cast<std::uint64_t>(de.file_size(ec))});
+    out.push_back(Entry{name, stored, *kind, c, o.size});
   }
   std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.stored_name < b.stored_name; });
   return out;
 }
 
 std::string WalArchive::read(const Entry& e) const {
-  auto src = open_content(dir_, e);
+  auto src = open_content(*storage_, prefix_, e);
   std::string out;
   std::vector<char> buf(kChunk);
-  for (std::size_t n; (n = src->read(buf.data(), buf.size())) > 0;) out.append(buf.data(), n);
+  for (std::size_t n; (n = src->read(buf.data(), buf.size())) > 0;) {
+    out.append(buf.data(), n);
+    if (out.size() > (64u << 20)) fail(ErrorKind::io, fmt::format("\"{}\" is larger than 64 MB", describe(e.stored_name)));
+  }
   return out;
 }
 
 std::string WalArchive::content_sha256(const Entry& e) const {
-  auto src = open_content(dir_, e);
+  auto src = open_content(*storage_, prefix_, e);
   Sha256 h;
   std::vector<char> buf(kChunk);
   for (std::size_t n; (n = src->read(buf.data(), buf.size())) > 0;) h.update(std::string_view(buf.data(), n));
@@ -301,59 +308,40 @@ WalArchive::PushResult WalArchive::push(const fs::path& source, WalCompression c
   std::string want = sha256_file(source);
   auto compare_existing = [&](const Entry& e) {
     if (content_sha256(e) == want) {
-      log::info("{} is already archived in {} with the same content", name, dir_.string());
+      log::info("{} is already archived in {} with the same content", name, describe());
       return PushResult::already_present;
     }
     fail(ErrorKind::io,
          fmt::format("WAL file {} is already archived in \"{}\" with different content; refusing to overwrite it",
-                     name, dir_.string()),
+                     name, describe()),
          "two clusters may be archiving into one WAL stream: give each its own --cluster, or check "
          "archive_command on the servers that use this repository");
   };
   if (auto existing = find(name)) return compare_existing(*existing);
 
-  create_private_dirs(dir_);
   std::string stored = name + suffix_of(compression);
-  fs::path target = dir_ / stored;
-  fs::path temp = dir_ / fmt::format(".{}.tmp.{}", stored, random_suffix());
+  bool stored_now = false;
   {
     Fd in{::open(source.c_str(), O_RDONLY | O_CLOEXEC)};
     if (in.fd < 0) fail(ErrorKind::io, fmt::format("could not open \"{}\": {}", source.string(), errno_text(errno)));
-    Fd out{::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)};
-    if (out.fd < 0) fail(ErrorKind::io, fmt::format("could not create \"{}\": {}", temp.string(), errno_text(errno)));
-    try {
-      copy_compressed(in.fd, out.fd, compression, source, temp);
-      if (::fsync(out.fd) != 0) fail(ErrorKind::io, fmt::format("could not fsync \"{}\": {}", temp.string(), errno_text(errno)));
-    } catch (...) {
-      ::unlink(temp.c_str());
-      throw;
-    }
+    // Exclusive: never replaces a file; a concurrent push of the same name loses the race cleanly
+    // and is then compared like any other existing file.
+    auto out = storage_->create(prefix_ + stored, storage::WriteOptions{true});
+    copy_compressed(in.fd, *out, compression, source);
+    stored_now = out->commit();
   }
-  // link() never replaces an existing file: a concurrent push of the same name loses the race
-  // cleanly and is then compared like any other existing file.
-  int rc = ::link(temp.c_str(), target.c_str());
-  int err = errno;
-  if (rc != 0 && err != EEXIST) {
-    // file systems without hard links: rename, after checking again that nothing is there
-    if (!find(name)) {
-      rc = ::rename(temp.c_str(), target.c_str());
-      err = errno;
-    }
-  }
-  ::unlink(temp.c_str());
-  if (rc != 0) {
+  if (!stored_now) {
     if (auto existing = find(name)) return compare_existing(*existing);
-    fail(ErrorKind::io, fmt::format("could not store \"{}\": {}", target.string(), errno_text(err)));
+    fail(ErrorKind::io, fmt::format("could not store \"{}\"", describe(stored)));
   }
-  fsync_dir(dir_);
-  log::debug("archived {} as {}", name, target.string());
+  log::debug("archived {} as {}", name, describe(stored));
   return PushResult::stored;
 }
 
 bool WalArchive::fetch(std::string_view name, const fs::path& dest) const {
   auto e = find(name);
   if (!e) return false;
-  auto src = open_content(dir_, *e);
+  auto src = open_content(*storage_, prefix_, *e);
   fs::path parent = dest.has_parent_path() ? dest.parent_path() : fs::path(".");
   fs::path temp = parent / fmt::format(".{}.pgrecover-tmp.{}", dest.filename().string(), random_suffix());
   Fd out{::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)};
@@ -379,12 +367,9 @@ std::vector<std::string> WalArchive::remove_before(std::uint64_t segno, std::uin
     std::uint32_t tli = 0;
     std::uint64_t n = 0;
     if (!parse_segment_name(e.name, seg_size, tli, n) || n >= segno) continue;
-    if (::unlink((dir_ / e.stored_name).c_str()) != 0 && errno != ENOENT) {
-      fail(ErrorKind::io, fmt::format("could not remove \"{}\": {}", (dir_ / e.stored_name).string(), errno_text(errno)));
-    }
+    storage_->remove(prefix_ + e.stored_name);
     removed.push_back(e.name);
   }
-  if (!removed.empty()) fsync_dir(dir_);
   return removed;
 }
 

@@ -3,19 +3,22 @@
 //
 // File names come from PostgreSQL (%f / %p) and are never trusted as paths: only the four shapes
 // PostgreSQL archives are accepted (24-hex segments, NNNNNNNN.history, SEGMENT.OFFSET.backup,
-// SEGMENT.partial). A file is stored under its name, plus ".gz" or ".zst" when compressed, written
-// to a temporary name in the same folder, fsynced, linked into place without ever overwriting,
-// and the folder is fsynced (pgBackRest's archive-push). Pushing the same content again succeeds
+// SEGMENT.partial). A file is stored under its name, plus ".gz" or ".zst" when compressed, through
+// the repository's storage as an exclusive write: never overwriting, durable when push returns
+// (on POSIX: a temporary name, fsync, link, fsync of the folder; pgBackRest's archive-push). Pushing the same content again succeeds
 // (PostgreSQL retries after a crash); different content under the same name is refused, because
 // it means two clusters write into one archive.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "storage/storage.hpp"
 
 namespace pgr::repository {
 
@@ -59,12 +62,17 @@ class WalArchive {
     std::uint64_t stored_bytes = 0;
   };
 
-  // The archive of `cluster` in the repository folder `repository_root`. The cluster name must
-  // be a plain name ([A-Za-z0-9._-], not starting with '.'); throws pgr::Error(input) otherwise.
+  // The archive of `cluster` (keys wal/<cluster>/...) in a repository's storage. The cluster name
+  // must be a plain name ([A-Za-z0-9._-], not starting with '.'); throws pgr::Error(input) otherwise.
+  WalArchive(std::shared_ptr<storage::Storage> storage, std::string cluster);
+  // The same in a repository folder (POSIX driver).
   WalArchive(fs::path repository_root, std::string cluster);
 
-  const fs::path& dir() const { return dir_; }
   const std::string& cluster() const { return cluster_; }
+  // Where it is, for messages: the location of the archive, or of one stored file in it.
+  std::string describe(std::string_view stored_name = {}) const {
+    return storage_->describe(stored_name.empty() ? prefix_.substr(0, prefix_.size() - 1) : prefix_ + std::string(stored_name));
+  }
 
   enum class PushResult { stored, already_present };
   // Archives the file at `source` under its own file name. Creates the folders (0700) when
@@ -86,8 +94,9 @@ class WalArchive {
   std::vector<std::string> remove_before(std::uint64_t segno, std::uint64_t seg_size);
 
  private:
-  fs::path dir_;
+  std::shared_ptr<storage::Storage> storage_;
   std::string cluster_;
+  std::string prefix_;  // "wal/<cluster>/"
 };
 
 // Is every WAL segment recovery needs there? From the segment holding `start_lsn` on

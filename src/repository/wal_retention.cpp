@@ -22,7 +22,7 @@ std::optional<WalDeletion> wal_deletion(const PhysicalInfo& oldest, const std::v
 }
 
 std::vector<std::string> delete_wal(const Repository& repo, const WalDeletion& deletion) {
-  WalArchive archive(repo.root(), deletion.cluster);
+  WalArchive archive(repo.storage_ptr(), deletion.cluster);
   return archive.remove_before(deletion.before_segno, deletion.seg_size);
 }
 

@@ -341,10 +341,11 @@ TEST_CASE("the base backup records what recovery needs and pg_basebackup's own m
   CHECK(info.timeline == 1);
   CHECK(repository::parse_lsn(info.stop_lsn) > repository::parse_lsn(info.start_lsn));
   CHECK(info.base_file == "base.tar.gz");
-  CHECK(fs::exists(src().backup.dir / "backup_manifest"));
+  CHECK(fs::exists(fs::path(src().backup.location) / "backup_manifest"));
   CHECK(repo.verify_files(src().backup).empty());
-  CHECK(repository::read_tar_member(src().backup.dir / info.base_file, "backup_label").find("START WAL LOCATION") !=
-        std::string::npos);
+  CHECK(repository::read_tar_member(repo.storage(), repository::Repository::file_key(src().backup, info.base_file),
+                                    "backup_label")
+            .find("START WAL LOCATION") != std::string::npos);
 }
 
 TEST_CASE("an apply killed in the middle of the extract is continued: the half-extracted folder is redone", "[pitr]") {

@@ -22,13 +22,14 @@ const std::map<std::string, std::set<std::string>> kMayUse = {
     {"archive", {"util"}},
     {"catalog", {"pg", "util"}},
     {"instance", {"util"}},
-    {"repository", {"archive", "util"}},
+    {"storage", {"util"}},
+    {"repository", {"archive", "storage", "util"}},
     {"engine", {"config", "pg", "instance", "archive", "repository", "util"}},
     {"planner", {"config", "model", "archive", "catalog", "repository", "pg", "util"}},
     {"executor", {"model", "pg", "archive", "instance", "repository", "engine", "config", "util"}},
     {"report", {"model", "executor", "archive", "repository", "util"}},
-    {"app", {"util", "pg", "config", "model", "archive", "catalog", "instance", "repository", "engine", "planner",
-             "executor", "report"}},
+    {"app", {"util", "pg", "config", "model", "archive", "catalog", "instance", "storage", "repository", "engine",
+             "planner", "executor", "report"}},
     {"cli", {"app", "util"}},
 };
 

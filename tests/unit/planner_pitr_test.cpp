@@ -39,7 +39,7 @@ planner::PhysicalBackup physical(const std::string& id, const std::string& start
   b.backup.policy = "prod";
   b.backup.kind = "physical";
   b.backup.bytes = 4096;
-  b.backup.dir = "/srv/repo/backups/prod/" + id;
+  b.backup.location = "/srv/repo/backups/prod/" + id;
   b.info.wal_cluster = "main";
   b.info.timeline = 1;
   b.info.start_lsn = start_lsn;

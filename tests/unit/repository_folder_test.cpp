@@ -92,11 +92,12 @@ TEST_CASE("repository backups: commit makes a private, listed backup with per-fi
   auto t = parse_iso("2025-01-31T12:00:00Z");
   auto b = make_backup(repo, "shop", t, "toc bytes");
   CHECK(b.id == "20250131T120000Z");
-  CHECK(b.dir == dir.path() / "repo" / "backups" / "shop" / "20250131T120000Z");
-  CHECK(mode_of(b.dir) == 0700);
-  CHECK(mode_of(b.dir / "data") == 0700);
-  CHECK(mode_of(b.dir / "data" / "toc.dat") == 0600);
-  CHECK(mode_of(b.dir / "manifest.json") == 0600);
+  fs::path bdir = b.location;  // the POSIX driver: a folder
+  CHECK(bdir == dir.path() / "repo" / "backups" / "shop" / "20250131T120000Z");
+  CHECK(mode_of(bdir) == 0700);
+  CHECK(mode_of(bdir / "data") == 0700);
+  CHECK(mode_of(bdir / "data" / "toc.dat") == 0600);
+  CHECK(mode_of(bdir / "manifest.json") == 0600);
   auto m = repo.read_manifest(b);
   REQUIRE(m.files.size() == 2);
   CHECK(m.files[0].path == "data/toc.dat");
@@ -107,8 +108,8 @@ TEST_CASE("repository backups: commit makes a private, listed backup with per-fi
   auto listed = repo.list();
   REQUIRE(listed.size() == 1);
   CHECK(listed[0].bytes == m.bytes());
-  CHECK(repo.find("20250131T120000Z").dir == b.dir);
-  CHECK(repo.find("shop/20250131T120000Z").dir == b.dir);
+  CHECK(repo.find("20250131T120000Z").location == b.location);
+  CHECK(repo.find("shop/20250131T120000Z").location == b.location);
   CHECK_THROWS_AS(repo.find("20250131T120001Z"), Error);
   CHECK_THROWS_AS(repo.find("../../etc"), Error);
 }
@@ -124,13 +125,19 @@ TEST_CASE("repository backups: a half-written backup is never listed and is remo
     write_file_atomic(pending.dir() / "half", "x");
     CHECK(partial.filename().string().rfind(".partial-", 0) == 0);
     CHECK(repo.list().empty());
-    CHECK(repo.partial_folders("shop") == std::vector<fs::path>{partial});
+    CHECK(repo.unfinished("shop") == std::vector<std::string>{partial.string()});
   }  // destroyed without commit
   CHECK_FALSE(fs::exists(partial));
-  // A folder left by a crash (no manifest, or a partial name) is not a backup either.
-  fs::create_directories(dir.path() / "backups" / "shop" / "20250131T130000Z");
+  // What a crash leaves (files but no manifest, or a staging folder) is not a backup either,
+  // and the next backup removes it.
+  create_private_dirs(dir.path() / "backups" / "shop" / "20250131T130000Z");
+  write_file_atomic(dir.path() / "backups" / "shop" / "20250131T130000Z" / "data.dump", "half");
   fs::create_directories(dir.path() / "backups" / "shop" / ".partial-20250131T140000Z");
   CHECK(repo.list().empty());
+  CHECK(repo.unfinished("shop").size() == 2);
+  repo.remove_unfinished("shop");
+  CHECK(repo.unfinished("shop").empty());
+  CHECK_FALSE(fs::exists(dir.path() / "backups" / "shop" / "20250131T130000Z"));
 }
 
 TEST_CASE("repository backups: ids in the same second get suffixes, and listing is oldest first", "[repository]") {
@@ -161,7 +168,7 @@ TEST_CASE("repository backups: verify names the damaged, missing and extra files
   CHECK(repo.verify_files(b).empty());
   std::string fp = repo.fingerprint("shop");
   {
-    std::fstream f(b.dir / "data" / "toc.dat", std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream f(fs::path(b.location) / "data" / "toc.dat", std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(4);
     f.put('X');
   }
@@ -169,8 +176,8 @@ TEST_CASE("repository backups: verify names the damaged, missing and extra files
   REQUIRE(p.size() == 1);
   CHECK(p[0].file == "data/toc.dat");
   CHECK(p[0].message.find("SHA-256") != std::string::npos);
-  fs::remove(b.dir / "globals.sql");
-  write_file_atomic(b.dir / "data" / "extra.dat", "?");
+  fs::remove(fs::path(b.location) / "globals.sql");
+  write_file_atomic(fs::path(b.location) / "data" / "extra.dat", "?");
   p = repo.verify_files(b);
   REQUIRE(p.size() == 3);
   CHECK(p[1].file == "globals.sql");
@@ -194,16 +201,16 @@ TEST_CASE("repository backups: verification is recorded and changes the fingerpr
   CHECK(repo.verify_files(b).empty());  // verification.json is not a backup file
   repo.remove(b);
   CHECK(repo.list().empty());
-  CHECK_FALSE(fs::exists(b.dir));
-  CHECK(repo.partial_folders("shop").empty());
+  CHECK_FALSE(fs::exists(b.location));
+  CHECK(repo.unfinished("shop").empty());
+  CHECK_FALSE(fs::exists(dir.path() / "backups" / "shop" / "20250131T120000Z"));
 }
 
 TEST_CASE("repository layout: policies cannot reach wal/ or leave the repository", "[repository]") {
   TempDir dir;
   auto repo = Repository::open(dir.path(), "local");
-  CHECK(repo.policy_dir("wal") == dir.path() / "backups" / "wal");
-  CHECK(repo.wal_dir("main") == dir.path() / "wal" / "main");
-  CHECK_THROWS_AS(repo.policy_dir("../wal"), Error);
-  CHECK_THROWS_AS(repo.backup_dir("shop", "../../x"), Error);
+  CHECK(Repository::backup_prefix("wal", "20250131T120000Z") == "backups/wal/20250131T120000Z/");
+  CHECK_THROWS_AS(Repository::backup_prefix("../wal", "20250131T120000Z"), Error);
+  CHECK_THROWS_AS(Repository::backup_prefix("shop", "../../x"), Error);
   CHECK_THROWS_AS(Repository::open("relative/path"), Error);
 }

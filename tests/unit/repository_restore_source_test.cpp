@@ -53,7 +53,7 @@ config::Restore restore_of(const std::string& policy, config::BackupRef ref) {
 TEST_CASE("backup restore source: latest, an id and {before: T} choose the right backup", "[repository][backup]") {
   TempDir dir;
   config::Settings settings;
-  settings.repositories["local"] = {"local", dir.path()};
+  settings.repositories["local"] = config::RepositorySettings{.name = "local", .path = dir.path()};
   auto repo = Repository::open(dir.path(), "local");
   auto a = add(repo, "shop", "2025-01-01T02:00:00Z", 10);
   auto b = add(repo, "shop", "2025-01-02T02:00:00Z", 20);
@@ -61,7 +61,9 @@ TEST_CASE("backup restore source: latest, an id and {before: T} choose the right
 
   auto latest = app::resolve_restore_source(restore_of("shop", {}), settings);
   CHECK(latest.backup_id == b.id);
-  CHECK(latest.archive == (b.dir / "data").string());
+  CHECK(latest.archive == b.location + "/data");
+  CHECK(latest.repository == "local");
+  CHECK(latest.backup_ref == "shop/" + b.id);
   CHECK(latest.expected_rows.at("public.orders") == 20);
 
   auto by_id = app::resolve_restore_source(restore_of("shop", {config::BackupRef::Kind::id, a.id, ""}), settings);
@@ -81,7 +83,7 @@ TEST_CASE("backup restore source: latest, an id and {before: T} choose the right
 TEST_CASE("backup restore source: role definitions recreate attributes and memberships, never passwords", "[repository][backup]") {
   TempDir dir;
   config::Settings settings;
-  settings.repositories["local"] = {"local", dir.path()};
+  settings.repositories["local"] = config::RepositorySettings{.name = "local", .path = dir.path()};
   auto repo = Repository::open(dir.path(), "local");
   add(repo, "shop", "2025-01-01T02:00:00Z", 1);
   auto src = app::resolve_restore_source(restore_of("shop", {}), settings);

@@ -78,15 +78,15 @@ TEST_CASE("wal push stores a segment privately, and again succeeds for the same 
   WalArchive archive(repo.path(), "main");
   auto seg = write_source(src, "000000010000000000000001", segment_content(1));
   CHECK(archive.push(seg) == WalArchive::PushResult::stored);
-  auto stored = archive.dir() / "000000010000000000000001";
+  auto stored = (repo.path() / "wal" / "main") / "000000010000000000000001";
   CHECK(read_file(stored) == segment_content(1));
   struct stat st {};
   REQUIRE(::stat(stored.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
-  REQUIRE(::stat(archive.dir().c_str(), &st) == 0);
+  REQUIRE(::stat((repo.path() / "wal" / "main").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0700);
   CHECK(archive.push(seg) == WalArchive::PushResult::already_present);
-  CHECK(files_in(archive.dir()) == 1);  // no temporary files left behind
+  CHECK(files_in((repo.path() / "wal" / "main")) == 1);  // no temporary files left behind
 }
 
 TEST_CASE("wal push refuses to overwrite a segment with different content", "[wal]") {
@@ -100,7 +100,7 @@ TEST_CASE("wal push refuses to overwrite a segment with different content", "[wa
   } catch (const Error& e) {
     CHECK(std::string(e.what()).find("different content") != std::string::npos);
   }
-  CHECK(read_file(archive.dir() / "000000010000000000000001") == segment_content(1));
+  CHECK(read_file((repo.path() / "wal" / "main") / "000000010000000000000001") == segment_content(1));
   // also when the first copy was stored compressed
   WalArchive zarchive(repo.path(), "zmain");
   zarchive.push(write_source(src, "000000010000000000000002", segment_content(3)), WalCompression::zstd);
@@ -117,7 +117,7 @@ TEST_CASE("wal push rejects names that are not WAL files and cluster names that 
   CHECK_THROWS_AS(WalArchive(repo.path(), "../other"), Error);
   CHECK_THROWS_AS(WalArchive(repo.path(), "a/b"), Error);
   CHECK_THROWS_AS(WalArchive(repo.path(), ".hidden"), Error);
-  CHECK_FALSE(fs::exists(archive.dir()));
+  CHECK_FALSE(fs::exists((repo.path() / "wal" / "main")));
 }
 
 TEST_CASE("wal fetch of a missing file says so and compressed files round-trip", "[wal]") {
@@ -130,9 +130,9 @@ TEST_CASE("wal fetch of a missing file says so and compressed files round-trip",
   archive.push(write_source(src, "000000010000000000000005", content), WalCompression::zstd);
   archive.push(write_source(src, "00000002.history", "1\t0/5000000\tno recovery target specified\n"),
                WalCompression::gzip);
-  CHECK(fs::exists(archive.dir() / "000000010000000000000004.gz"));
-  CHECK(fs::exists(archive.dir() / "000000010000000000000005.zst"));
-  CHECK(fs::file_size(archive.dir() / "000000010000000000000005.zst") < content.size() / 2);
+  CHECK(fs::exists((repo.path() / "wal" / "main") / "000000010000000000000004.gz"));
+  CHECK(fs::exists((repo.path() / "wal" / "main") / "000000010000000000000005.zst"));
+  CHECK(fs::file_size((repo.path() / "wal" / "main") / "000000010000000000000005.zst") < content.size() / 2);
   for (const char* name : {"000000010000000000000004", "000000010000000000000005"}) {
     REQUIRE(archive.fetch(name, dest.path() / "RECOVERYXLOG"));
     CHECK(read_file(dest.path() / "RECOVERYXLOG") == content);

@@ -1,0 +1,18 @@
+// The one place that turns a repository's settings into its storage driver: every command opens
+// repositories through here, and nothing else knows which driver a repository uses.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "config/settings.hpp"
+#include "repository/repository.hpp"
+
+namespace pgr::app {
+
+repository::Repository open_repository(const config::RepositorySettings& r, bool create = false);
+// settings.repository(name, who) opened; `who` names the asker in errors.
+repository::Repository open_repository(const config::Settings& settings, std::string_view name, const std::string& who,
+                                       bool create = false);
+
+}  // namespace pgr::app
