@@ -28,7 +28,7 @@ bool good(const repository::Verification& v) {
 // The newest segment of the cluster's archive (highest segment number, then timeline) and when it
 // was stored.
 void newest_wal(const repository::Repository& repo, const std::string& cluster, planner::PolicyHealthFacts& f) {
-  repository::WalArchive archive(repo.root(), cluster);
+  repository::WalArchive archive(repo.storage_ptr(), cluster);
   const repository::WalArchive::Entry* best = nullptr;
   auto entries = archive.list();
   for (const auto& e : entries) {
@@ -39,10 +39,9 @@ void newest_wal(const repository::Repository& repo, const std::string& cluster, 
     }
   }
   if (!best) return;
-  struct stat st {};
-  if (::stat((archive.dir() / best->stored_name).c_str(), &st) != 0) return;
+  if (best->stored_at <= 0) return;
   f.newest_wal = best->name;
-  f.newest_wal_epoch = static_cast<double>(st.st_mtim.tv_sec) + static_cast<double>(st.st_mtim.tv_nsec) / 1e9;
+  f.newest_wal_epoch = best->stored_at;
 }
 
 void read_source(const config::BackupPolicy& p, const config::Settings& settings, planner::PolicyHealthFacts& f) {

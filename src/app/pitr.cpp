@@ -37,12 +37,10 @@ class RepositoryWal : public planner::WalArchiveView {
     return repository::check_continuity(archive, start_timeline, start_lsn, end_lsn, timeline, seg_size);
   }
   std::string archived_at(const std::string& cluster, const std::string& name) override {
-    repository::WalArchive archive(root_, cluster);
+    repository::WalArchive archive(storage_, cluster);
     auto e = repository::classify_wal_name(name) ? archive.find(name) : std::nullopt;
-    if (!e) return "";
-    struct stat st {};
-    if (::stat((archive.dir() / e->stored_name).c_str(), &st) != 0) return "";
-    return format_iso8601(std::chrono::system_clock::from_time_t(st.st_mtim.tv_sec));
+    if (!e || e->stored_at <= 0) return "";
+    return format_iso8601(std::chrono::system_clock::from_time_t(static_cast<std::time_t>(e->stored_at)));
   }
 
  private:
@@ -82,7 +80,7 @@ model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::
     f.backups.push_back({b, repository::physical_info(m), sha256_hex(repository::to_json(m).dump())});
   }
   f.wal = &wal;
-  if (!f.backups.empty()) f.restore_points = repository::list_restore_points(rs.path, f.backups.back().info.wal_cluster);
+  if (!f.backups.empty()) f.restore_points = repository::list_restore_points(repo.storage(), f.backups.back().info.wal_cluster);
   f.data_directory_empty = empty_or_absent(s.data_directory);
   f.executable = fs::read_symlink("/proc/self/exe").string();
   f.settings_file = fs::absolute(settings.file).string();

@@ -63,7 +63,7 @@ executor::ApplyResult apply_sql_restore_plan(const model::Plan& plan, const conf
 // Throws Error(stale_plan) when the target's catalog differs from the plan's fingerprints.
 void refuse_if_target_changed(const model::Plan& plan, const TargetAccess& t);
 // Role password hashes a plan's role steps ask for, from the manifest of the backup it names.
-std::map<std::string, std::string> role_passwords(const model::Plan& plan);
+std::map<std::string, std::string> role_passwords(const model::Plan& plan, const config::Settings& settings);
 // Fills the role and tablespace facts of a backup's globals into planner inputs.
 void add_globals(const RestoreSource& src, planner::RestoreInputs& in);
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/repositories.hpp"
 #include "app/signals.hpp"
 #include "config/documents.hpp"
 #include "engine/restore_point.hpp"
@@ -31,7 +32,8 @@ int restore_point_command(const RestorePointOptions& o, std::ostream& out) {
   }
   const auto& rs = settings.repository(policy->spec.repository, fmt::format("BackupPolicy \"{}\"", o.policy));
   engine::RestorePointRequest req;
-  req.repository_root = rs.path.string();
+  auto repo = open_repository(rs);
+  req.repository = &repo;
   req.policy = o.policy;
   req.cluster = policy->spec.cluster;
   req.name = o.name;

@@ -95,7 +95,7 @@ executor::ApplyResult apply_sql_restore_plan(const model::Plan& given, const con
   cfg.target_conninfo = t.target_conninfo;
   cfg.application_name = fmt::format("pgrecover apply {} worker", plan.id);
   cfg.psql = instance::tool_path("psql", settings.instance.bin_dir);
-  cfg.role_passwords = role_passwords(plan);
+  cfg.role_passwords = role_passwords(plan, settings);
   auto runner = executor::make_sql_script_runner(plan, std::move(cfg));
   return folder.run(*runner, options, 1, [&] {
     return nlohmann::json{{"target", {{"connection", plan.target.connection},

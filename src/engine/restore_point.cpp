@@ -12,7 +12,7 @@ namespace pgr::engine {
 
 repository::RestorePoint create_restore_point(pg::Connection& source, const RestorePointRequest& req) {
   repository::check_restore_point_name(req.name);
-  if (repository::find_restore_point(req.repository_root, req.cluster, req.name)) {
+  if (repository::find_restore_point(req.repository->storage(), req.cluster, req.name)) {
     fail(ErrorKind::input,
          fmt::format("restore point \"{}\" is already recorded for cluster \"{}\"", req.name, req.cluster),
          "choose another name: recovery to a name stops at the first restore point of that name");
@@ -35,7 +35,7 @@ repository::RestorePoint create_restore_point(pg::Connection& source, const Rest
   // The restore point record ends before the switch: the segment holding it is complete now.
   source.exec("SELECT pg_catalog.pg_switch_wal()");
   log::info("restore point \"{}\" at {} (segment {}); waiting for the segment to be archived", point.name, point.lsn, segment);
-  repository::WalArchive archive(req.repository_root, req.cluster);
+  repository::WalArchive archive(req.repository->storage_ptr(), req.cluster);
   auto deadline = std::chrono::steady_clock::now() + req.timeout;
   while (!archive.find(segment)) {
     if (req.cancel && req.cancel->load()) fail(ErrorKind::cancelled, "interrupted while waiting for the restore point's segment");
@@ -53,7 +53,7 @@ repository::RestorePoint create_restore_point(pg::Connection& source, const Rest
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  repository::record_restore_point(req.repository_root, point);
+  repository::record_restore_point(req.repository->storage(), point);
   return point;
 }
 

@@ -6,15 +6,18 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "pg/pg.hpp"
+#include "repository/repository.hpp"
 #include "repository/restore_points.hpp"
 
 namespace pgr::engine {
 
 struct RestorePointRequest {
-  std::string repository_root, policy, cluster, name;
+  const repository::Repository* repository = nullptr;  // the policy's repository
+  std::string policy, cluster, name;
   std::chrono::seconds timeout{300};       // for the segment to reach the archive
   const std::atomic<bool>* cancel = nullptr;
 };

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "repository/wal_archive.hpp"
+#include "storage/storage.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -15,9 +16,10 @@ namespace pgr::repository {
 
 namespace {
 
-std::filesystem::path folder(const std::filesystem::path& root, const std::string& cluster) {
-  WalArchive check(root, cluster);  // validates the cluster name
-  return root / "restore_points" / cluster;
+// The key prefix of a cluster's restore points; validates the cluster name like the WAL archive.
+std::string folder(const std::string& cluster) {
+  check_cluster_name(cluster);
+  return "restore_points/" + cluster + "/";
 }
 
 RestorePoint from_json(const nlohmann::json& j) {
@@ -50,19 +52,22 @@ void check_restore_point_name(std::string_view name) {
   }
 }
 
-std::vector<RestorePoint> list_restore_points(const std::filesystem::path& root, const std::string& cluster) {
+std::vector<RestorePoint> list_restore_points(const storage::Storage& repo, const std::string& cluster) {
   std::vector<RestorePoint> out;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(folder(root, cluster), ec)) {
-    std::string file = e.path().filename().string();
-    if (file.size() < 6 || file.substr(file.size() - 5) != ".json" || !valid_restore_point_name(file.substr(0, file.size() - 5))) {
-      continue;  // temporary files and anything foreign
+  const std::string prefix = folder(cluster);
+  for (const auto& o : repo.list(prefix)) {
+    std::string file = o.key.substr(prefix.size());
+    if (file.find('/') != std::string::npos || file.size() < 6 || file.substr(file.size() - 5) != ".json" ||
+        !valid_restore_point_name(file.substr(0, file.size() - 5))) {
+      continue;  // anything foreign
     }
     try {
-      auto p = from_json(nlohmann::json::parse(read_file(e.path())));
+      auto text = storage::get(repo, o.key, 1 << 20);
+      if (!text) continue;  // removed while listing
+      auto p = from_json(nlohmann::json::parse(*text));
       if (p.name + ".json" == file && p.cluster == cluster) out.push_back(std::move(p));
     } catch (const std::exception& x) {
-      log::warn("ignoring the unreadable restore point file {}: {}", e.path().string(), x.what());
+      log::warn("ignoring the unreadable restore point {}: {}", repo.describe(o.key), x.what());
     }
   }
   std::sort(out.begin(), out.end(), [](const RestorePoint& a, const RestorePoint& b) {
@@ -71,25 +76,43 @@ std::vector<RestorePoint> list_restore_points(const std::filesystem::path& root,
   return out;
 }
 
-std::optional<RestorePoint> find_restore_point(const std::filesystem::path& root, const std::string& cluster,
+std::optional<RestorePoint> find_restore_point(const storage::Storage& repo, const std::string& cluster,
                                                std::string_view name) {
-  for (auto& p : list_restore_points(root, cluster))
+  for (auto& p : list_restore_points(repo, cluster))
     if (p.name == name) return p;
   return std::nullopt;
 }
 
-void record_restore_point(const std::filesystem::path& root, const RestorePoint& p) {
+void record_restore_point(storage::Storage& repo, const RestorePoint& p) {
   check_restore_point_name(p.name);
-  auto dir = folder(root, p.cluster);
-  if (find_restore_point(root, p.cluster, p.name)) {
+  const std::string prefix = folder(p.cluster);
+  if (find_restore_point(repo, p.cluster, p.name)) {
     fail(ErrorKind::input, fmt::format("restore point \"{}\" is already recorded for cluster \"{}\"", p.name, p.cluster),
          "choose another name: recovery to a name stops at the first restore point of that name");
   }
-  create_private_dirs(dir);
   nlohmann::json j = {{"name", p.name},         {"cluster", p.cluster},   {"policy", p.policy},
                       {"lsn", p.lsn},           {"timeline", p.timeline}, {"segment", p.segment},
                       {"created_at", p.created_at}};
-  write_file_atomic(dir / (p.name + ".json"), j.dump(2) + "\n", 0600);
+  storage::put(repo, prefix + p.name + ".json", j.dump(2) + "\n");
+}
+
+namespace {
+std::shared_ptr<storage::Storage> posix(const std::filesystem::path& root) {
+  return storage::open(storage::Location{"posix", root}, root.string(), false);
+}
+}  // namespace
+
+std::vector<RestorePoint> list_restore_points(const std::filesystem::path& root, const std::string& cluster) {
+  return list_restore_points(*posix(root), cluster);
+}
+
+std::optional<RestorePoint> find_restore_point(const std::filesystem::path& root, const std::string& cluster,
+                                               std::string_view name) {
+  return find_restore_point(*posix(root), cluster, name);
+}
+
+void record_restore_point(const std::filesystem::path& root, const RestorePoint& p) {
+  record_restore_point(*posix(root), p);
 }
 
 }  // namespace pgr::repository

@@ -232,20 +232,24 @@ std::vector<TimelineSwitch> parse_history(std::string_view text) {
   return out;
 }
 
+void check_cluster_name(std::string_view cluster) {
+  bool ok = !cluster.empty() && cluster.size() <= 128 && cluster[0] != '.' &&
+            std::all_of(cluster.begin(), cluster.end(), [](char c) {
+              return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+            });
+  if (!ok) {
+    fail(ErrorKind::input, fmt::format("invalid cluster name \"{}\"", cluster),
+         "a cluster name uses letters, digits, '.', '_' and '-' and does not start with '.'");
+  }
+}
+
 WalArchive::WalArchive(fs::path repository_root, std::string cluster)
     : WalArchive(storage::open(storage::Location{"posix", repository_root}, repository_root.string(), false),
                  std::move(cluster)) {}
 
 WalArchive::WalArchive(std::shared_ptr<storage::Storage> storage, std::string cluster)
     : storage_(std::move(storage)), cluster_(std::move(cluster)) {
-  bool ok = !cluster_.empty() && cluster_.size() <= 128 && cluster_[0] != '.' &&
-            std::all_of(cluster_.begin(), cluster_.end(), [](char c) {
-              return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-            });
-  if (!ok) {
-    fail(ErrorKind::input, fmt::format("invalid cluster name \"{}\"", cluster_),
-         "a cluster name uses letters, digits, '.', '_' and '-' and does not start with '.'");
-  }
+  check_cluster_name(cluster_);
   prefix_ = "wal/" + cluster_ + "/";
 }
 
@@ -254,7 +258,7 @@ std::optional<WalArchive::Entry> WalArchive::find(std::string_view name) const {
   for (WalCompression c : {WalCompression::none, WalCompression::gzip, WalCompression::zstd}) {
     std::string stored = std::string(name) + suffix_of(c);
     if (auto info = storage_->stat(prefix_ + stored)) {
-      return Entry{std::string(name), stored, *classify_wal_name(name), c, info->size};
+      return Entry{std::string(name), stored, *classify_wal_name(name), c, info->size, info->modified};
     }
   }
   return std::nullopt;
@@ -277,7 +281,7 @@ std::vector<WalArchive::Entry> WalArchive::list() const {
     }
     auto kind = classify_wal_name(name);
     if (!kind) continue;
-    out.push_back(Entry{name, stored, *kind, c, o.size});
+    out.push_back(Entry{name, stored, *kind, c, o.size, o.modified});
   }
   std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.stored_name < b.stored_name; });
   return out;

@@ -52,6 +52,10 @@ struct TimelineSwitch {
 // Parses a history file's text ("1\t0/3000000\treason" lines; comments and blanks skipped).
 std::vector<TimelineSwitch> parse_history(std::string_view text);
 
+// A WAL stream's name is a plain name ([A-Za-z0-9._-], not starting with '.', at most 128
+// characters): it is used in keys. Throws pgr::Error(input) otherwise.
+void check_cluster_name(std::string_view cluster);
+
 class WalArchive {
  public:
   struct Entry {
@@ -60,6 +64,7 @@ class WalArchive {
     WalFileKind kind = WalFileKind::segment;
     WalCompression compression = WalCompression::none;
     std::uint64_t stored_bytes = 0;
+    double stored_at = 0;  // when it was archived, seconds since the epoch (0: unknown)
   };
 
   // The archive of `cluster` (keys wal/<cluster>/...) in a repository's storage. The cluster name

@@ -33,6 +33,7 @@ bool valid_key(std::string_view key);
 struct ObjectInfo {
   std::string key;
   std::uint64_t size = 0;
+  double modified = 0;  // when it was last written, seconds since the epoch (0: unknown)
   bool operator==(const ObjectInfo&) const = default;
 };
 

@@ -214,10 +214,16 @@ std::unique_ptr<Reader> PosixStorage::open(const std::string& key, std::uint64_t
   return std::make_unique<PosixReader>(p, p.string(), offset, length);
 }
 
+namespace {
+double epoch_seconds(const struct stat& st) {
+  return static_cast<double>(st.st_mtim.tv_sec) + static_cast<double>(st.st_mtim.tv_nsec) / 1e9;
+}
+}  // namespace
+
 std::optional<ObjectInfo> PosixStorage::stat(const std::string& key) const {
   struct stat st {};
   if (::lstat(path_of(key).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
-  return ObjectInfo{key, static_cast<std::uint64_t>(st.st_size)};
+  return ObjectInfo{key, static_cast<std::uint64_t>(st.st_size), epoch_seconds(st)};
 }
 
 std::vector<ObjectInfo> PosixStorage::list(const std::string& prefix) const {
@@ -239,7 +245,9 @@ std::vector<ObjectInfo> PosixStorage::list(const std::string& prefix) const {
     if (!fs::is_regular_file(st)) continue;
     std::string key = fs::relative(it->path(), root_).generic_string();
     if (key.compare(0, prefix.size(), prefix) != 0) continue;
-    out.push_back({key, static_cast<std::uint64_t>(it->file_size(ec))});
+    struct stat fst {};
+    double modified = ::lstat(it->path().c_str(), &fst) == 0 ? epoch_seconds(fst) : 0;
+    out.push_back({key, static_cast<std::uint64_t>(it->file_size(ec)), modified});
   }
   if (ec) fail(ErrorKind::io, fmt::format("could not list \"{}\": {}", dir.string(), ec.message()));
   std::sort(out.begin(), out.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });

@@ -11,6 +11,7 @@
 #include "storage/s3/client.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
+#include "util/time.hpp"
 
 namespace pgr::storage {
 
@@ -346,7 +347,12 @@ class S3Storage final : public Storage {
     }
     if (r.status != 200) c_->fail_response(head, r);
     auto it = r.headers.find("content-length");
-    return ObjectInfo{key, it == r.headers.end() ? 0 : std::stoull(it->second)};
+    double modified = 0;
+    if (auto lm = r.headers.find("last-modified"); lm != r.headers.end()) {
+      time_t t = curl_getdate(lm->second.c_str(), nullptr);  // RFC 7231 date
+      if (t > 0) modified = static_cast<double>(t);
+    }
+    return ObjectInfo{key, it == r.headers.end() ? 0 : std::stoull(it->second), modified};
   }
 
   std::vector<ObjectInfo> list(const std::string& prefix) const override {
@@ -361,11 +367,20 @@ class S3Storage final : public Storage {
       if (r.status != 200) c_->fail_response(req, r);
       auto keys = s3::xml_values(r.body, "Key");
       auto sizes = s3::xml_values(r.body, "Size");
+      auto times = s3::xml_values(r.body, "LastModified");
       for (std::size_t i = 0; i < keys.size() && i < sizes.size(); ++i) {
         if (keys[i].compare(0, base.size(), base) != 0) continue;
         std::string key = keys[i].substr(base.size());
         if (!valid_key(key)) continue;  // not ours (or a name we never write)
-        out.push_back({key, std::stoull(sizes[i])});
+        double modified = 0;
+        if (times.size() == keys.size()) {
+          try {
+            modified = parse_iso8601(times[i]);
+          } catch (const Error&) {
+            modified = 0;  // a server's odd date format is not a reason to fail a listing
+          }
+        }
+        out.push_back({key, std::stoull(sizes[i]), modified});
       }
       auto truncated = s3::xml_values(r.body, "IsTruncated");
       auto next = s3::xml_values(r.body, "NextContinuationToken");
