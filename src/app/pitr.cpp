@@ -63,7 +63,8 @@ bool empty_or_absent(const fs::path& dd) {
 
 }  // namespace
 
-model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::Settings& settings) {
+model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::Settings& settings,
+                          const std::string& only_backup) {
   const auto& s = doc.spec;
   const auto& rs = settings.repository(s.repository, fmt::format("PointInTimeRecovery \"{}\"", doc.metadata.name));
   if (settings.file.empty()) {
@@ -76,7 +77,7 @@ model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::
   f.document = &doc;
   f.repository_path = rs.path.string();
   for (const auto& b : repo.list(s.policy)) {
-    if (b.kind != "physical") continue;
+    if (b.kind != "physical" || (!only_backup.empty() && b.id != only_backup)) continue;
     auto m = repo.read_manifest(b);
     f.backups.push_back({b, repository::physical_info(m), sha256_hex(repository::to_json(m).dump())});
   }

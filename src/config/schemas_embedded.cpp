@@ -63,13 +63,14 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
           "properties": {
             "checksums": {"description": "Check every file's size and SHA-256 against the manifest after the backup and before it is used.", "type": "boolean", "default": true},
             "drill": {
-              "description": "Restore drill: restore the latest backup into a throwaway PostgreSQL instance and run checks there.",
+              "description": "Restore drill: restore the latest backup into a throwaway PostgreSQL instance and run checks there. A physical backup is recovered to consistency (the end of the base backup) and, when pg_amcheck is installed beside the server binaries, every database is checked with it (heap and B-tree indexes).",
               "type": "object",
               "additionalProperties": false,
               "required": ["every"],
               "properties": {
                 "every": {"$ref": "common.schema.json#/definitions/duration", "description": "A drill older than this is due."},
-                "sql": {"$ref": "common.schema.json#/definitions/sqlList", "description": "Checks run read-only in the restored database, after the row counts have been compared with the manifest; each must return exactly one row holding true."}
+                "sql": {"$ref": "common.schema.json#/definitions/sqlList", "description": "Checks run read-only in the restored database, after the row counts have been compared with the manifest (logical) or once replay is consistent (physical, in the postgres database); each must return exactly one row holding true."},
+                "heapallindexed": {"type": "boolean", "default": false, "description": "Physical drills: run pg_amcheck with --heapallindexed (every heap tuple must be found in each B-tree index; slower)."}
               }
             }
           }
