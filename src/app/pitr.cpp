@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -61,6 +63,40 @@ bool empty_or_absent(const fs::path& dd) {
   return !fs::exists(dd) || (fs::is_directory(dd) && fs::directory_iterator(dd) == fs::directory_iterator());
 }
 
+// In place: the WAL files in the old data directory's pg_wal that the archive lacks (the old
+// server wrote them and crashed, or its archive_command failed), sorted.
+std::vector<std::string> unarchived_wal(const fs::path& repo_root, const planner::PhysicalBackup& chosen,
+                                        const fs::path& data_directory) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  fs::path pg_wal = data_directory / "pg_wal";
+  if (!fs::is_directory(pg_wal, ec)) return out;
+  repository::WalArchive archive(repo_root, chosen.info.wal_cluster);
+  // The server recycles old segments under future names: the end of the WAL is the segment
+  // written last, and nothing after it is WAL of this cluster's history.
+  std::string last_written;
+  struct timespec newest {};
+  for (const auto& e : fs::directory_iterator(pg_wal)) {
+    std::string name = e.path().filename().string();
+    struct stat st {};
+    if (repository::classify_wal_name(name) != repository::WalFileKind::segment || ::stat(e.path().c_str(), &st) != 0) continue;
+    if (st.st_mtim.tv_sec > newest.tv_sec || (st.st_mtim.tv_sec == newest.tv_sec && st.st_mtim.tv_nsec > newest.tv_nsec)) {
+      newest = st.st_mtim;
+      last_written = name;
+    }
+  }
+  for (const auto& e : fs::directory_iterator(pg_wal)) {
+    std::string name = e.path().filename().string();
+    auto kind = repository::classify_wal_name(name);
+    if (!e.is_regular_file() || !kind || (*kind != repository::WalFileKind::segment && *kind != repository::WalFileKind::history)) continue;
+    // Same timeline and a later segment number: a later name (names sort by timeline, then segment).
+    if (*kind == repository::WalFileKind::segment && name.substr(0, 8) == last_written.substr(0, 8) && name > last_written) continue;
+    if (!archive.find(name)) out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace
 
 model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::Settings& settings,
@@ -98,6 +134,7 @@ model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::
   // The run rule (executor/run_folder.hpp): an unfinished run of this plan id is continued; a
   // finished one whose recovered cluster is still in the data directory makes an all no-op plan.
   auto choice = planner::choose_backup(f);
+  if (!f.data_directory_empty && s.move_aside_existing) f.unarchived_wal = unarchived_wal(rs.path, f.backups[choice.index], s.data_directory);
   std::string id = planner::pitr_plan_id(doc, f.backups[choice.index]);
   if (auto saved = unfinished_run(settings, id)) return *saved;
   if (!f.data_directory_empty && finished_run_exists(settings, id)) f.finished_run = id;

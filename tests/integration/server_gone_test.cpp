@@ -253,3 +253,65 @@ TEST_CASE("a physical drill recovers the base backup to consistency, runs the ch
   // Verified within the hour: the next plan has nothing to do.
   CHECK(w.pgrecover({"plan", good.string(), "--detailed-exitcode"}).exit_code == 0);
 }
+
+TEST_CASE("in place: a crashed primary's data directory is moved aside and its unarchived WAL replayed", "[pitr][in-place]") {
+  auto& w = world();
+  instance::Options o;
+  o.keep = true;  // the test stops it like a crash, and the recovery reuses its data directory
+  o.settings = {{"wal_level", "replica"}, {"archive_mode", "on"}, {"archive_command", archive_command("inplace")}};
+  fs::path folder, dd;
+  std::string conninfo;
+  {
+    instance::Instance source(o);
+    folder = source.folder();
+    dd = source.data_dir();
+    conninfo = fmt::format("host={} port={} user=postgres dbname=postgres", source.socket_dir().string(), source.port());
+  }
+  struct RemoveAtEnd {
+    fs::path folder;
+    ~RemoveAtEnd() { instance::destroy_folder(folder); }  // stops whatever runs in folder/data
+  } remove{folder};
+  sql_at(dd, "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 10)");
+  fs::path policy = w.write("inplace-policy.yaml", policy_doc("inplace-physical", conninfo, "inplace"));
+  auto backup = w.pgrecover({"apply", "--auto-approve", policy.string()});
+  INFO(backup.out << backup.err);
+  REQUIRE(backup.exit_code == 0);
+  sql_at(dd, "INSERT INTO t SELECT generate_series(11, 20)");
+  switch_and_wait(dd);
+  // Rows 21..30 are only in the current segment: never switched, never archived.
+  // (synchronous_commit on: the throwaway instance turns it off, and the commit must be written)
+  sql_at(dd, "SET synchronous_commit = on; INSERT INTO t SELECT generate_series(21, 30)");
+  std::string current = sql_at(dd, "SELECT pg_walfile_name(pg_current_wal_insert_lsn())");
+  stop_server(dd, "immediate");  // the crash
+  REQUIRE_FALSE(repository::WalArchive(w.repo, "inplace").find(current).has_value());
+
+  fs::path doc = w.write("inplace.yaml", policy_doc("inplace-physical", conninfo, "inplace") + fmt::format(R"(---
+apiVersion: pgrecover/v1
+kind: PointInTimeRecovery
+metadata: {{name: inplace-latest}}
+spec:
+  from: {{policy: inplace-physical}}
+  target: {{latest: true}}
+  action: promote
+  to: {{data_directory: "{}", move_aside_existing: true}}
+  timeout: 3m
+  verify: {{sql: ["select count(*) = 30 from t"]}}
+)", dd.string()));
+  auto plan = w.pgrecover({"plan", doc.string(), "--only", "inplace-latest", "--out", (w.base.path() / "inplace.plan").string()});
+  INFO(plan.out << plan.err);
+  REQUIRE(plan.exit_code == 0);
+  auto saved = nlohmann::json::parse(read_file(w.base.path() / "inplace.plan"));
+  std::string aside = saved.at("params").at("moved_aside_to");
+  CHECK(aside.rfind(dd.string() + ".pgrecover-", 0) == 0);
+  CHECK(plan.out.find("renamed to " + aside) != std::string::npos);
+  CHECK(plan.out.find(current) != std::string::npos);  // the segment it keeps, by name
+
+  auto apply = w.pgrecover({"apply", (w.base.path() / "inplace.plan").string()});
+  INFO(apply.out << apply.err);
+  REQUIRE(apply.exit_code == 0);
+  CHECK(sql_at(dd, "SELECT count(*) FROM t") == "30");
+  CHECK(sql_at(dd, "SELECT pg_is_in_recovery()::text") == "false");
+  // The old directory is kept, whole, beside it.
+  CHECK(fs::exists(fs::path(aside) / "pg_wal" / current));
+  CHECK(fs::exists(fs::path(aside) / "PG_VERSION"));
+}
