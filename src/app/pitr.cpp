@@ -1,5 +1,6 @@
 #include "app/pitr.hpp"
 
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -138,6 +139,16 @@ model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::
   std::string id = planner::pitr_plan_id(doc, f.backups[choice.index]);
   if (auto saved = unfinished_run(settings, id)) return *saved;
   if (!f.data_directory_empty && finished_run_exists(settings, id)) f.finished_run = id;
+  // Not this plan's own server (an unfinished run continues above, a finished one is a no-op):
+  // someone else's, such as the primary an in-place recovery would replace.
+  instance::PostmasterInfo pm;
+  if (!f.data_directory_empty && f.finished_run.empty() && instance::read_postmaster_pid(s.data_directory, pm) && pm.pid > 0 &&
+      ::kill(static_cast<pid_t>(pm.pid), 0) == 0) {
+    fail(ErrorKind::input,
+         fmt::format("PointInTimeRecovery \"{}\": a PostgreSQL server (pid {}) is running in \"{}\"", doc.metadata.name,
+                     pm.pid, s.data_directory.string()),
+         "stop it first (pg_ctl stop -D DIR); nothing was changed");
+  }
   return planner::plan_recovery(f);
 }
 

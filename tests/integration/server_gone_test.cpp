@@ -282,9 +282,6 @@ TEST_CASE("in place: a crashed primary's data directory is moved aside and its u
   // (synchronous_commit on: the throwaway instance turns it off, and the commit must be written)
   sql_at(dd, "SET synchronous_commit = on; INSERT INTO t SELECT generate_series(21, 30)");
   std::string current = sql_at(dd, "SELECT pg_walfile_name(pg_current_wal_insert_lsn())");
-  stop_server(dd, "immediate");  // the crash
-  REQUIRE_FALSE(repository::WalArchive(w.repo, "inplace").find(current).has_value());
-
   fs::path doc = w.write("inplace.yaml", policy_doc("inplace-physical", conninfo, "inplace") + fmt::format(R"(---
 apiVersion: pgrecover/v1
 kind: PointInTimeRecovery
@@ -297,6 +294,14 @@ spec:
   timeout: 3m
   verify: {{sql: ["select count(*) = 30 from t"]}}
 )", dd.string()));
+  // While the server runs, the plan refuses and touches nothing.
+  auto running = w.pgrecover({"plan", doc.string(), "--only", "inplace-latest"});
+  CHECK(running.exit_code == 1);
+  CHECK(running.err.find("is running in \"" + dd.string() + "\"") != std::string::npos);
+  CHECK(sql_at(dd, "SELECT count(*) FROM t") == "30");
+
+  stop_server(dd, "immediate");  // the crash
+  REQUIRE_FALSE(repository::WalArchive(w.repo, "inplace").find(current).has_value());
   auto plan = w.pgrecover({"plan", doc.string(), "--only", "inplace-latest", "--out", (w.base.path() / "inplace.plan").string()});
   INFO(plan.out << plan.err);
   REQUIRE(plan.exit_code == 0);
