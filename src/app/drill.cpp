@@ -8,8 +8,14 @@
 
 namespace pgr::app {
 
-std::string RestoreDriller::restore_and_check(const config::BackupPolicy& policy, const repository::BackupInfo& backup,
-                                              std::atomic<bool>& cancel) {
+executor::DrillResult RestoreDriller::restore_and_check(const config::BackupPolicy& policy,
+                                                        const repository::BackupInfo& backup, std::atomic<bool>& cancel) {
+  return policy.spec.method == config::BackupMethod::physical ? physical_drill(policy, backup, cancel)
+                                                               : logical_drill(policy, backup, cancel);
+}
+
+executor::DrillResult RestoreDriller::logical_drill(const config::BackupPolicy& policy, const repository::BackupInfo& backup,
+                                                    std::atomic<bool>& cancel) {
   instance::Options io;
   io.bin_dir = settings_.instance.bin_dir;
   io.run_as = settings_.instance.run_as;
@@ -41,7 +47,7 @@ std::string RestoreDriller::restore_and_check(const config::BackupPolicy& policy
     if (f.empty()) fail(ErrorKind::internal, "the drill's restore " + sm.run_status);
     fail(f.front().error_kind, fmt::format("{}: {}", f.front().step, f.front().message), f.front().hint);
   }
-  return plan.id;
+  return {plan.id, policy.spec.drill_sql.empty() ? "row counts checked" : "row counts and SQL checks checked"};
 }
 
 }  // namespace pgr::app

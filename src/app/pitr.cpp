@@ -1,6 +1,9 @@
 #include "app/pitr.hpp"
 
+#include <signal.h>
 #include <sys/stat.h>
+
+#include <algorithm>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -60,9 +63,44 @@ bool empty_or_absent(const fs::path& dd) {
   return !fs::exists(dd) || (fs::is_directory(dd) && fs::directory_iterator(dd) == fs::directory_iterator());
 }
 
+// In place: the WAL files in the old data directory's pg_wal that the archive lacks (the old
+// server wrote them and crashed, or its archive_command failed), sorted.
+std::vector<std::string> unarchived_wal(const fs::path& repo_root, const planner::PhysicalBackup& chosen,
+                                        const fs::path& data_directory) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  fs::path pg_wal = data_directory / "pg_wal";
+  if (!fs::is_directory(pg_wal, ec)) return out;
+  repository::WalArchive archive(repo_root, chosen.info.wal_cluster);
+  // The server recycles old segments under future names: the end of the WAL is the segment
+  // written last, and nothing after it is WAL of this cluster's history.
+  std::string last_written;
+  struct timespec newest {};
+  for (const auto& e : fs::directory_iterator(pg_wal)) {
+    std::string name = e.path().filename().string();
+    struct stat st {};
+    if (repository::classify_wal_name(name) != repository::WalFileKind::segment || ::stat(e.path().c_str(), &st) != 0) continue;
+    if (st.st_mtim.tv_sec > newest.tv_sec || (st.st_mtim.tv_sec == newest.tv_sec && st.st_mtim.tv_nsec > newest.tv_nsec)) {
+      newest = st.st_mtim;
+      last_written = name;
+    }
+  }
+  for (const auto& e : fs::directory_iterator(pg_wal)) {
+    std::string name = e.path().filename().string();
+    auto kind = repository::classify_wal_name(name);
+    if (!e.is_regular_file() || !kind || (*kind != repository::WalFileKind::segment && *kind != repository::WalFileKind::history)) continue;
+    // Same timeline and a later segment number: a later name (names sort by timeline, then segment).
+    if (*kind == repository::WalFileKind::segment && name.substr(0, 8) == last_written.substr(0, 8) && name > last_written) continue;
+    if (!archive.find(name)) out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace
 
-model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::Settings& settings) {
+model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::Settings& settings,
+                          const std::string& only_backup) {
   const auto& s = doc.spec;
   const auto& rs = settings.repository(s.repository, fmt::format("PointInTimeRecovery \"{}\"", doc.metadata.name));
   if (settings.file.empty()) {
@@ -75,7 +113,7 @@ model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::
   f.document = &doc;
   f.repository_path = repo.describe();
   for (const auto& b : repo.list(s.policy)) {
-    if (b.kind != "physical") continue;
+    if (b.kind != "physical" || (!only_backup.empty() && b.id != only_backup)) continue;
     auto m = repo.read_manifest(b);
     f.backups.push_back({b, repository::physical_info(m), sha256_hex(repository::to_json(m).dump())});
   }
@@ -96,9 +134,20 @@ model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::
   // The run rule (executor/run_folder.hpp): an unfinished run of this plan id is continued; a
   // finished one whose recovered cluster is still in the data directory makes an all no-op plan.
   auto choice = planner::choose_backup(f);
+  if (!f.data_directory_empty && s.move_aside_existing) f.unarchived_wal = unarchived_wal(rs.path, f.backups[choice.index], s.data_directory);
   std::string id = planner::pitr_plan_id(doc, f.backups[choice.index]);
   if (auto saved = unfinished_run(settings, id)) return *saved;
   if (!f.data_directory_empty && finished_run_exists(settings, id)) f.finished_run = id;
+  // Not this plan's own server (an unfinished run continues above, a finished one is a no-op):
+  // someone else's, such as the primary an in-place recovery would replace.
+  instance::PostmasterInfo pm;
+  if (!f.data_directory_empty && f.finished_run.empty() && instance::read_postmaster_pid(s.data_directory, pm) && pm.pid > 0 &&
+      ::kill(static_cast<pid_t>(pm.pid), 0) == 0) {
+    fail(ErrorKind::input,
+         fmt::format("PointInTimeRecovery \"{}\": a PostgreSQL server (pid {}) is running in \"{}\"", doc.metadata.name,
+                     pm.pid, s.data_directory.string()),
+         "stop it first (pg_ctl stop -D DIR); nothing was changed");
+  }
   return planner::plan_recovery(f);
 }
 

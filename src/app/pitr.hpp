@@ -8,7 +8,9 @@
 
 namespace pgr::app {
 
-model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::Settings& settings);  // kind "pitr"
+// only_backup: recover that backup of the policy and no other (drills); empty: the planner chooses.
+model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::Settings& settings,
+                          const std::string& only_backup = {});  // kind "pitr"
 executor::ApplyResult apply_recovery_plan(const model::Plan& plan, const config::Settings& settings,
                                           const executor::ApplyOptions& options);
 

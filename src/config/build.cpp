@@ -210,6 +210,7 @@ BackupPolicy build_policy(Reader& r, const YamlDocument& doc, const Settings& se
   s.verify_checksums = r.boolean("/spec/verify/checksums", true);
   s.drill_every = read_duration(r, "/spec/verify/drill/every", std::chrono::seconds(0));
   s.drill_sql = r.strings("/spec/verify/drill/sql");
+  s.drill_heapallindexed = r.boolean("/spec/verify/drill/heapallindexed", false);
   s.rpo = read_duration(r, "/spec/rpo", std::chrono::seconds(0));
   s.rto = read_duration(r, "/spec/rto", std::chrono::seconds(0));
   return out;

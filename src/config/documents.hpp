@@ -91,6 +91,7 @@ struct BackupPolicySpec {
   bool verify_checksums = true;
   std::chrono::seconds drill_every{0};  // 0: no restore drill
   std::vector<std::string> drill_sql;   // checks run in the drill instance; each must succeed
+  bool drill_heapallindexed = false;    // physical drills: pg_amcheck --heapallindexed
   // `pgrecover check` bounds; 0: not stated. rpo: how much committed data may be lost (physical:
   // the age of WAL not yet archived; logical: the newest backup's age). rto: how long a restore
   // may take (estimated from measured throughput).

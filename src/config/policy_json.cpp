@@ -33,7 +33,7 @@ DumpFormat format_from(const std::string& s) {
 
 json policy_to_json(const BackupPolicy& p) {
   const auto& s = p.spec;
-  return {{"name", p.metadata.name},
+  json j = {{"name", p.metadata.name},
           {"annotations", p.metadata.annotations},
           {"source", {{"connection", s.source.connection}, {"conninfo", s.source.conninfo}}},
           {"database", s.database},
@@ -55,6 +55,9 @@ json policy_to_json(const BackupPolicy& p) {
           {"drill_sql", s.drill_sql},
           {"rpo", s.rpo.count()},
           {"rto", s.rto.count()}};
+  // Only when set, so the fingerprints of existing policies stay the same.
+  if (s.drill_heapallindexed) j["drill_heapallindexed"] = true;
+  return j;
 }
 
 BackupPolicy policy_from_json(const json& j) {
@@ -87,6 +90,7 @@ BackupPolicy policy_from_json(const json& j) {
     s.verify_checksums = j.value("verify_checksums", true);
     s.drill_every = std::chrono::seconds{j.at("drill_every").get<long long>()};
     s.drill_sql = j.at("drill_sql").get<std::vector<std::string>>();
+    s.drill_heapallindexed = j.value("drill_heapallindexed", false);
     s.rpo = std::chrono::seconds{j.value("rpo", 0LL)};
     s.rto = std::chrono::seconds{j.value("rto", 0LL)};
   } catch (const json::exception& e) {

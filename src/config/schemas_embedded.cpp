@@ -63,13 +63,14 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
           "properties": {
             "checksums": {"description": "Check every file's size and SHA-256 against the manifest after the backup and before it is used.", "type": "boolean", "default": true},
             "drill": {
-              "description": "Restore drill: restore the latest backup into a throwaway PostgreSQL instance and run checks there.",
+              "description": "Restore drill: restore the latest backup into a throwaway PostgreSQL instance and run checks there. A physical backup is recovered to consistency (the end of the base backup) and, when pg_amcheck is installed beside the server binaries, every database is checked with it (heap and B-tree indexes).",
               "type": "object",
               "additionalProperties": false,
               "required": ["every"],
               "properties": {
                 "every": {"$ref": "common.schema.json#/definitions/duration", "description": "A drill older than this is due."},
-                "sql": {"$ref": "common.schema.json#/definitions/sqlList", "description": "Checks run read-only in the restored database, after the row counts have been compared with the manifest; each must return exactly one row holding true."}
+                "sql": {"$ref": "common.schema.json#/definitions/sqlList", "description": "Checks run read-only in the restored database, after the row counts have been compared with the manifest (logical) or once replay is consistent (physical, in the postgres database); each must return exactly one row holding true."},
+                "heapallindexed": {"type": "boolean", "default": false, "description": "Physical drills: run pg_amcheck with --heapallindexed (every heap tuple must be found in each B-tree index; slower)."}
               }
             }
           }
@@ -144,7 +145,7 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
             "data_directory": {"description": "The new data directory; must be empty or absent unless move_aside_existing is true. Relative paths are relative to the document's folder.", "type": "string", "minLength": 1},
             "port": {"description": "The port the recovered server listens on. Default: a free port is chosen and reported.", "type": "integer", "minimum": 1, "maximum": 65535},
             "socket_directory": {"description": "unix_socket_directories of the recovered server. Default: the data directory.", "type": "string", "minLength": 1},
-            "move_aside_existing": {"description": "Rename an existing non-empty data directory to NAME.pgrecover-TIMESTAMP instead of failing.", "type": "boolean", "default": false},
+            "move_aside_existing": {"description": "Rename an existing non-empty data directory to NAME.pgrecover-TIMESTAMP (kept) instead of failing; for an in-place recovery of a stopped primary, the WAL in its pg_wal that the archive lacks is replayed too.", "type": "boolean", "default": false},
             "config": {"description": "isolated: the recovered server listens on port (or a free one) and a Unix socket only, whatever the source's configuration says (a side recovery next to production). keep: the recovered postgresql.conf and postgresql.auto.conf of the source stay in force, so listen_addresses, port, socket directory and every other setting are the source's unless overridden here (a replacement for a lost server).", "type": "string", "enum": ["isolated", "keep"], "default": "isolated"},
             "listen_addresses": {"description": "listen_addresses of the recovered server. Default: '' (Unix socket only) with config isolated, the source's with config keep.", "type": "string"},
             "settings": {

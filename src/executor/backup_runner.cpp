@@ -97,14 +97,15 @@ class BackupWorker : public Worker {
     auto info = st_.repo->find(policy.metadata.name + "/" + id);
     log::info("drill: restoring backup {}/{} into a throwaway instance", info.policy, info.id);
     repository::Verification v = st_.repo->read_verification(info);
-    std::string failure, run;
+    std::string failure;
+    DrillResult result;
     ErrorKind failure_kind = ErrorKind::database;
     try {
       if (policy.spec.verify_checksums) {
         auto problems = st_.repo->verify_files(info);
         if (!problems.empty()) fail(ErrorKind::archive, fmt::format("{}: {}", problems.front().file, problems.front().message));
       }
-      run = st_.driller->restore_and_check(policy, info, cancelled_);
+      result = st_.driller->restore_and_check(policy, info, cancelled_);
     } catch (const Error& e) {
       // Interrupted: no verdict either way, and the step ends as cancelled, not failed.
       if (e.kind() == ErrorKind::cancelled || cancelled_) fail(ErrorKind::cancelled, "restore drill interrupted");
@@ -112,6 +113,9 @@ class BackupWorker : public Worker {
       failure_kind = e.kind();
     }
     if (!failure.empty()) {
+      // A backup whose restore failed its checks is not verified, whatever an earlier drill said.
+      v.verified_at.clear();
+      v.drill_run.clear();
       v.last_failure_at = now_iso8601();
       v.last_failure = "drill: " + failure;
       st_.repo->write_verification(info, v);
@@ -119,10 +123,9 @@ class BackupWorker : public Worker {
            "the backup is not verified; look at the drill's run in the state directory (pgrecover runs list)");
     }
     v.verified_at = repository::format_iso(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
-    v.drill_run = run;
+    v.drill_run = result.run;
     st_.repo->write_verification(info, v);
-    return {0, 0, fmt::format("backup {} restored in a throwaway instance, row counts{} checked (run {})", info.id,
-                              policy.spec.drill_sql.empty() ? "" : " and SQL checks", run)};
+    return {0, 0, fmt::format("backup {} restored in a throwaway instance, {} (run {})", info.id, result.checked, result.run)};
   }
 
   BackupRunState& st_;

@@ -18,13 +18,20 @@
 
 namespace pgr::executor {
 
-// Restores a backup into a throwaway instance and checks it (row counts, the policy's SQL
-// checks). Returns the id of the restore's run; throws Error naming what failed. Implemented
-// above the executor (it plans and applies a restore); a fake in tests.
+// What a drill proved: the id of its restore's (or recovery's) run and what was checked there.
+struct DrillResult {
+  std::string run;
+  std::string checked;  // e.g. "row counts and SQL checks"
+};
+
+// Restores a backup into a throwaway instance and checks it: a logical backup with a restore
+// (row counts, the policy's SQL checks), a physical one with a recovery to consistency (the SQL
+// checks, pg_amcheck). Throws Error naming what failed. Implemented above the executor (it plans
+// and applies a restore or a recovery); a fake in tests.
 class Driller {
  public:
   virtual ~Driller() = default;
-  virtual std::string restore_and_check(const config::BackupPolicy& policy, const repository::BackupInfo& backup,
+  virtual DrillResult restore_and_check(const config::BackupPolicy& policy, const repository::BackupInfo& backup,
                                         std::atomic<bool>& cancel) = 0;
 };
 

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "executor/pitr_local_wal.hpp"
 #include "instance/instance.hpp"
 #include "pg/check.hpp"
 #include "pg/pg.hpp"
@@ -90,6 +91,7 @@ class PitrWorker : public Worker {
   StepOutcome verify_backup();
   StepOutcome prepare();
   StepOutcome extract(StepContext& ctx);
+  StepOutcome local_wal();
   StepOutcome settings();
   StepOutcome start();
   StepOutcome wait(StepContext& ctx);
@@ -160,6 +162,7 @@ StepOutcome PitrWorker::run(const model::Step& step, StepContext& ctx) {
   if (step.kind == "verify-backup") return verify_backup();
   if (step.kind == "data-directory") return prepare();
   if (step.kind == "extract") return extract(ctx);
+  if (step.kind == "local-wal") return local_wal();
   if (step.kind == "recovery-settings") return settings();
   if (step.kind == "server-start") return start();
   if (step.kind == "recovery-target") return wait(ctx);
@@ -197,10 +200,17 @@ StepOutcome PitrWorker::prepare() {
         fail(ErrorKind::input, fmt::format("the data directory \"{}\" is not empty", dd.string()),
              "choose an empty or absent folder, or set to.move_aside_existing: true to rename it first");
       }
-      std::string stamp = now_iso8601();
-      stamp.erase(std::remove_if(stamp.begin(), stamp.end(), [](char c) { return c == ':' || c == '-'; }), stamp.end());
-      fs::path aside = dd;
-      aside += ".pgrecover-" + stamp.substr(0, 15);
+      fs::path aside = r_.param(P::moved_aside_to);
+      if (aside.empty()) {  // plans made before the plan named it
+        std::string stamp = now_iso8601();
+        stamp.erase(std::remove_if(stamp.begin(), stamp.end(), [](char c) { return c == ':' || c == '-'; }), stamp.end());
+        aside = dd;
+        aside += ".pgrecover-" + stamp.substr(0, 15);
+      }
+      if (fs::exists(aside)) {
+        fail(ErrorKind::input, fmt::format("cannot move \"{}\" aside: \"{}\" exists", dd.string(), aside.string()),
+             "plan again (the new plan names another folder)");
+      }
       fs::rename(dd, aside);
       fsync_dir(dd.parent_path());
       note = fmt::format("the old content was moved to {}", aside.string());
@@ -246,6 +256,13 @@ StepOutcome PitrWorker::extract(StepContext& ctx) {
   give_tree_to(dd, r_.user_);
   fsync_dir(dd);
   return {0, static_cast<std::int64_t>(stats.bytes), fmt::format("{} files, verified with pg_verifybackup", stats.files)};
+}
+
+StepOutcome PitrWorker::local_wal() {
+  auto names = nlohmann::json::parse(r_.param(P::local_wal)).get<std::vector<std::string>>();
+  fs::path from = fs::path(r_.param(P::moved_aside_to)) / "pg_wal";
+  auto bytes = copy_local_wal(names, from, r_.data_dir_ / "pg_wal", r_.user_);
+  return {0, static_cast<std::int64_t>(bytes), fmt::format("{} file(s) copied from {}", names.size(), from.string())};
 }
 
 StepOutcome PitrWorker::settings() {

@@ -33,6 +33,10 @@ inline constexpr const char* keep_config = "keep_config";
 // when given, and to.settings): a JSON object of name -> postgresql.conf value, already quoted.
 inline constexpr const char* server_settings = "server_settings";
 inline constexpr const char* archive_resume = "archive_resume";  // "true": archive once promoted
+// In-place recovery: where the old data directory goes (absent in older plans: a time stamp of the
+// apply), and the WAL files of its pg_wal copied into the new pg_wal (JSON array of names).
+inline constexpr const char* moved_aside_to = "moved_aside_to";
+inline constexpr const char* local_wal = "local_wal";
 inline constexpr const char* last_segment_archived_at = "last_segment_archived_at";  // ISO-8601 or ""
 
 }  // namespace pgr::model::pitr_param

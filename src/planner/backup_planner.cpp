@@ -108,12 +108,13 @@ model::Step backup_step(const BackupFacts& facts) {
 }
 
 // 2. A restore drill: due when no backup passed one within drill.every. It drills the backup this
-// plan makes (`creating`), else the newest one. None for physical policies or without a backup.
+// plan makes (`creating`), else the newest one. None without a backup. A logical backup is
+// restored, a physical one recovered to consistency (app/drill).
 std::optional<model::Step> drill_step(const BackupFacts& facts, const model::Step& backup) {
   const auto& s = facts.policy->spec;
   const std::string& name = facts.policy->metadata.name;
   bool creating = backup.action == Action::create;
-  if (s.method == config::BackupMethod::physical || s.drill_every.count() == 0) return std::nullopt;
+  if (s.drill_every.count() == 0) return std::nullopt;
   if (!creating && facts.backups.empty()) return std::nullopt;
   std::string last;
   for (const auto& x : facts.backups) last = std::max(last, x.verified_at);
@@ -193,10 +194,6 @@ model::Plan plan_backup_policy(const BackupFacts& facts) {
   plan.fingerprints["repository"] = facts.repository_fingerprint;
 
   bool physical = s.method == config::BackupMethod::physical;
-  if (physical && s.drill_every.count() > 0) {
-    plan.warnings.push_back("restore drills run for logical backups only; prove physical backups with a "
-                            "PointInTimeRecovery into a scratch data directory");
-  }
   model::Step b = backup_step(facts);
   bool creating = b.action == Action::create;
   auto d = drill_step(facts, b);

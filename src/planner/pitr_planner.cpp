@@ -237,9 +237,10 @@ void add_steps(const PitrFacts& facts, const PhysicalBackup& chosen, const std::
   fs::path socket = s.socket_directory.empty() ? dd : s.socket_directory;
   plan.steps.push_back(step("verify-backup", "verify-backup", bk, model::Action::run,
                             fmt::format("{}: sizes and SHA-256 of its {} bytes", choice, chosen.backup.bytes), {}));
+  const std::string& aside = plan.params.at(P::moved_aside_to);
   plan.steps.push_back(step("data-directory", "data-directory", dd.string(),
                             non_empty ? model::Action::replace : model::Action::create,
-                            non_empty ? "not empty: moved aside to " + dd.filename().string() + ".pgrecover-TIMESTAMP"
+                            non_empty ? "not empty: renamed to " + aside + " (kept, never deleted)"
                                       : "absent or empty: taken for the recovered cluster",
                             {}));
   auto extract = step("extract", "extract", fmt::format("{} into {}", bk, dd.string()), model::Action::create,
@@ -247,6 +248,17 @@ void add_steps(const PitrFacts& facts, const PhysicalBackup& chosen, const std::
                       {"verify-backup", "data-directory"});
   extract.estimate.bytes = static_cast<std::int64_t>(chosen.backup.bytes);
   plan.steps.push_back(extract);
+  std::string settings_after = "extract";
+  auto local = nlohmann::json::parse(plan.params.at(P::local_wal)).get<std::vector<std::string>>();
+  if (!local.empty()) {
+    plan.steps.push_back(step("local-wal", "local-wal",
+                              fmt::format("{} WAL file(s) from {}/pg_wal", local.size(), aside), model::Action::create,
+                              fmt::format("not in the archive: copied into {}/pg_wal and replayed after the archived "
+                                          "WAL ({}..{}), so what the old server wrote but never archived is not lost",
+                                          dd.string(), local.front(), local.back()),
+                              {"extract"}));
+    settings_after = "local-wal";
+  }
   bool bounded = s.target.kind == Kind::time || s.target.kind == Kind::xid || s.target.kind == Kind::lsn;
   plan.steps.push_back(step("recovery-settings", "recovery-settings", (dd / "postgresql.auto.conf").string(),
                             model::Action::create,
@@ -260,7 +272,7 @@ void add_steps(const PitrFacts& facts, const PhysicalBackup& chosen, const std::
                                                           "archived into cluster {} with pgrecover wal push)", info.wal_cluster)
                                             : "archive: off (the recovered cluster does not archive)",
                                         settings_text(s)),
-                            {"extract"}));
+                            {settings_after}));
   std::string where = s.keep_config
                           ? fmt::format("the source's configuration kept (port {}, listen_addresses {}, socket directory {})",
                                         s.port ? std::to_string(s.port) : "as configured",
@@ -293,6 +305,45 @@ void add_steps(const PitrFacts& facts, const PhysicalBackup& chosen, const std::
                                                               "(SELECT pg_promote() opens it for writes)"
                                                             : "stay read-only at the target",
                             {last}));
+}
+
+// In place: the old data directory's new name (from the plan's time, so the plan says it exactly),
+// and which WAL of its pg_wal is copied: what the archive lacks, from the backup's start on. A
+// latest recovery then waits for replay to reach the newest of those too.
+void add_in_place(const PitrFacts& facts, const PhysicalBackup& chosen, model::Plan& plan) {
+  const auto& s = facts.document->spec;
+  std::string aside;
+  std::vector<std::string> local;
+  if (!facts.data_directory_empty && s.move_aside_existing && facts.finished_run.empty()) {
+    std::string stamp;
+    for (char c : facts.created_at.substr(0, 19)) {
+      if (c != ':' && c != '-') stamp += c;
+    }
+    aside = s.data_directory.string() + ".pgrecover-" + stamp;
+    const auto& info = chosen.info;
+    std::uint64_t start = repository::segment_number(repository::parse_lsn(info.start_lsn), info.wal_segment_size);
+    for (const auto& name : facts.unarchived_wal) {
+      std::uint32_t tli = 0;
+      std::uint64_t segno = 0;
+      auto kind = repository::classify_wal_name(name);
+      if (kind == repository::WalFileKind::history) {
+        local.push_back(name);
+      } else if (kind == repository::WalFileKind::segment &&
+                 repository::parse_segment_name(name, info.wal_segment_size, tli, segno) && segno >= start) {
+        local.push_back(name);
+        if (s.target.kind == Kind::latest) {
+          std::uint32_t etli = 0;
+          std::uint64_t eseg = 0;
+          const std::string& expected = plan.params[P::last_segment];
+          if (expected.empty() || (repository::parse_segment_name(expected, info.wal_segment_size, etli, eseg) && segno > eseg)) {
+            plan.params[P::last_segment] = name;
+          }
+        }
+      }
+    }
+  }
+  plan.params[P::moved_aside_to] = aside;
+  plan.params[P::local_wal] = nlohmann::json(local).dump();
 }
 
 }  // namespace
@@ -430,6 +481,7 @@ model::Plan plan_recovery(const PitrFacts& facts) {
                  {P::standby, s.target.kind == Kind::latest ? "true" : "false"},
                  {"jobs", "1"}};
   if (s.target.kind == Kind::latest) wal_reason = latest_reason(facts, chosen, reachable, wal_reason, plan);
+  add_in_place(facts, chosen, plan);
   wal_reason += known_points(facts);
   add_steps(facts, chosen, choice.reason, wal_reason, plan);
   if (!facts.finished_run.empty()) {

@@ -53,6 +53,10 @@ struct PitrFacts {
   // first: a `name` target must be one of them.
   std::vector<repository::RestorePoint> restore_points;
   bool data_directory_empty = true;      // absent or an empty folder
+  // In-place recovery (a non-empty data directory moved aside): the WAL segments and history
+  // files in its pg_wal that the WAL archive lacks, sorted. Those at or after the chosen backup's
+  // start are copied into the new pg_wal and replayed after the archive.
+  std::vector<std::string> unarchived_wal;
   // A finished run of this very plan id whose recovered cluster is still in the data directory:
   // the plan is then all no-op ("already recovered").
   std::string finished_run;

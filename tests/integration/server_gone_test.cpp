@@ -6,10 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "instance/instance.hpp"
 #include "pg/pg.hpp"
@@ -181,4 +184,139 @@ TEST_CASE("target latest recovers every archived commit of a lost server and nam
   CHECK(sql_at(dd, "SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)") == "00000002");
   CHECK(sql_at(dd, "INSERT INTO t VALUES (31) RETURNING id") == "31");
   CHECK_FALSE(fs::exists(dd / "standby.signal"));
+}
+
+namespace {
+
+// Drill folders in the temporary folder (others' tests may come and go meanwhile: compare with includes).
+std::set<std::string> drill_folders() {
+  std::set<std::string> out;
+  for (const auto& e : fs::directory_iterator(fs::temp_directory_path())) {
+    if (e.path().filename().string().rfind("pgrecover-drill-", 0) == 0) out.insert(e.path().string());
+  }
+  return out;
+}
+
+std::string drill_policy(const std::string& conninfo, const std::string& check) {
+  return policy_doc("drilled-physical", conninfo, "drilled") +
+         fmt::format("  schedule: {{every: 24h}}\n  verify:\n    drill:\n      every: 1h\n      heapallindexed: true\n      sql: [\"{}\"]\n", check);
+}
+
+}  // namespace
+
+TEST_CASE("a physical drill recovers the base backup to consistency, runs the checks and pg_amcheck, records verified_at",
+          "[drill]") {
+  auto& w = world();
+  instance::Options o;
+  o.settings = {{"wal_level", "replica"}, {"archive_mode", "on"}, {"archive_command", archive_command("drilled")}};
+  instance::Instance source(o);
+  std::string conninfo = fmt::format("host={} port={} user=postgres dbname=postgres", source.socket_dir().string(), source.port());
+  sql_at(source.data_dir(), "CREATE TABLE t (id int PRIMARY KEY, v text); CREATE INDEX ON t (v);"
+                            "INSERT INTO t SELECT i, md5(i::text) FROM generate_series(1, 1000) i");
+  auto before = drill_folders();
+
+  // A check that fails: the backup is taken, the drill fails, apply exits 1, nothing is verified.
+  fs::path bad = w.write("drilled-bad.yaml", drill_policy(conninfo, "select count(*) = 7 from t"));
+  auto plan = w.pgrecover({"plan", bad.string()});
+  INFO(plan.out << plan.err);
+  CHECK(plan.out.find("no backup of this policy was restored in a drill yet") != std::string::npos);
+  auto failed = w.pgrecover({"apply", "--auto-approve", bad.string()});
+  INFO(failed.out << failed.err);
+  CHECK(failed.exit_code == 1);
+  CHECK(failed.err.find("restore drill of backup drilled-physical/") != std::string::npos);
+  CHECK(failed.err.find("select count(*) = 7 from t") != std::string::npos);
+  auto backups = repository::Repository::open(w.repo).list("drilled-physical");
+  REQUIRE(backups.size() == 1);
+  CHECK(backups[0].verified_at.empty());
+  auto v = nlohmann::json::parse(read_file(backups[0].dir / "verification.json"));
+  CHECK(v.at("last_failure").get<std::string>().find("drill:") == 0);
+  auto after = drill_folders();  // the throwaway cluster is gone, its server stopped
+  CHECK(std::includes(before.begin(), before.end(), after.begin(), after.end()));
+
+  // The right check: the same backup is drilled again (no new one), checked with pg_amcheck, verified.
+  fs::path good = w.write("drilled-good.yaml", drill_policy(conninfo, "select count(*) = 1000 from t"));
+  auto ok = w.pgrecover({"--json", "apply", "--auto-approve", good.string()});
+  INFO(ok.out << ok.err);
+  REQUIRE(ok.exit_code == 0);
+  CHECK((ok.out + ok.err).find("pg_amcheck --all --heapallindexed found no corruption") != std::string::npos);
+  backups = repository::Repository::open(w.repo).list("drilled-physical");
+  REQUIRE(backups.size() == 1);
+  CHECK_FALSE(backups[0].verified_at.empty());
+  v = nlohmann::json::parse(read_file(backups[0].dir / "verification.json"));
+  std::string run = v.at("drill_run");
+  CHECK(run.rfind("pitr-", 0) == 0);
+  auto drill_plan = nlohmann::json::parse(read_file(w.base.path() / "state" / "runs" / run / "plan.json"));
+  std::string dd = drill_plan.at("params").at("data_directory");
+  CHECK(dd.find("pgrecover-drill-") != std::string::npos);
+  CHECK_FALSE(fs::exists(dd));
+  CHECK_FALSE(fs::exists(fs::path(dd).parent_path()));
+  // Verified within the hour: the next plan has nothing to do.
+  CHECK(w.pgrecover({"plan", good.string(), "--detailed-exitcode"}).exit_code == 0);
+}
+
+TEST_CASE("in place: a crashed primary's data directory is moved aside and its unarchived WAL replayed", "[pitr][in-place]") {
+  auto& w = world();
+  instance::Options o;
+  o.keep = true;  // the test stops it like a crash, and the recovery reuses its data directory
+  o.settings = {{"wal_level", "replica"}, {"archive_mode", "on"}, {"archive_command", archive_command("inplace")}};
+  fs::path folder, dd;
+  std::string conninfo;
+  {
+    instance::Instance source(o);
+    folder = source.folder();
+    dd = source.data_dir();
+    conninfo = fmt::format("host={} port={} user=postgres dbname=postgres", source.socket_dir().string(), source.port());
+  }
+  struct RemoveAtEnd {
+    fs::path folder;
+    ~RemoveAtEnd() { instance::destroy_folder(folder); }  // stops whatever runs in folder/data
+  } remove{folder};
+  sql_at(dd, "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 10)");
+  fs::path policy = w.write("inplace-policy.yaml", policy_doc("inplace-physical", conninfo, "inplace"));
+  auto backup = w.pgrecover({"apply", "--auto-approve", policy.string()});
+  INFO(backup.out << backup.err);
+  REQUIRE(backup.exit_code == 0);
+  sql_at(dd, "INSERT INTO t SELECT generate_series(11, 20)");
+  switch_and_wait(dd);
+  // Rows 21..30 are only in the current segment: never switched, never archived.
+  // (synchronous_commit on: the throwaway instance turns it off, and the commit must be written)
+  sql_at(dd, "SET synchronous_commit = on; INSERT INTO t SELECT generate_series(21, 30)");
+  std::string current = sql_at(dd, "SELECT pg_walfile_name(pg_current_wal_insert_lsn())");
+  fs::path doc = w.write("inplace.yaml", policy_doc("inplace-physical", conninfo, "inplace") + fmt::format(R"(---
+apiVersion: pgrecover/v1
+kind: PointInTimeRecovery
+metadata: {{name: inplace-latest}}
+spec:
+  from: {{policy: inplace-physical}}
+  target: {{latest: true}}
+  action: promote
+  to: {{data_directory: "{}", move_aside_existing: true}}
+  timeout: 3m
+  verify: {{sql: ["select count(*) = 30 from t"]}}
+)", dd.string()));
+  // While the server runs, the plan refuses and touches nothing.
+  auto running = w.pgrecover({"plan", doc.string(), "--only", "inplace-latest"});
+  CHECK(running.exit_code == 1);
+  CHECK(running.err.find("is running in \"" + dd.string() + "\"") != std::string::npos);
+  CHECK(sql_at(dd, "SELECT count(*) FROM t") == "30");
+
+  stop_server(dd, "immediate");  // the crash
+  REQUIRE_FALSE(repository::WalArchive(w.repo, "inplace").find(current).has_value());
+  auto plan = w.pgrecover({"plan", doc.string(), "--only", "inplace-latest", "--out", (w.base.path() / "inplace.plan").string()});
+  INFO(plan.out << plan.err);
+  REQUIRE(plan.exit_code == 0);
+  auto saved = nlohmann::json::parse(read_file(w.base.path() / "inplace.plan"));
+  std::string aside = saved.at("params").at("moved_aside_to");
+  CHECK(aside.rfind(dd.string() + ".pgrecover-", 0) == 0);
+  CHECK(plan.out.find("renamed to " + aside) != std::string::npos);
+  CHECK(plan.out.find(current) != std::string::npos);  // the segment it keeps, by name
+
+  auto apply = w.pgrecover({"apply", (w.base.path() / "inplace.plan").string()});
+  INFO(apply.out << apply.err);
+  REQUIRE(apply.exit_code == 0);
+  CHECK(sql_at(dd, "SELECT count(*) FROM t") == "30");
+  CHECK(sql_at(dd, "SELECT pg_is_in_recovery()::text") == "false");
+  // The old directory is kept, whole, beside it.
+  CHECK(fs::exists(fs::path(aside) / "pg_wal" / current));
+  CHECK(fs::exists(fs::path(aside) / "PG_VERSION"));
 }

@@ -187,3 +187,29 @@ TEST_CASE("backup planner: a source promoted since the newest base backup gets a
   CHECK(b.action == Action::create);
   CHECK_THAT(b.reason, Catch::Contains("the source writes on timeline 2 (promoted since), the newest base backup is from timeline 1"));
 }
+
+TEST_CASE("backup planner: a physical policy's drill is due like a logical one's, and drills a new backup after it",
+          "[planner][backup]") {
+  Fixture f;
+  f.policy.spec.method = config::BackupMethod::physical;
+  f.policy.spec.cluster = "main";
+  f.policy.spec.schedule_every = std::chrono::hours(48);
+  f.policy.spec.drill_every = std::chrono::hours(24);
+  f.facts.backups = {backup("20261119T000000Z", at(19), "physical")};
+  auto p = f.plan();
+  const auto& d = step(p, "drill:shop");
+  CHECK(d.action == Action::run);
+  CHECK(d.params.at("backup") == "20261119T000000Z");
+  CHECK(p.warnings.empty());
+  // Drilled an hour ago: not due.
+  f.facts.backups = {backup("20261119T000000Z", at(19), "physical", repository::format_iso(at(20, 11)))};
+  CHECK(step(f.plan(), "drill:shop").action == Action::no_op);
+  // A backup is due: the drill waits for it and drills it.
+  f.policy.spec.schedule_every = std::chrono::hours(24);
+  f.policy.spec.drill_every = std::chrono::hours(1);
+  auto q = f.plan();
+  const auto& nd = step(q, "drill:shop");
+  CHECK(nd.action == Action::run);
+  CHECK(nd.params.at("backup") == "new");
+  CHECK(nd.depends_on == std::vector<std::string>{"backup:shop"});
+}

@@ -3,6 +3,8 @@
 // recovery that is already done. No server, no repository.
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "model/pitr_params.hpp"
 #include "planner/pitr_planner.hpp"
 #include "util/error.hpp"
@@ -219,4 +221,31 @@ TEST_CASE("pitr planner: a name target must be a recorded restore point; its LSN
   f.doc.spec.target = {Kind::name, "before_v2"};
   f.wal.missing = {"000000010000000000000004"};
   CHECK_THROWS_WITH(f.plan(), Catch::Contains("lacks segments between the backup b1 and the target"));
+}
+
+TEST_CASE("pitr planner: in place, the old directory's new name and its unarchived WAL are in the plan", "[planner][pitr]") {
+  Fixture f;
+  f.doc.spec.target = {Kind::latest, ""};
+  f.doc.spec.move_aside_existing = true;
+  f.facts.data_directory_empty = false;
+  // b2 starts in segment 6; segment 3 is older than the backup and not needed.
+  f.facts.unarchived_wal = {"000000010000000000000003", "00000001000000000000000A", "00000001000000000000000B",
+                            "00000002.history"};
+  auto p = f.plan();
+  CHECK(p.params.at(P::moved_aside_to) == "/srv/pg/restore.pgrecover-20261121T000000");
+  CHECK_THAT(p.find("data-directory")->reason, Catch::Contains("renamed to /srv/pg/restore.pgrecover-20261121T000000"));
+  CHECK(nlohmann::json::parse(p.params.at(P::local_wal)) ==
+        nlohmann::json({"00000001000000000000000A", "00000001000000000000000B", "00000002.history"}));
+  const auto* local = p.find("local-wal");
+  REQUIRE(local != nullptr);
+  CHECK(local->object == "3 WAL file(s) from /srv/pg/restore.pgrecover-20261121T000000/pg_wal");
+  CHECK_THAT(local->reason, Catch::Contains("00000001000000000000000A..00000002.history"));
+  CHECK(p.find("recovery-settings")->depends_on == std::vector<std::string>{"local-wal"});
+  // Replay must reach the newest local segment, not only the newest archived one.
+  CHECK(p.params.at(P::last_segment) == "00000001000000000000000B");
+  // Into an empty folder: nothing moves, no local WAL.
+  f.facts.data_directory_empty = true;
+  auto side = f.plan();
+  CHECK(side.find("local-wal") == nullptr);
+  CHECK(side.params.at(P::moved_aside_to).empty());
 }
