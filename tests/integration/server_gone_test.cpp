@@ -225,11 +225,12 @@ TEST_CASE("a physical drill recovers the base backup to consistency, runs the ch
   CHECK(failed.exit_code == 1);
   CHECK(failed.err.find("restore drill of backup drilled-physical/") != std::string::npos);
   CHECK(failed.err.find("select count(*) = 7 from t") != std::string::npos);
-  auto backups = repository::Repository::open(w.repo).list("drilled-physical");
+  auto repo = repository::Repository::open(w.repo);
+  auto backups = repo.list("drilled-physical");
   REQUIRE(backups.size() == 1);
   CHECK(backups[0].verified_at.empty());
-  auto v = nlohmann::json::parse(read_file(backups[0].dir / "verification.json"));
-  CHECK(v.at("last_failure").get<std::string>().find("drill:") == 0);
+  auto v = repo.read_verification(backups[0]);
+  CHECK(v.last_failure.find("drill:") == 0);
   auto after = drill_folders();  // the throwaway cluster is gone, its server stopped
   CHECK(std::includes(before.begin(), before.end(), after.begin(), after.end()));
 
@@ -239,11 +240,11 @@ TEST_CASE("a physical drill recovers the base backup to consistency, runs the ch
   INFO(ok.out << ok.err);
   REQUIRE(ok.exit_code == 0);
   CHECK((ok.out + ok.err).find("pg_amcheck --all --heapallindexed found no corruption") != std::string::npos);
-  backups = repository::Repository::open(w.repo).list("drilled-physical");
+  backups = repo.list("drilled-physical");
   REQUIRE(backups.size() == 1);
   CHECK_FALSE(backups[0].verified_at.empty());
-  v = nlohmann::json::parse(read_file(backups[0].dir / "verification.json"));
-  std::string run = v.at("drill_run");
+  v = repo.read_verification(backups[0]);
+  std::string run = v.drill_run;
   CHECK(run.rfind("pitr-", 0) == 0);
   auto drill_plan = nlohmann::json::parse(read_file(w.base.path() / "state" / "runs" / run / "plan.json"));
   std::string dd = drill_plan.at("params").at("data_directory");
