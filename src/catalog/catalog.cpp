@@ -51,8 +51,11 @@ Database read_database(pg::Connection& conn) {
       "select n.nspname, c.relname, c.relkind, c.reltuples::bigint, "
       "  case when c.relkind in ('r','p','m','i','I','S','t') then pg_catalog.pg_total_relation_size(c.oid) else 0 end, "
       "  coalesce(s.last_analyze, s.last_autoanalyze) is not null, "
-      "  coalesce((select pg_catalog.array_to_string(pg_catalog.array_agg(a.attname order by a.attnum), ',') "
-      "     from pg_catalog.pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped), '') "
+      "  coalesce((select pg_catalog.array_to_json(pg_catalog.array_agg(a.attname order by a.attnum))::text "
+      "     from pg_catalog.pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped), '[]'), "
+      "  coalesce((select pg_catalog.array_to_json(pg_catalog.array_agg(a.attname order by a.attnum))::text "
+      "     from pg_catalog.pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped "
+      "       and a.attgenerated <> ''), '[]') "
       "from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace "
       "left join pg_catalog.pg_stat_user_tables s on s.relid = c.oid "
       "where n.nspname !~ '^pg_' and n.nspname <> 'information_schema' and c.relkind in ('r','p','v','m','S','f','i','I') "
@@ -66,14 +69,9 @@ Database read_database(pg::Connection& conn) {
     rel.estimated_rows = r.int64(i, 3);
     rel.bytes = r.int64(i, 4);
     rel.analyzed = r.boolean(i, 5);
-    std::string cols = r.str(i, 6);
-    size_t start = 0;
-    while (!cols.empty() && start <= cols.size()) {
-      size_t comma = cols.find(',', start);
-      if (comma == std::string::npos) comma = cols.size();
-      rel.columns.push_back(cols.substr(start, comma - start));
-      start = comma + 1;
-    }
+    // JSON arrays: column names may hold commas, quotes, anything
+    rel.columns = nlohmann::json::parse(r.str(i, 6)).get<std::vector<std::string>>();
+    rel.generated_columns = nlohmann::json::parse(r.str(i, 7)).get<std::vector<std::string>>();
     d.relations[key(rel.schema, rel.name)] = rel;
   }
   // Exact row presence for tables: one cheap probe each (LIMIT 1), not a count.

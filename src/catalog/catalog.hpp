@@ -31,6 +31,7 @@ struct Relation {
   bool has_rows = false;       // exact: at least one visible row (tables only)
   bool analyzed = false;       // last_analyze or last_autoanalyze set
   std::vector<std::string> columns;  // user columns in order (tables, views)
+  std::vector<std::string> generated_columns;  // those of them that are GENERATED (never in COPY)
   bool operator==(const Relation&) const = default;
 };
 

@@ -210,6 +210,32 @@ void Planner::check_sections() const {
        "restore the pre-data section first (sections: [pre-data] or [pre-data, post-data]), or add pre-data to sections");
 }
 
+// The target table's columns that the archive's table does not have (generated columns, which
+// COPY never lists, left out on both sides).
+std::vector<std::string> Planner::extra_columns(const TocEntry& e) const {
+  const auto& db = *in_.database;
+  auto rel = db.relations.find(catalog::key(e.namespace_, e.tag));
+  const auto* data = idx_.data_of(e);
+  if (rel == db.relations.end() || !data || data->copy_stmt.empty()) return {};
+  auto open = data->copy_stmt.find('(');
+  auto close = data->copy_stmt.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open) return {};
+  std::string list = data->copy_stmt.substr(open + 1, close - open - 1);
+  std::set<std::string> archive;
+  size_t pos = 0;
+  while (pos < list.size()) {
+    auto id = pg::parse_identifier(list, pos);
+    if (!id) return {};  // a COPY statement we cannot read: no claim either way
+    archive.insert(*id);
+    while (pos < list.size() && (list[pos] == ',' || list[pos] == ' ')) ++pos;
+  }
+  const auto& gen = rel->second.generated_columns;
+  std::vector<std::string> out;
+  for (const auto& c : rel->second.columns)
+    if (!archive.count(c) && std::find(gen.begin(), gen.end(), c) == gen.end()) out.push_back(c);
+  return out;
+}
+
 // The archive's columns (from the COPY statement of its data) the target table lacks.
 std::vector<std::string> Planner::missing_columns(const TocEntry& e) const {
   const auto& db = *in_.database;
@@ -272,13 +298,14 @@ void Planner::plan_replacements() {
     if (!included_.count(e.id) || e.desc != "TABLE" || !section_wanted(e)) continue;
     if (!in_.database->relations.count(catalog::key(e.namespace_, e.tag))) continue;
     auto missing = missing_columns(e);
-    if (missing.empty()) continue;
+    auto extra = extra_columns(e);
+    if (missing.empty() && extra.empty()) continue;
     roots_.insert(e.id);
     root_of[catalog::key(e.namespace_, e.tag)] = e.id;
     tables.emplace_back(e.namespace_, e.tag);
-    recreate_reason_[e.id] = fmt::format("the target table lacks column(s) {}: DROP TABLE ... CASCADE and recreate "
-                                         "(existing: replace)",
-                                         join(missing));
+    std::string what = !missing.empty() ? fmt::format("lacks column(s) {}", join(missing)) : "";
+    if (!extra.empty()) what += fmt::format("{}has column(s) {} that the archive's table does not", what.empty() ? "" : " and ", join(extra));
+    recreate_reason_[e.id] = fmt::format("the target table {}: DROP TABLE ... CASCADE and recreate (existing: replace)", what);
   }
   if (tables.empty() || !in_.dependencies) return;
   for (const auto& o : in_.dependencies->drop_cascade(tables)) {

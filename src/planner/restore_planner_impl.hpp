@@ -53,6 +53,7 @@ class Planner {
   void compute_sections();
   bool section_wanted(const TocEntry& e) const;
   void check_sections() const;
+  std::vector<std::string> extra_columns(const TocEntry& e) const;
   std::vector<std::string> missing_columns(const TocEntry& table) const;
   void plan_replacements();
   const TocEntry* entry_for(const catalog::DroppedObject& o) const;

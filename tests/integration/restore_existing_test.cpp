@@ -141,6 +141,7 @@ TEST_CASE("existing: replace drops a damaged table with its dependents, refuses 
   pg_restore_into(db);
   // the damage: rows lost, a column lost; and objects of the target's own that depend on orders
   psql(db, "DELETE FROM items WHERE id > 100; ALTER TABLE orders DROP COLUMN note CASCADE;"
+           "ALTER TABLE customers ADD COLUMN vip boolean DEFAULT false;"  // a column the archive does not have
            "CREATE VIEW my_report AS SELECT count(*) FROM orders;"
            "CREATE TABLE refunds (id int PRIMARY KEY, order_id int REFERENCES orders(id))");
   std::string plan_file = (fx().dir.path() / "replace.json").string();
@@ -168,7 +169,9 @@ TEST_CASE("existing: replace drops a damaged table with its dependents, refuses 
   CHECK(p.out.find("-   view") != std::string::npos);
   CHECK(p.out.find("allow_dropping_dependents") != std::string::npos);
   CHECK(steps.at("table-data:public.items")["action"] == "replace");  // lost rows: truncate and reload
-  CHECK(steps.at("table-data:public.customers")["action"] == "no-op");
+  CHECK(steps.at("table:public.customers")["action"] == "replace");
+  CHECK(steps.at("table:public.customers")["reason"].get<std::string>().find("has column(s) vip") != std::string::npos);
+  CHECK(steps.at("table-data:public.customers")["action"] == "create");
 
   // apply refuses the loss, changing nothing
   std::string before = schema_of(db);

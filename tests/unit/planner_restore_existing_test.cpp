@@ -353,3 +353,32 @@ TEST_CASE("planner: default privileges missing in an existing database are resto
   m = by_id(w.plan());
   CHECK(m.at("default-acl:shop.DEFAULT PRIVILEGES FOR TABLES")->action == model::Action::no_op);
 }
+
+TEST_CASE("planner: existing: replace also recreates a table with columns the archive's table does not have",
+          "[planner][replace]") {
+  World w;
+  w.doc.spec.existing = config::ExistingPolicy::replace;
+  // the target grew a column (say, by a migration that is being undone) and has a generated one,
+  // which COPY never lists and so does not count as a difference
+  w.db.relations["shop.orders"].columns = {"id", "customer_id", "note", "discount", "total_gen"};
+  w.db.relations["shop.orders"].generated_columns = {"total_gen"};
+  w.deps.objects = {dropped("shop.orders", "pg_class", "r", "shop", "orders")};
+  auto p = w.plan();
+  auto m = by_id(p);
+  const auto* table = m.at("table:shop.orders");
+  CHECK(table->action == model::Action::replace);
+  CHECK(table->reason.find("has column(s) discount that the archive's table does not") != std::string::npos);
+  CHECK(table->reason.find("total_gen") == std::string::npos);
+  CHECK(m.at("table-data:shop.orders")->action == model::Action::create);
+
+  SECTION("only a generated column more: nothing to replace") {
+    w.db.relations["shop.orders"].columns = {"id", "customer_id", "note", "total_gen"};
+    w.deps.asked.clear();
+    auto q = w.plan();
+    CHECK(by_id(q).at("table:shop.orders")->action == model::Action::no_op);
+  }
+  SECTION("existing: truncate keeps the definition") {
+    w.doc.spec.existing = config::ExistingPolicy::truncate;
+    CHECK(by_id(w.plan()).at("table:shop.orders")->action == model::Action::no_op);
+  }
+}
