@@ -54,7 +54,19 @@ Action Planner::data_action(const TocEntry& e, std::string& reason) {
   }
   std::int64_t have = in_.counter ? in_.counter->target_rows(e.namespace_, e.tag) : -1;
   if (want >= 0 && have == want) {
-    reason = fmt::format("present with the same row count ({})", have);
+    bool reload_policy = doc_.spec.existing == config::ExistingPolicy::truncate ||
+                         doc_.spec.existing == config::ExistingPolicy::replace;
+    std::optional<bool> same = reload_policy && in_.counter ? in_.counter->same_contents(e) : std::nullopt;
+    if (same && !*same) {
+      reason = fmt::format("target table has the archive's row count ({}) but other rows: truncate and reload", have);
+      return Action::replace;
+    }
+    reason = same ? fmt::format("present with the same rows ({})", have)
+             : reload_policy
+                 ? fmt::format("present with the same row count ({}); contents not compared (only tables with up to {} MB "
+                               "of archive data are)",
+                               have, kContentCompareLimit >> 20)
+                 : fmt::format("present with the same row count ({})", have);
     return Action::no_op;
   }
   switch (doc_.spec.existing) {

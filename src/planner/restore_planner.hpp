@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -21,11 +22,17 @@ namespace pgr::planner {
 
 // Exact row counts, asked for only where a table already has rows in the target and the
 // planner must tell "the same data" from "other data".
+// Tables whose archive data is larger than this are compared by row count only.
+inline constexpr std::int64_t kContentCompareLimit = std::int64_t{256} << 20;
+
 class RowCounter {
  public:
   virtual ~RowCounter() = default;
   virtual std::int64_t archive_rows(const archive::TocEntry& data_entry) = 0;
   virtual std::int64_t target_rows(const std::string& schema, const std::string& table) = 0;
+  // Whether the target table holds exactly the rows of the archive's data entry (as multisets
+  // of COPY text rows); nullopt when not compared (too large, or this counter cannot).
+  virtual std::optional<bool> same_contents(const archive::TocEntry& /*data_entry*/) { return std::nullopt; }
 };
 
 // What a DROP TABLE ... CASCADE of tables would take with it in the target (existing: replace),

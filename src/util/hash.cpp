@@ -42,6 +42,22 @@ std::string Sha256::hex() {
   return out;
 }
 
+void MultisetDigest::add(std::string_view item) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(item.data(), item.size(), md, &len, EVP_sha256(), nullptr) != 1 || len < 16) {
+    fail(ErrorKind::internal, "SHA-256 failed");
+  }
+  std::uint64_t x = 0, y = 0;
+  for (int k = 0; k < 8; ++k) {
+    x = (x << 8) | md[k];
+    y = (y << 8) | md[8 + k];
+  }
+  a_ += x;
+  b_ += y;
+  ++count_;
+}
+
 std::string sha256_hex(std::string_view data) {
   Sha256 h;
   h.update(data);

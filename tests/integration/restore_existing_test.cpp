@@ -231,6 +231,21 @@ TEST_CASE("existing: truncate reloads tables that foreign keys point at, togethe
   REQUIRE(a.exit_code == 0);
   CHECK(data_of(db) == data_of(fx().reference));
   CHECK(schema_of(db) == schema_of(fx().reference));
+
+  // rows changed in place, the same count: the contents differ, so the table is reloaded; then
+  // a re-plan finds every table equal, contents included
+  psql(db, "UPDATE customers SET name = 'changed in place' WHERE id = 1");
+  auto u = cli({"plan", doc("truncate-updated", fx().full, db, "  existing: truncate\n")});
+  INFO(u.out << u.err);
+  REQUIRE(u.exit_code == 0);
+  CHECK(u.out.find("archive's row count") != std::string::npos);
+  auto ua = cli({"apply", "--auto-approve", doc("truncate-updated", fx().full, db, "  existing: truncate\n")});
+  INFO(ua.out << ua.err);
+  REQUIRE(ua.exit_code == 0);
+  CHECK(data_of(db) == data_of(fx().reference));
+  auto again = cli({"plan", doc("truncate-updated", fx().full, db, "  existing: truncate\n"), "--detailed-exitcode"});
+  INFO(again.out << again.err);
+  CHECK(again.exit_code == 0);
 }
 
 TEST_CASE("sections: schema only, then data only into the same new database equals pg_restore -s then -a",

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "model/dag.hpp"
 #include "planner/restore_planner.hpp"
@@ -97,6 +98,7 @@ struct World {
   Counter counter;
   Deps deps;
   bool superuser = true;
+  planner::RowCounter* counter_override = nullptr;
   World() {
     cluster.roles["app"] = {"app", false, true};
     doc.metadata.name = "r";
@@ -131,7 +133,7 @@ struct World {
     in.toc = &toc;
     in.cluster = &cluster;
     in.database = &db;
-    in.counter = &counter;
+    in.counter = counter_override ? counter_override : &counter;
     in.dependencies = &deps;
     in.target_role = "app";
     in.target_superuser = superuser;
@@ -291,7 +293,8 @@ TEST_CASE("planner: sections restore parts of the archive like pg_restore --sect
   SECTION("schema only: no data") {
     w.doc.spec.sections = {"pre-data", "post-data"};
     w.db = catalog::Database{};
-    auto m = by_id(w.plan());
+    auto plan_1 = w.plan();
+    auto m = by_id(plan_1);
     CHECK(m.count("table:shop.orders"));
     CHECK(m.count("index:shop.orders_customer_idx"));
     CHECK(m.count("acl:shop.TABLE orders"));
@@ -303,14 +306,16 @@ TEST_CASE("planner: sections restore parts of the archive like pg_restore --sect
                                   "ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO app;\n"));
     w.doc.spec.sections = {"pre-data"};
     w.db = catalog::Database{};
-    auto m = by_id(w.plan());
+    auto plan_2 = w.plan();
+    auto m = by_id(plan_2);
     CHECK(m.count("table:shop.orders"));
     CHECK_FALSE(m.count("index:shop.orders_customer_idx"));
     CHECK(m.count("acl:shop.TABLE orders"));
     CHECK_FALSE(m.count("default-acl:DEFAULT PRIVILEGES FOR TABLES"));
     w.doc.spec.sections = {"post-data"};
     w.db = World().db;
-    auto n = by_id(w.plan());
+    auto plan_3 = w.plan();
+    auto n = by_id(plan_3);
     CHECK_FALSE(n.count("acl:shop.TABLE orders"));
     CHECK(n.count("default-acl:DEFAULT PRIVILEGES FOR TABLES"));
   }
@@ -347,10 +352,12 @@ TEST_CASE("planner: default privileges missing in an existing database are resto
   World w;
   w.toc.entries.push_back(entry(31, "DEFAULT ACL", "shop", "DEFAULT PRIVILEGES FOR TABLES", Section::none, {},
                                 "ALTER DEFAULT PRIVILEGES FOR ROLE app IN SCHEMA shop GRANT SELECT ON TABLES TO app;\n"));
-  auto m = by_id(w.plan());
+  auto plan_4 = w.plan();
+  auto m = by_id(plan_4);
   CHECK(m.at("default-acl:shop.DEFAULT PRIVILEGES FOR TABLES")->action == model::Action::create);
   w.db.default_acls = {"app|shop|r"};
-  m = by_id(w.plan());
+  auto plan_5 = w.plan();
+  m = by_id(plan_5);
   CHECK(m.at("default-acl:shop.DEFAULT PRIVILEGES FOR TABLES")->action == model::Action::no_op);
 }
 
@@ -379,6 +386,46 @@ TEST_CASE("planner: existing: replace also recreates a table with columns the ar
   }
   SECTION("existing: truncate keeps the definition") {
     w.doc.spec.existing = config::ExistingPolicy::truncate;
-    CHECK(by_id(w.plan()).at("table:shop.orders")->action == model::Action::no_op);
+    auto q = w.plan();
+    CHECK(by_id(q).at("table:shop.orders")->action == model::Action::no_op);
+  }
+}
+
+namespace {
+// Row counts equal to the archive's everywhere, contents as the test says.
+class SameCountCounter : public planner::RowCounter {
+ public:
+  std::optional<bool> contents;
+  std::int64_t archive_rows(const archive::TocEntry&) override { return 5; }
+  std::int64_t target_rows(const std::string&, const std::string&) override { return 5; }
+  std::optional<bool> same_contents(const archive::TocEntry&) override { return contents; }
+};
+}  // namespace
+
+TEST_CASE("planner: existing: truncate reloads a table with the archive's row count but other rows",
+          "[planner][truncate]") {
+  World w;
+  w.doc.spec.existing = config::ExistingPolicy::truncate;
+  for (auto& [k, r] : w.db.relations) r.has_rows = true;
+  SameCountCounter c;
+  w.counter_override = &c;
+  c.contents = false;
+  auto p1 = w.plan();
+  auto m = by_id(p1);
+  CHECK(m.at("table-data:shop.orders")->action == model::Action::replace);
+  CHECK(m.at("table-data:shop.orders")->reason.find("other rows") != std::string::npos);
+  c.contents = true;
+  auto p2 = w.plan();
+  CHECK(by_id(p2).at("table-data:shop.orders")->action == model::Action::no_op);
+  c.contents = std::nullopt;  // not compared: kept, and the reason says so
+  auto p3 = w.plan();
+  auto n = by_id(p3);
+  CHECK(n.at("table-data:shop.orders")->action == model::Action::no_op);
+  CHECK(n.at("table-data:shop.orders")->reason.find("contents not compared") != std::string::npos);
+  SECTION("existing: skip never compares contents") {
+    w.doc.spec.existing = config::ExistingPolicy::skip;
+    c.contents = false;
+    auto p4 = w.plan();
+    CHECK(by_id(p4).at("table-data:shop.orders")->action == model::Action::no_op);
   }
 }
