@@ -181,9 +181,9 @@ class Parser {
         r.name = name;
         r.origin = fmt::format("{} [{}]", file_.empty() ? std::string("settings") : file_.string(), where);
         r.type = string_at(*t, "type", where + ".type").value_or("posix");
-        auto need = [&](const char* key) -> std::string {
-          auto v = string_at(*t, key, where + "." + key);
-          if (!v && !t->contains(key)) add(t->source(), fmt::format("{}: type \"{}\" needs key \"{}\"", where, r.type, key));
+        auto need = [&](const char* field) -> std::string {
+          auto v = string_at(*t, field, where + "." + field);
+          if (!v && !t->contains(field)) add(t->source(), fmt::format("{}: type \"{}\" needs key \"{}\"", where, r.type, field));
           return v.value_or("");
         };
         auto only = [&](std::initializer_list<const char*> keys_of_other_type, const char* type) {

@@ -108,7 +108,7 @@ Repository::Repository(std::shared_ptr<storage::Storage> storage, std::string na
     : storage_(std::move(storage)), name_(std::move(name)) {}
 
 Repository Repository::open(const fs::path& root, std::string name, bool create) {
-  return Repository(storage::open(storage::Location{"posix", root}, name, create), name);
+  return Repository(storage::open(storage::posix_location(root), name, create), name);
 }
 
 std::string Repository::backup_prefix(std::string_view policy, std::string_view id) {

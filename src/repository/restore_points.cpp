@@ -98,7 +98,7 @@ void record_restore_point(storage::Storage& repo, const RestorePoint& p) {
 
 namespace {
 std::shared_ptr<storage::Storage> posix(const std::filesystem::path& root) {
-  return storage::open(storage::Location{"posix", root}, root.string(), false);
+  return storage::open(storage::posix_location(root), root.string(), false);
 }
 }  // namespace
 

@@ -244,7 +244,7 @@ void check_cluster_name(std::string_view cluster) {
 }
 
 WalArchive::WalArchive(fs::path repository_root, std::string cluster)
-    : WalArchive(storage::open(storage::Location{"posix", repository_root}, repository_root.string(), false),
+    : WalArchive(storage::open(storage::posix_location(repository_root), repository_root.string(), false),
                  std::move(cluster)) {}
 
 WalArchive::WalArchive(std::shared_ptr<storage::Storage> storage, std::string cluster)

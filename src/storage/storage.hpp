@@ -136,5 +136,12 @@ struct Location {
 // Opens the driver for a location; `create` makes a posix root folder (0700) when absent.
 // `name` (the settings name) appears in errors.
 std::shared_ptr<Storage> open(const Location& location, const std::string& name, bool create);
+// A POSIX location rooted at `root`.
+inline Location posix_location(const fs::path& root) {
+  Location l;
+  l.type = "posix";
+  l.path = root;
+  return l;
+}
 
 }  // namespace pgr::storage

@@ -28,15 +28,6 @@ std::string encode_key(const std::string& key) {
 
 namespace {
 
-std::string encode_value(const std::string& v) {
-  std::string out;
-  for (unsigned char c : v) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out.push_back(static_cast<char>(c));
-    else out += fmt::format("%{:02X}", c);
-  }
-  return out;
-}
-
 std::string full_key(const Location& l, const std::string& key) {
   if (l.prefix.empty()) return key;
   return key.empty() ? l.prefix + "/" : l.prefix + "/" + key;
