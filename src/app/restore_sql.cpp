@@ -9,7 +9,6 @@
 #include "archive/plain_script.hpp"
 #include "catalog/catalog.hpp"
 #include "executor/run_folder.hpp"
-#include "executor/run_history.hpp"
 #include "executor/sql_script_runner.hpp"
 #include "executor/target_lock.hpp"
 #include "instance/instance.hpp"
@@ -19,25 +18,6 @@
 #include "util/time.hpp"
 
 namespace pgr::app {
-
-namespace {
-
-// An unfinished run of this document into this target whose plan created the database and whose
-// script failed: what the database holds is that run's partial work (the script was fixed, so
-// the plan id changed), and a new plan may start over.
-std::string half_restored_by(const config::Settings& settings, const config::Restore& doc, const model::Target& target) {
-  for (const auto& r : executor::list_runs(settings.state_dir.string())) {
-    if (r.kind != "restore" || r.document != doc.metadata.name || r.status == "ok") continue;
-    auto saved = executor::unfinished_plan(settings.state_dir, r.id);
-    if (!saved || !saved->params.count("source_format") || saved->params.at("source_format") != "sql") continue;
-    if (saved->target != target) continue;
-    const auto* created = saved->find("database:" + target.database);
-    if (created && created->action == model::Action::create) return r.id;
-  }
-  return {};
-}
-
-}  // namespace
 
 model::Plan plan_sql_restore_document(const config::Restore& doc, const config::Settings& settings,
                                       const RestoreSource& src) {
@@ -62,7 +42,7 @@ model::Plan plan_sql_restore_document(const config::Restore& doc, const config::
   in.source = src.archive;
   in.expected_rows = src.expected_rows;
   in.script_restored_before = finished_run_exists(settings, id);
-  if (db.exists && !db.empty()) in.half_restored_by = half_restored_by(settings, doc, t.display);
+  if (db.exists && !db.empty()) in.half_restored_by = executor::half_restored_script_run(settings.state_dir, doc.metadata.name, t.display);
   add_globals(src, in);
   in.documents_fingerprint = fingerprint;
   in.target = t.display;

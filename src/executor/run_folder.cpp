@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "executor/run_history.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/time.hpp"
@@ -69,6 +70,19 @@ std::optional<model::Plan> unfinished_plan(const std::filesystem::path& state_di
   auto journal = Journal::open(dir, plan_id);
   if (journal.finished() || journal.records().empty()) return std::nullopt;
   return model::load_plan((dir / "plan.json").string());
+}
+
+std::string half_restored_script_run(const std::filesystem::path& state_dir, const std::string& document,
+                                     const model::Target& target) {
+  for (const auto& r : list_runs(state_dir.string())) {
+    if (r.kind != "restore" || r.document != document || r.status == "ok") continue;
+    auto saved = unfinished_plan(state_dir, r.id);
+    if (!saved || !saved->params.count("source_format") || saved->params.at("source_format") != "sql") continue;
+    if (saved->target != target) continue;
+    const auto* created = saved->find("database:" + target.database);
+    if (created && created->action == model::Action::create) return r.id;
+  }
+  return {};
 }
 
 RunFolder::RunFolder(const std::filesystem::path& state_dir, const model::Plan& plan)

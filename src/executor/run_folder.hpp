@@ -45,6 +45,11 @@ struct ApplyResult {
 std::filesystem::path run_dir(const std::filesystem::path& state_dir, const std::string& plan_id);
 // The saved plan of a run of this id that started and did not finish; nullopt otherwise.
 std::optional<model::Plan> unfinished_plan(const std::filesystem::path& state_dir, const std::string& plan_id);
+// An unfinished restore run of `document` into `target` whose plan created the database and ran a
+// plain SQL script that failed: what the database holds is that run's partial work (the script
+// was fixed since, so the plan id changed), and a new plan may start over. Its id, or "".
+std::string half_restored_script_run(const std::filesystem::path& state_dir, const std::string& document,
+                                     const model::Target& target);
 
 class RunFolder {
  public:

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,5 +22,13 @@ struct RunInfo {
 std::vector<RunInfo> list_runs(const std::string& state_dir);
 // One run in detail (the JSON of `runs show --json`); throws Error(input) for an unknown id.
 nlohmann::json run_json(const std::string& state_dir, const std::string& id);
+
+// Bytes per second of the newest successful run of `kind` ("restore", "pitr") among `runs`
+// (newest first), and which run it was ("run ID of DOC at TIME"); nullopt when none measured.
+struct Throughput {
+  double bytes_per_second = 0;
+  std::string from;
+};
+std::optional<Throughput> newest_throughput(const std::vector<RunInfo>& runs, const std::string& kind);
 
 }  // namespace pgr::executor

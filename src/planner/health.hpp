@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "catalog/archiver.hpp"
 #include "config/documents.hpp"
 #include "model/health.hpp"
 #include "repository/repository.hpp"
@@ -20,14 +21,7 @@ struct HealthBackup {
 };
 
 // What the source says about archiving (physical policies); absent when it could not be reached.
-struct ArchiverFacts {
-  std::string archive_mode;                 // on | always | off
-  std::int64_t archive_timeout_seconds = 0;  // 0: off
-  std::int64_t failed_count = 0;
-  std::string last_failed_wal, last_failed_time, last_archived_wal, last_archived_time;
-  bool failing = false;                     // the last failure is newer than the last success
-  std::string current_segment;              // pg_walfile_name(pg_current_wal_lsn())
-};
+using ArchiverFacts = catalog::ArchiverStatus;
 
 struct PolicyHealthFacts {
   const config::BackupPolicy* policy = nullptr;

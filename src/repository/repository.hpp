@@ -141,6 +141,8 @@ struct Verification {
   std::string drill_run;          // plan id of that drill
   std::string checked_at;         // last successful `backups verify` (checksums + archive read)
   std::string last_failure_at, last_failure;  // most recent failed check, if any
+  // False when its last check failed after it last passed.
+  bool good() const { return last_failure_at.empty() || (!verified_at.empty() && verified_at > last_failure_at); }
   bool operator==(const Verification&) const = default;
 };
 nlohmann::json to_json(const Verification& v);

@@ -459,4 +459,15 @@ Continuity check_continuity(const WalArchive& archive, std::uint32_t start_timel
   return c;
 }
 
+std::optional<WalArchive::Entry> WalArchive::newest_segment() const {
+  std::optional<Entry> best;
+  for (auto& e : list()) {
+    if (e.kind != WalFileKind::segment) continue;
+    std::string_view seg = std::string_view(e.name).substr(8), best_seg;
+    if (best) best_seg = std::string_view(best->name).substr(8);
+    if (!best || seg > best_seg || (seg == best_seg && e.name > best->name)) best = std::move(e);
+  }
+  return best;
+}
+
 }  // namespace pgr::repository

@@ -91,6 +91,8 @@ class WalArchive {
 
   std::optional<Entry> find(std::string_view name) const;
   std::vector<Entry> list() const;  // sorted by name; ignores temporary and foreign files
+  // The newest segment (highest segment number, then timeline); nullopt for an empty archive.
+  std::optional<Entry> newest_segment() const;
   std::string read(const Entry& e) const;           // whole decompressed content (history files)
   std::string content_sha256(const Entry& e) const;  // of the decompressed content
 

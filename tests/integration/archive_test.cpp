@@ -20,6 +20,7 @@
 #include "util/fs.hpp"
 
 using namespace pgr;
+using test::must;
 using test::server;
 
 namespace {
@@ -29,10 +30,6 @@ struct Fixture {
   std::unique_ptr<TempDir> tmp;
   std::map<std::string, std::filesystem::path> archives;  // label -> path
 };
-
-void must(const ProcessResult& r, const std::string& what) {
-  if (!r.ok()) FAIL(describe_failure(what, r));
-}
 
 Fixture& fixture() {
   static Fixture f = [] {

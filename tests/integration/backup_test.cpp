@@ -21,14 +21,12 @@
 #include "util/fs.hpp"
 
 using namespace pgr;
+using test::must;
+using test::without_comments;
 using test::psql;
 using test::server;
 
 namespace {
-
-void must(const ProcessResult& r, const std::string& what) {
-  if (!r.ok()) FAIL(describe_failure(what, r) + "\nstdout:\n" + r.out);
-}
 
 std::string conninfo(const std::string& user = "postgres") {
   auto& s = server();
@@ -113,17 +111,6 @@ mode_t mode_of(const fs::path& p) {
   struct stat st {};
   REQUIRE(::stat(p.c_str(), &st) == 0);
   return st.st_mode & 0777;
-}
-
-std::string without_comments(const std::string& sql) {
-  std::string out, line;
-  std::istringstream in(sql);
-  while (std::getline(in, line))
-    // \restrict / \unrestrict carry a random key per pg_dump run (15.14+)
-    if (line.rfind("--", 0) != 0 && !line.empty() && line.rfind("\\restrict", 0) != 0 &&
-        line.rfind("\\unrestrict", 0) != 0)
-      out += line + "\n";
-  return out;
 }
 
 // `pgrecover apply DOC --auto-approve` in the background (to be signalled), stdout and stderr in

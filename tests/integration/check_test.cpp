@@ -22,43 +22,9 @@ using namespace pgr;
 
 namespace {
 
-struct World {
-  TempDir dir{"pgrecover-check-test-"};
-  fs::path repo, config;
-  World() {
-    fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
-    repo = dir.path() / "repo";
-    fs::create_directory(repo);
-    fs::permissions(repo, fs::perms::owner_all, fs::perm_options::replace);
-    if (running_as_root()) {
-      auto u = lookup_user("postgres");
-      REQUIRE(::chown(repo.c_str(), u.uid, u.gid) == 0);
-    }
-    config = dir.path() / "pgrecover.toml";
-    write_file_atomic(config, fmt::format("state_dir = \"{}\"\n[repositories.local]\npath = \"{}\"\n",
-                                          (dir.path() / "state").string(), repo.string()),
-                      0644);
-  }
-  fs::path write(const std::string& name, const std::string& text) {
-    fs::path p = dir.path() / name;
-    write_file_atomic(p, text);
-    return p;
-  }
-  ProcessResult pgrecover(const std::vector<std::string>& args) {
-    std::vector<std::string> all = {"--config", config.string()};
-    all.insert(all.end(), args.begin(), args.end());
-    return test::run_pgrecover(all);
-  }
-};
-
-World& world() {
-  static World w;
+test::Workspace& world() {
+  static test::Workspace w("pgrecover-check-test");
   return w;
-}
-
-std::string harness_conninfo() {
-  auto& s = test::server();
-  return fmt::format("host={} port={} user=postgres dbname=postgres", s.socket_dir().string(), s.port());
 }
 
 std::string logical_policy(const std::string& name, const std::string& db, const std::string& every) {
@@ -70,7 +36,7 @@ spec:
   database: {}
   repository: local
   schedule: {{every: {}}}
-)", name, harness_conninfo(), db, every);
+)", name, test::server_conninfo(), db, every);
 }
 
 std::string physical_policy(const std::string& name, const std::string& conninfo, const std::string& cluster) {
@@ -136,7 +102,7 @@ TEST_CASE("check: a fresh backup is within its schedule (exit 0); once older tha
   fs::path broken = w.write("broken.yaml", "apiVersion: pgrecover/v1\nkind: BackupPolicy\nmetadata: {name: x}\nspec: {rpo: soon}\n");
   auto bad = w.pgrecover({"check", broken.string()});
   CHECK(bad.exit_code == 1);
-  fs::path empty = w.dir.path() / "no-policies";
+  fs::path empty = w.base.path() / "no-policies";
   fs::create_directories(empty);
   auto nothing = w.pgrecover({"check", empty.string()});
   CHECK(nothing.exit_code == 1);
@@ -152,7 +118,7 @@ TEST_CASE("check: archive_command failing is out of bounds; a healthy archiving 
                 {"archive_mode", "on"},
                 {"archive_timeout", "60"},
                 {"archive_command", fmt::format("'{} --config {}/missing.toml wal push %p --repository local --cluster failing'",
-                                                PGRECOVER_BINARY, w.dir.path().string())}};
+                                                PGRECOVER_BINARY, w.base.path().string())}};
   instance::Instance failing(o);
   sql(failing, "CREATE TABLE t AS SELECT generate_series(1, 1000) g; SELECT pg_switch_wal()");
   for (int i = 0; i < 300 && sql(failing, "SELECT failed_count FROM pg_stat_archiver") == "0"; ++i) {

@@ -30,17 +30,11 @@
 #include "util/time.hpp"
 
 using namespace pgr;
+using test::server_user;
 
 namespace {
 
-std::optional<UserIdentity> server_user() {
-  if (!running_as_root()) return std::nullopt;
-  return lookup_user("postgres");
-}
-
-void give(const fs::path& p) {
-  if (auto u = server_user()) REQUIRE(::chown(p.c_str(), u->uid, u->gid) == 0);
-}
+void give(const fs::path& p) { test::give_to_server_user(p); }
 
 struct Source {
   TempDir base{"pgrecover-pitr-test-"};

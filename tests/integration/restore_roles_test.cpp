@@ -19,14 +19,12 @@
 #include "util/fs.hpp"
 
 using namespace pgr;
+using test::must;
+using test::without_comments;
 using test::psql;
 using test::server;
 
 namespace {
-
-void must(const ProcessResult& r, const std::string& what) {
-  if (!r.ok()) FAIL(describe_failure(what, r) + "\nstdout:\n" + r.out);
-}
 
 struct Fixture {
   TempDir dir{"pgrecover-roles-test-"};
@@ -103,16 +101,6 @@ spec:
 {})",
                                       name, to.conninfo("postgres"), fx().source, extra));
   return path;
-}
-
-std::string without_comments(const std::string& sql) {
-  std::string out, line;
-  std::istringstream in(sql);
-  while (std::getline(in, line))
-    if (line.rfind("--", 0) != 0 && !line.empty() && line.rfind("\\restrict", 0) != 0 &&
-        line.rfind("\\unrestrict", 0) != 0)
-      out += line + "\n";
-  return out;
 }
 
 std::string query(const instance::Instance& inst, const std::string& db, const std::string& sql) {

@@ -15,14 +15,13 @@
 #include "util/fs.hpp"
 
 using namespace pgr;
+using test::must;
+using test::without_comments;
+using test::schema_of;
 using test::psql;
 using test::server;
 
 namespace {
-
-void must(const ProcessResult& r, const std::string& what) {
-  if (!r.ok()) FAIL(describe_failure(what, r) + "\nstdout:\n" + r.out);
-}
 
 struct Fixture {
   TempDir dir{"pgrecover-sql-test-"};
@@ -86,22 +85,6 @@ spec:
 {})",
                                       name, from, to_conninfo, database, extra));
   return path;
-}
-
-std::string without_comments(const std::string& sql) {
-  std::string out, line;
-  std::istringstream in(sql);
-  while (std::getline(in, line))
-    if (line.rfind("--", 0) != 0 && !line.empty() && line.rfind("\\restrict", 0) != 0 &&
-        line.rfind("\\unrestrict", 0) != 0)
-      out += line + "\n";
-  return out;
-}
-
-std::string schema_of(const instance::Instance& inst, const std::string& db) {
-  auto r = inst.run_client({"pg_dump", "-s", "-d", db});
-  must(r, "pg_dump -s " + db);
-  return without_comments(r.out);
 }
 
 std::string rows_of(const instance::Instance& inst, const std::string& db) {

@@ -15,15 +15,13 @@
 #include "util/fs.hpp"
 
 using namespace pgr;
+using test::must;
+using test::schema_of;
 using test::psql;
 using test::run_pgrecover;
 using test::server;
 
 namespace {
-
-void must(const ProcessResult& r, const std::string& what) {
-  if (!r.ok()) FAIL(describe_failure(what, r));
-}
 
 struct Fixture {
   TempDir dir{"pgrecover-restore-test-"};
@@ -78,21 +76,6 @@ spec:
 ProcessResult cli(std::vector<std::string> args) {
   args.insert(args.begin(), {"--config", fx().config});
   return run_pgrecover(args);
-}
-
-std::string schema_of(const std::string& db) {
-  auto r = server().run_client({"pg_dump", "-s", "-d", db});
-  must(r, "pg_dump -s " + db);
-  std::string out;
-  size_t pos = 0;
-  while (pos < r.out.size()) {
-    size_t nl = r.out.find('\n', pos);
-    std::string line = r.out.substr(pos, nl - pos);
-    if (line.rfind("\\restrict", 0) != 0 && line.rfind("\\unrestrict", 0) != 0) out += line + "\n";
-    if (nl == std::string::npos) break;
-    pos = nl + 1;
-  }
-  return out;
 }
 
 std::map<std::string, std::string> data_of(const std::string& db) {

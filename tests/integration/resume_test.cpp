@@ -24,15 +24,13 @@
 extern char** environ;
 
 using namespace pgr;
+using test::must;
+using test::schema_of;
 using test::psql;
 using test::server;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-void must(const ProcessResult& r, const std::string& what) {
-  if (!r.ok()) FAIL(describe_failure(what, r));
-}
 
 struct Fixture {
   TempDir dir{"pgrecover-resume-test-"};
@@ -122,19 +120,6 @@ Ended wait_exit(pid_t pid) {
   if (e.exited) e.code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) e.signal = WTERMSIG(status);
   return e;
-}
-
-std::string schema_of(const std::string& db) {
-  auto r = server().run_client({"pg_dump", "-s", "-d", db});
-  must(r, "pg_dump -s");
-  std::string out;
-  for (size_t pos = 0; pos < r.out.size();) {
-    size_t nl = r.out.find('\n', pos);
-    std::string line = r.out.substr(pos, nl - pos);
-    if (line.rfind("\\restrict", 0) != 0 && line.rfind("\\unrestrict", 0) != 0) out += line + "\n";
-    pos = nl == std::string::npos ? r.out.size() : nl + 1;
-  }
-  return out;
 }
 
 std::string data_of(const std::string& db) {

@@ -18,14 +18,12 @@
 #include "util/fs.hpp"
 
 using namespace pgr;
+using test::must;
+using test::schema_of;
 using test::psql;
 using test::server;
 
 namespace {
-
-void must(const ProcessResult& r, const std::string& what) {
-  if (!r.ok()) FAIL(describe_failure(what, r) + "\nstdout:\n" + r.out);
-}
 
 std::string conninfo() {
   auto& s = server();
@@ -105,16 +103,6 @@ std::set<std::string> stored_backup_ids(const std::string& policy) {
       ids.insert(fs::relative(e.path(), dir).begin()->string());
   }
   return ids;
-}
-
-// pg_dump -s without comments and the random \restrict keys of newer pg_dump releases.
-std::string schema_of(const std::string& db) {
-  auto r = server().run_client({"pg_dump", "-s", "-d", db});
-  std::string out, line;
-  std::istringstream in(r.out);
-  while (std::getline(in, line))
-    if (line.rfind("--", 0) != 0 && line.rfind("\\restrict", 0) != 0 && line.rfind("\\unrestrict", 0) != 0) out += line + "\n";
-  return out;
 }
 
 }  // namespace

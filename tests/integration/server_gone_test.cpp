@@ -23,53 +23,13 @@
 #include "util/process.hpp"
 
 using namespace pgr;
+using test::server_user;
 
 namespace {
 
-std::optional<UserIdentity> server_user() {
-  if (!running_as_root()) return std::nullopt;
-  return lookup_user("postgres");
-}
-
-void give(const fs::path& p) {
-  if (auto u = server_user()) REQUIRE(::chown(p.c_str(), u->uid, u->gid) == 0);
-}
-
 // <base>: the repository (the server user's), the settings file, and one folder per recovery.
-struct World {
-  TempDir base{"pgrecover-gone-test-"};
-  fs::path repo, config;
-  World() {
-    fs::permissions(base.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
-    repo = base.path() / "repo";
-    fs::create_directory(repo);
-    fs::permissions(repo, fs::perms::owner_all, fs::perm_options::replace);
-    give(repo);
-    config = base.path() / "pgrecover.toml";
-    write_file_atomic(config, fmt::format("state_dir = \"{}\"\n[repositories.local]\npath = \"{}\"\n",
-                                          (base.path() / "state").string(), repo.string()));
-    give(config);
-  }
-  fs::path write(const std::string& name, const std::string& text) {
-    fs::path p = base.path() / name;
-    write_file_atomic(p, text);
-    return p;
-  }
-  fs::path folder(const std::string& name) {
-    fs::path p = base.path() / name;
-    fs::create_directories(p);
-    fs::permissions(p, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, fs::perm_options::replace);
-    return p;
-  }
-  ProcessResult pgrecover(const std::vector<std::string>& args) {
-    std::vector<std::string> all = {"--config", config.string()};
-    all.insert(all.end(), args.begin(), args.end());
-    return test::run_pgrecover(all);
-  }
-};
-
-World& world() {
-  static World w;
+test::Workspace& world() {
+  static test::Workspace w("pgrecover-gone-test");
   return w;
 }
 

@@ -1,7 +1,12 @@
 #include "support/harness.hpp"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <mutex>
+#include <sstream>
+
+#include <catch2/catch.hpp>
 
 #include <fmt/format.h>
 
@@ -44,5 +49,74 @@ std::string psql(const std::string& db, const std::string& sql) {
 }
 
 std::string test_data(const std::string& relative) { return std::string(PGRECOVER_TEST_DATA) + "/" + relative; }
+
+void must(const ProcessResult& r, const std::string& what) {
+  if (!r.ok()) FAIL(describe_failure(what, r) + "\nstdout:\n" + r.out);
+}
+
+std::string without_comments(const std::string& sql) {
+  std::string out, line;
+  std::istringstream in(sql);
+  while (std::getline(in, line))
+    if (line.rfind("--", 0) != 0 && !line.empty() && line.rfind("\\restrict", 0) != 0 &&
+        line.rfind("\\unrestrict", 0) != 0)
+      out += line + "\n";
+  return out;
+}
+
+std::string schema_of(const instance::Instance& inst, const std::string& db) {
+  auto r = inst.run_client({"pg_dump", "-s", "-d", db});
+  must(r, "pg_dump -s " + db);
+  return without_comments(r.out);
+}
+
+std::string schema_of(const std::string& db) { return schema_of(server(), db); }
+
+std::string server_conninfo(const std::string& db) {
+  return fmt::format("host={} port={} user=postgres dbname={}", server().socket_dir().string(), server().port(), db);
+}
+
+std::optional<UserIdentity> server_user() {
+  if (!running_as_root()) return std::nullopt;
+  return lookup_user("postgres");
+}
+
+void give_to_server_user(const std::filesystem::path& p) {
+  if (auto u = server_user()) REQUIRE(::chown(p.c_str(), u->uid, u->gid) == 0);
+}
+
+Workspace::Workspace(const std::string& prefix, const std::string& extra_settings) : base(prefix + "-") {
+  namespace fs = std::filesystem;
+  fs::permissions(base.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  repo = base.path() / "repo";
+  fs::create_directory(repo);
+  fs::permissions(repo, fs::perms::owner_all, fs::perm_options::replace);
+  give_to_server_user(repo);
+  config = base.path() / "pgrecover.toml";
+  write_file_atomic(config,
+                    fmt::format("state_dir = \"{}\"\n[repositories.local]\npath = \"{}\"\n{}",
+                                (base.path() / "state").string(), repo.string(), extra_settings),
+                    0644);
+  give_to_server_user(config);
+}
+
+std::filesystem::path Workspace::write(const std::string& name, const std::string& text) const {
+  auto p = base.path() / name;
+  write_file_atomic(p, text);
+  return p;
+}
+
+std::filesystem::path Workspace::folder(const std::string& name) const {
+  namespace fs = std::filesystem;
+  auto p = base.path() / name;
+  fs::create_directories(p);
+  fs::permissions(p, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, fs::perm_options::replace);
+  return p;
+}
+
+ProcessResult Workspace::pgrecover(std::vector<std::string> args, std::vector<std::string> env) const {
+  args.insert(args.begin(), {"--config", config.string()});
+  return run_pgrecover(std::move(args), std::move(env));
+}
 
 }  // namespace pgr::test
