@@ -15,6 +15,7 @@
 
 #include "support/harness.hpp"
 #include "support/s3_server.hpp"
+#include "storage/storage.hpp"
 #include "util/fs.hpp"
 
 using namespace pgr;
@@ -199,6 +200,10 @@ TEST_CASE("s3: a server killed in the middle of an upload leaves no complete bac
   std::string killed_prefix = fmt::format("{}/backups/killed/", fx().prefix);
   for (const auto& key : s3.stored_keys(killed_prefix)) CHECK(key.find("manifest.json") == std::string::npos);
   CHECK(s3.pending_uploads() >= 1);
+  // An object a crashed backup stored before it died (a backup folder without a manifest).
+  auto bucket = storage::open(s3.location(fx().prefix), "offsite", false);
+  storage::put(*bucket, "backups/killed/20200101T000000Z/globals.sql", "-- left by a crash\n");
+  CHECK(stored_backup_ids("killed").count("20200101T000000Z") == 1);
   must(cli({"apply", doc, "--auto-approve"}), "apply after the server came back");
   auto l = list_backups("killed");
   REQUIRE(l.size() == 1);

@@ -143,6 +143,20 @@ secret_key_env = "TEST_S3_SECRET_KEY"
                      name, endpoint_, bucket_, prefix, region_, uri_style_, extra);
 }
 
+storage::Location S3Server::location(const std::string& prefix) const {
+  storage::Location l;
+  l.type = "s3";
+  l.endpoint = endpoint_;
+  l.bucket = bucket_;
+  l.prefix = prefix;
+  l.region = region_;
+  l.uri_style = uri_style_;
+  l.access_key = access_key_;
+  l.secret_key = secret_key_;
+  l.origin = "the test's S3 server";
+  return l;
+}
+
 std::vector<std::string> S3Server::env() const {
   return {"TEST_S3_ACCESS_KEY=" + access_key_, "TEST_S3_SECRET_KEY=" + secret_key_};
 }

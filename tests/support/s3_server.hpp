@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/storage.hpp"
 #include "util/fs.hpp"
 
 namespace pgr::test {
@@ -27,6 +28,8 @@ class S3Server {
   // TOML for [repositories.NAME] of this server under `prefix`; credentials come from the
   // variables in env().
   std::string settings(const std::string& name, const std::string& prefix, const std::string& extra = {}) const;
+  // The same as a storage location, for tests that put or read objects through the driver itself.
+  storage::Location location(const std::string& prefix) const;
   // TEST_S3_ACCESS_KEY=..., TEST_S3_SECRET_KEY=... for the pgrecover child processes.
   std::vector<std::string> env() const;
   // Sets the same variables in this process, for children started without env() (a PostgreSQL
