@@ -146,12 +146,14 @@ executor::ApplyResult apply_backup_plan(const model::Plan& given, const config::
                        name, rs.name),
            "plan again and review the new plan");
     }
-    // Leftovers of crashed backups: never listed, removed here.
-    state.repo->remove_unfinished(name);
   } else {
     for (const auto& r : journal.records())
       if (r.type == "done" && r.step == "backup:" + name && r.note.rfind("backup ", 0) == 0) state.new_backup_id = r.note.substr(7);
   }
+  // Leftovers of crashed or failed backups (never listed) are removed here, also when this apply
+  // continues a run that failed: a backup cut off by an unreachable endpoint failed, so the next
+  // apply resumes that run, and its objects must not stay behind.
+  state.repo->remove_unfinished(name);
 
   folder.start();
   auto runner = executor::make_backup_runner(state);

@@ -15,6 +15,7 @@
 
 #include "support/harness.hpp"
 #include "support/s3_server.hpp"
+#include "storage/storage.hpp"
 #include "util/fs.hpp"
 
 using namespace pgr;
@@ -91,17 +92,11 @@ nlohmann::json list_backups(const std::string& policy) {
   return out;
 }
 
-// Objects s3rver holds under backups/<policy>/ of this run (its storage folder keeps one folder
-// per object, named like the key, holding the content and its metadata).
+// Ids of the backups of `policy` that s3rver holds any object of, read from its storage folder.
 std::set<std::string> stored_backup_ids(const std::string& policy) {
   std::set<std::string> ids;
-  fs::path dir = test::S3Server::shared().storage_dir() / "pgrecover-test" / fx().prefix / "backups" / policy;
-  if (!fs::exists(dir)) return ids;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    std::string name = e.path().filename().string();
-    if (name.size() > 15 && name.compare(name.size() - 15, 15, "._S3rver_object") == 0)
-      ids.insert(fs::relative(e.path(), dir).begin()->string());
-  }
+  std::string prefix = fmt::format("{}/backups/{}/", fx().prefix, policy);
+  for (const auto& key : test::S3Server::shared().stored_keys(prefix)) ids.insert(key.substr(prefix.size(), key.find('/', prefix.size()) - prefix.size()));
   return ids;
 }
 
@@ -188,9 +183,20 @@ TEST_CASE("s3: a server killed in the middle of an upload leaves no complete bac
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("could not reach the S3 endpoint") != std::string::npos);
   CHECK(list_backups("killed").empty());
+  // What the killed run stored does not count: no manifest, and the interrupted multipart upload
+  // is no object (s3rver keeps its parts: it implements neither abort nor the listing of uploads).
+  std::string killed_prefix = fmt::format("{}/backups/killed/", fx().prefix);
+  for (const auto& key : s3.stored_keys(killed_prefix)) CHECK(key.find("manifest.json") == std::string::npos);
+  CHECK(s3.pending_uploads() >= 1);
+  // An object a crashed backup stored before it died (a backup folder without a manifest).
+  auto bucket = storage::open(s3.location(fx().prefix), "offsite", false);
+  storage::put(*bucket, "backups/killed/20200101T000000Z/globals.sql", "-- left by a crash\n");
+  CHECK(stored_backup_ids("killed").count("20200101T000000Z") == 1);
   must(cli({"apply", doc, "--auto-approve"}), "apply after the server came back");
   auto l = list_backups("killed");
   REQUIRE(l.size() == 1);
+  // The next apply removed what the killed one left.
+  CHECK(stored_backup_ids("killed") == std::set<std::string>{l[0].at("id").get<std::string>()});
   must(cli({"backups", "verify", l[0].at("id").get<std::string>()}), "verify after the server came back");
   psql(fx().source, "DROP TABLE big");
 }

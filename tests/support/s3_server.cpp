@@ -143,8 +143,61 @@ secret_key_env = "TEST_S3_SECRET_KEY"
                      name, endpoint_, bucket_, prefix, region_, uri_style_, extra);
 }
 
+storage::Location S3Server::location(const std::string& prefix) const {
+  storage::Location l;
+  l.type = "s3";
+  l.endpoint = endpoint_;
+  l.bucket = bucket_;
+  l.prefix = prefix;
+  l.region = region_;
+  l.uri_style = uri_style_;
+  l.access_key = access_key_;
+  l.secret_key = secret_key_;
+  l.origin = "the test's S3 server";
+  return l;
+}
+
 std::vector<std::string> S3Server::env() const {
   return {"TEST_S3_ACCESS_KEY=" + access_key_, "TEST_S3_SECRET_KEY=" + secret_key_};
+}
+
+void S3Server::export_env() const {
+  ::setenv("TEST_S3_ACCESS_KEY", access_key_.c_str(), 1);
+  ::setenv("TEST_S3_SECRET_KEY", secret_key_.c_str(), 1);
+}
+
+// s3rver's filesystem store keeps the object "a/b/c" of a bucket as <storage>/<bucket>/a/b/c._S3rver_object
+// (beside c._S3rver_metadata.json), and a multipart upload's parts in <storage>/<bucket>/._S3rver_uploads/<upload id>/.
+namespace {
+constexpr std::string_view kObjectSuffix = "._S3rver_object";
+}
+
+std::set<std::string> S3Server::stored_keys(const std::string& prefix) const {
+  std::set<std::string> keys;
+  if (external_) return keys;
+  std::filesystem::path bucket = storage_dir_ / bucket_;
+  if (!std::filesystem::exists(bucket)) return keys;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(bucket)) {
+    std::string rel = std::filesystem::relative(e.path(), bucket).generic_string();
+    if (rel.size() <= kObjectSuffix.size() || rel.compare(rel.size() - kObjectSuffix.size(), kObjectSuffix.size(), kObjectSuffix) != 0)
+      continue;
+    std::string key = rel.substr(0, rel.size() - kObjectSuffix.size());
+    if (key.rfind(prefix, 0) == 0) keys.insert(key);
+  }
+  return keys;
+}
+
+std::string S3Server::stored_object(const std::string& key) const {
+  return read_file(storage_dir_ / bucket_ / (key + std::string(kObjectSuffix)));
+}
+
+std::size_t S3Server::pending_uploads() const {
+  std::filesystem::path uploads = storage_dir_ / bucket_ / "._S3rver_uploads";
+  if (external_ || !std::filesystem::exists(uploads)) return 0;
+  std::size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(uploads))
+    if (e.is_directory()) ++n;
+  return n;
 }
 
 }  // namespace pgr::test

@@ -6,9 +6,11 @@
 
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "storage/storage.hpp"
 #include "util/fs.hpp"
 
 namespace pgr::test {
@@ -26,8 +28,21 @@ class S3Server {
   // TOML for [repositories.NAME] of this server under `prefix`; credentials come from the
   // variables in env().
   std::string settings(const std::string& name, const std::string& prefix, const std::string& extra = {}) const;
+  // The same as a storage location, for tests that put or read objects through the driver itself.
+  storage::Location location(const std::string& prefix) const;
   // TEST_S3_ACCESS_KEY=..., TEST_S3_SECRET_KEY=... for the pgrecover child processes.
   std::vector<std::string> env() const;
+  // Sets the same variables in this process, for children started without env() (a PostgreSQL
+  // server whose archive_command or restore_command runs pgrecover).
+  void export_env() const;
+
+  // What s3rver holds, read from its storage folder (s3rver only; empty for an external endpoint):
+  // every key of the bucket that starts with `prefix`, ...
+  std::set<std::string> stored_keys(const std::string& prefix) const;
+  // ... the content of one object ...
+  std::string stored_object(const std::string& key) const;
+  // ... and how many multipart uploads were started and neither completed nor aborted.
+  std::size_t pending_uploads() const;
 
   void kill();     // SIGKILL (the "server died mid-upload" case)
   void start();    // (re)start on the same port and folder
