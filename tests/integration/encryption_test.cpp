@@ -98,7 +98,9 @@ struct Fixture {
                     s3.settings("nokey", prefix) +
                     s3.settings("openkey", prefix, fmt::format("encryption_key_file = \"{}\"", open.string())) +
                     s3.settings("junkkey", prefix, fmt::format("encryption_key_file = \"{}\"", junk.string())) +
-                    s3.settings("envkey", prefix, "encryption_key_env = \"PGR_TEST_UNSET_KEY\""));
+                    s3.settings("envkey", prefix, "encryption_key_env = \"PGR_TEST_UNSET_KEY\"") +
+                    s3.settings("rotated", prefix,
+                                fmt::format("encryption_key_file = \"{}\"\ndecryption_key_files = [\"{}\"]", wrong.string(), k.string())));
     psql("postgres", "CREATE DATABASE " + source);
     psql("postgres", "DROP ROLE IF EXISTS enc_auditor; CREATE ROLE enc_auditor; COMMENT ON ROLE enc_auditor IS 'role " + kMarker + "'");
     psql(source, R"(
@@ -230,6 +232,11 @@ TEST_CASE("encryption: a wrong key, no key or a bad key file: exit 1 naming the 
   CHECK(restore.exit_code == 1);
   CHECK(restore.err.find("was encrypted with key id " + fx().key.id) != std::string::npos);
   CHECK(psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = '" + target + "'").substr(0, 1) == "0");
+
+  // After a rotation (a new current key, the old one kept for reading) the backup still reads.
+  auto rotated = cli({"backups", "show", id, "--repository", "rotated"});
+  must(rotated, "backups show after a key rotation");
+  CHECK(rotated.out.find("key id " + fx().key.id) != std::string::npos);
 
   auto nokey = cli({"backups", "list", "--repository", "nokey"});
   CHECK(nokey.exit_code == 1);

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <random>
 
+#include "config/settings.hpp"
 #include "repository/repository.hpp"
 #include "storage/crypto/crypto.hpp"
 #include "storage/crypto/format.hpp"
@@ -289,4 +290,40 @@ TEST_CASE("crypto: keys are what openssl rand -base64 32 prints; files readable 
   ::unsetenv("PGR_TEST_NO_SUCH_KEY");
   CHECK(contains(error_of([] { crypto::read_key_env("PGR_TEST_NO_SUCH_KEY", "encryption_key_env (x.toml [repositories.r])"); }),
                  "the environment variable PGR_TEST_NO_SUCH_KEY is not set"));
+}
+
+TEST_CASE("crypto: settings name the key by file or variable, older keys for reading, staging for encrypted folders",
+          "[storage][crypto][config]") {
+  auto s = config::parse_settings(R"([repositories.vault]
+path = "/srv/vault"
+encryption_key_file = "keys/vault.key"
+decryption_key_files = ["keys/vault-2024.key", "/etc/pgrecover/vault-2023.key"]
+staging_dir = "/var/tmp/pgrecover"
+
+[repositories.plain]
+path = "/srv/plain"
+)",
+                                  "/etc/pgrecover/pgrecover.toml");
+  const auto& v = s.repositories.at("vault");
+  CHECK(v.encrypted());
+  CHECK(v.encryption_key_file == "/etc/pgrecover/keys/vault.key");
+  CHECK(v.decryption_key_files == std::vector<fs::path>{"/etc/pgrecover/keys/vault-2024.key", "/etc/pgrecover/vault-2023.key"});
+  CHECK(v.staging_dir == "/var/tmp/pgrecover");
+  CHECK_FALSE(s.repositories.at("plain").encrypted());
+  auto bad = [](const std::string& toml) {
+    try {
+      config::parse_settings(toml, "/etc/pgrecover/pgrecover.toml");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(contains(bad("[repositories.r]\npath = \"/x\"\nencryption_key_file = \"/k\"\nencryption_key_env = \"K\"\n"),
+                 "give encryption_key_file or encryption_key_env, not both"));
+  CHECK(contains(bad("[repositories.r]\npath = \"/x\"\ndecryption_key_files = [\"/old.key\"]\n"),
+                 "repositories.r.decryption_key_files needs encryption_key_file or encryption_key_env"));
+  CHECK(contains(bad("[repositories.r]\npath = \"/x\"\nencryption_key_env = \"K\"\ndecryption_key_files = \"/old.key\"\n"),
+                 "must be an array of paths"));
+  CHECK(contains(bad("[repositories.r]\npath = \"/x\"\nstaging_dir = \"/tmp\"\n"), "repositories.r.staging_dir is for type \"s3\" and encrypted"));
+  CHECK(contains(bad("[repositories.r]\npath = \"/x\"\nencryption_key = \"abc\"\n"), "unknown key \"encryption_key\""));
 }
