@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "app/repositories.hpp"
 #include "catalog/archiver.hpp"
 #include "executor/run_history.hpp"
 #include "pg/pg.hpp"
@@ -46,7 +47,7 @@ model::HealthReport check_policies(const config::DocumentSet& docs, const config
   }
   for (const auto& p : docs.policies) {
     const auto& rs = settings.repository(p.spec.repository, fmt::format("BackupPolicy \"{}\"", p.metadata.name));
-    auto repo = repository::Repository::open(rs.path, rs.name, false);
+    auto repo = open_repository(rs);  // through its driver and keys, like every command
     planner::PolicyHealthFacts f;
     f.policy = &p;
     f.repository = rs.name;

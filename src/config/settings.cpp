@@ -176,7 +176,7 @@ class Parser {
         }
         keys(*t, where, {"type", "path", "endpoint", "bucket", "prefix", "region", "uri_style", "access_key_env",
                          "secret_key_env", "tls_verify", "ca_file", "staging_dir", "encryption_key_file",
-                         "encryption_key_env"});
+                         "encryption_key_env", "decryption_key_files"});
         RepositorySettings r;
         r.name = name;
         r.origin = fmt::format("{} [{}]", file_.empty() ? std::string("settings") : file_.string(), where);
@@ -197,7 +197,7 @@ class Parser {
             add(t->source(), fmt::format("{}: missing required key \"path\"", where));
           }
           only({"endpoint", "bucket", "prefix", "region", "uri_style", "access_key_env", "secret_key_env", "tls_verify",
-                "ca_file", "staging_dir"}, "s3");
+                "ca_file"}, "s3");
         } else if (r.type == "s3") {
           only({"path"}, "posix");
           r.endpoint = need("endpoint");
@@ -220,14 +220,17 @@ class Parser {
             else add(n->source(), fmt::format("{}.tls_verify must be true or false", where));
           }
           if (auto c = string_at(*t, "ca_file", where + ".ca_file")) r.ca_file = resolve(*c);
-          if (auto d = string_at(*t, "staging_dir", where + ".staging_dir")) r.staging_dir = resolve(*d);
         } else {
           add((*t)["type"].node()->source(), fmt::format("{}.type: \"{}\" must be posix or s3", where, r.type));
         }
-        if (auto k = string_at(*t, "encryption_key_file", where + ".encryption_key_file")) r.encryption_key_file = resolve(*k);
-        r.encryption_key_env = string_at(*t, "encryption_key_env", where + ".encryption_key_env").value_or("");
-        if (!r.encryption_key_file.empty() && !r.encryption_key_env.empty()) {
-          add(t->source(), fmt::format("{}: give encryption_key_file or encryption_key_env, not both", where));
+        encryption(*t, where, r);
+        if (auto d = string_at(*t, "staging_dir", where + ".staging_dir")) {
+          r.staging_dir = resolve(*d);
+          if (r.type == "posix" && !r.encrypted()) {
+            add((*t)["staging_dir"].node()->source(),
+                fmt::format("{}.staging_dir is for type \"s3\" and encrypted repositories (a folder repository stages "
+                            "inside itself)", where));
+          }
         }
         s.repositories[name] = r;
       }
@@ -275,6 +278,30 @@ class Parser {
       std::string msg = fmt::format("unknown key \"{}\"{}", k, where.empty() ? "" : " in [" + where + "]");
       if (auto hint = detail::did_you_mean(k, known)) msg += fmt::format(" (did you mean \"{}\"?)", *hint);
       add(key.source().begin.line ? key.source() : node.source(), msg);
+    }
+  }
+
+  // encryption_key_file | encryption_key_env, and decryption_key_files (keys before a rotation).
+  void encryption(const toml::table& t, const std::string& where, RepositorySettings& r) {
+    if (auto k = string_at(t, "encryption_key_file", where + ".encryption_key_file")) r.encryption_key_file = resolve(*k);
+    r.encryption_key_env = string_at(t, "encryption_key_env", where + ".encryption_key_env").value_or("");
+    if (!r.encryption_key_file.empty() && !r.encryption_key_env.empty()) {
+      add(t.source(), fmt::format("{}: give encryption_key_file or encryption_key_env, not both", where));
+    }
+    const auto* n = t.get("decryption_key_files");
+    if (n == nullptr) return;
+    const auto* a = n->as_array();
+    if (a == nullptr) {
+      add(n->source(), fmt::format("{}.decryption_key_files must be an array of paths", where));
+      return;
+    }
+    for (const auto& e : *a) {
+      auto v = e.value<std::string>();
+      if (!e.is_string() || !v || v->empty()) add(e.source(), fmt::format("{}.decryption_key_files: every entry must be a path", where));
+      else r.decryption_key_files.push_back(resolve(*v));
+    }
+    if (!r.encrypted()) {
+      add(n->source(), fmt::format("{}.decryption_key_files needs encryption_key_file or encryption_key_env (the current key)", where));
     }
   }
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pgr::config {
 
@@ -29,10 +30,14 @@ struct RepositorySettings {
   std::string endpoint, bucket, prefix, region, uri_style = "host", access_key_env, secret_key_env;
   bool tls_verify = true;
   std::filesystem::path ca_file;
-  std::filesystem::path staging_dir;  // s3: where backups are staged before upload; empty: $TMPDIR
-  // Client-side encryption (any type): a key file, or an environment variable holding the key.
+  std::filesystem::path staging_dir;  // s3, encrypted: where backups are staged before upload; empty: $TMPDIR
+  // Client-side encryption (any type, docs/backups.md#encryption): a key file, or an environment
+  // variable holding the key; older keys that still decrypt (after a rotation). Paths only: the
+  // keys are read when the repository is opened, never kept in the settings.
   std::filesystem::path encryption_key_file;
   std::string encryption_key_env;
+  std::vector<std::filesystem::path> decryption_key_files;
+  bool encrypted() const { return !encryption_key_file.empty() || !encryption_key_env.empty(); }
   std::string origin;  // for messages: "FILE [repositories.NAME]"
 };
 

@@ -18,11 +18,12 @@ std::string render_backups_list(const repository::Repository& repo, const std::v
     out << fmt::format("No backups in repository \"{}\" ({}).\n", repo.name(), repo.describe());
     return out.str();
   }
-  out << fmt::format("{:<20} {:<20} {:<8} {:<16} {:<21} {:>10}  {}\n", "ID", "POLICY", "KIND", "DATABASE", "STARTED",
-                     "SIZE", "VERIFIED");
+  out << fmt::format("{:<20} {:<20} {:<8} {:<16} {:<21} {:>10}  {:<21} {}\n", "ID", "POLICY", "KIND", "DATABASE", "STARTED",
+                     "SIZE", "VERIFIED", "ENCRYPTED");
   for (const auto& b : backups) {
-    out << fmt::format("{:<20} {:<20} {:<8} {:<16} {:<21} {:>10}  {}\n", b.id, b.policy, b.kind, or_dash(b.database),
-                       b.started_at, human_bytes(static_cast<std::int64_t>(b.bytes)), or_dash(b.verified_at));
+    out << fmt::format("{:<20} {:<20} {:<8} {:<16} {:<21} {:>10}  {:<21} {}\n", b.id, b.policy, b.kind, or_dash(b.database),
+                       b.started_at, human_bytes(static_cast<std::int64_t>(b.bytes)), or_dash(b.verified_at),
+                       b.encryption_key_id.empty() ? "no" : "key id " + b.encryption_key_id);
   }
   return out.str();
 }
@@ -48,6 +49,8 @@ std::string render_backup_text(const repository::BackupInfo& b, const repository
     out << fmt::format("  globals:      {} roles, {} tablespaces, passwords {}\n", m.globals->roles.size(),
                        m.globals->tablespaces.size(), m.globals->passwords_included ? "included" : "not readable by the backup role");
   }
+  out << fmt::format("  encryption:   {}\n", m.encryption_key_id.empty() ? std::string("none (stored in clear)")
+                                                                      : "AES-256-GCM, key id " + m.encryption_key_id);
   out << fmt::format("  verified:     {}\n", v.verified_at.empty() ? "never (no successful restore drill)" : v.verified_at + " (restore drill " + v.drill_run + ")");
   if (!v.checked_at.empty()) out << fmt::format("  checked:      {}\n", v.checked_at);
   if (!v.last_failure.empty()) out << fmt::format("  last failure: {} {}\n", v.last_failure_at, v.last_failure);

@@ -216,6 +216,8 @@ nlohmann::json to_json(const Manifest& m) {
                       {"row_counts", m.row_counts},
                       {"extra", m.extra}};
   j["globals"] = m.globals ? globals_json(*m.globals) : nlohmann::json(nullptr);
+  j["encryption"] = m.encryption_key_id.empty() ? nlohmann::json(nullptr)
+                                                : nlohmann::json{{"cipher", "AES-256-GCM"}, {"key_id", m.encryption_key_id}};
   return j;
 }
 
@@ -255,6 +257,7 @@ Manifest manifest_from_json(const nlohmann::json& j) {
     m.row_counts = j.value("row_counts", std::map<std::string, std::int64_t>{});
     if (j.contains("globals") && j["globals"].is_object()) m.globals = globals_from(j["globals"]);
     if (j.contains("extra") && j["extra"].is_object()) m.extra = j["extra"];
+    if (j.contains("encryption") && j["encryption"].is_object()) m.encryption_key_id = str_or(j["encryption"], "key_id");
   } catch (const nlohmann::json::exception& e) {
     fail(ErrorKind::input, fmt::format("malformed manifest: {}", e.what()));
   }
@@ -275,7 +278,8 @@ Verification verification_from_json(const nlohmann::json& j) {
 nlohmann::json to_json(const BackupInfo& b) {
   return {{"id", b.id}, {"policy", b.policy}, {"kind", b.kind}, {"database", b.database},
           {"started_at", b.started_at}, {"finished_at", b.finished_at}, {"bytes", b.bytes},
-          {"verified_at", b.verified_at.empty() ? nlohmann::json(nullptr) : nlohmann::json(b.verified_at)}};
+          {"verified_at", b.verified_at.empty() ? nlohmann::json(nullptr) : nlohmann::json(b.verified_at)},
+          {"encryption_key_id", b.encryption_key_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(b.encryption_key_id)}};
 }
 
 }  // namespace pgr::repository

@@ -98,8 +98,9 @@ std::string policy_prefix(std::string_view policy) {
 }
 
 BackupInfo info_of(const Manifest& m, const storage::Storage& s) {
-  return BackupInfo{m.id, m.policy, m.kind, m.database, m.started_at, m.finished_at, m.bytes(), "",
-                    s.describe(std::string(kBackupsDir) + "/" + m.policy + "/" + m.id)};
+  return BackupInfo{m.id,       m.policy,      m.kind,    m.database,
+                    m.started_at, m.finished_at, m.bytes(), "",
+                    s.describe(std::string(kBackupsDir) + "/" + m.policy + "/" + m.id), m.encryption_key_id};
 }
 
 }  // namespace
@@ -122,6 +123,7 @@ std::string Repository::file_key(const BackupInfo& b, std::string_view relative)
 
 std::vector<BackupInfo> Repository::list(std::string_view policy) const {
   std::vector<BackupInfo> out;
+  std::optional<storage::KeyError> key_error;
   std::string prefix = policy.empty() ? std::string(kBackupsDir) + "/" : policy_prefix(policy);
   for (const auto& o : storage_->list(prefix)) {
     auto k = backup_key(o.key);
@@ -136,10 +138,15 @@ std::vector<BackupInfo> Repository::list(std::string_view policy) const {
       BackupInfo b = info_of(m, *storage_);
       b.verified_at = read_verification(b).verified_at;
       out.push_back(std::move(b));
+    } catch (const storage::KeyError& ex) {
+      log::warn("skipping backup {}/{} in \"{}\": {}", k->policy, k->id, storage_->describe(), ex.what());
+      if (!key_error) key_error = ex;
     } catch (const std::exception& ex) {
       log::warn("skipping backup {}/{} in \"{}\": {}", k->policy, k->id, storage_->describe(), ex.what());
     }
   }
+  // Not one backup readable with these keys: the settings are wrong, not every backup.
+  if (out.empty() && key_error) throw *key_error;
   std::sort(out.begin(), out.end(), [](const BackupInfo& a, const BackupInfo& b) {
     return std::tie(a.started_at, a.id, a.policy) < std::tie(b.started_at, b.id, b.policy);
   });
@@ -158,6 +165,11 @@ BackupInfo Repository::find(std::string_view ref) const {
   for (auto& b : list(policy))
     if (b.id == id) hits.push_back(std::move(b));
   if (hits.empty()) {
+    // A backup whose manifest exists but could not be read: say why, not that it is absent.
+    for (const auto& o : storage_->list(policy.empty() ? std::string(kBackupsDir) + "/" : policy_prefix(policy))) {
+      auto k = backup_key(o.key);
+      if (k && k->id == id && k->rest == kManifestFile) read_manifest(BackupInfo{.id = k->id, .policy = k->policy});
+    }
     fail(ErrorKind::input, fmt::format("no backup {} in repository \"{}\" ({})", ref, name_, storage_->describe()),
          "see pgrecover backups list");
   }
@@ -311,6 +323,7 @@ BackupInfo PendingBackup::commit(Manifest m) {
   m.policy = policy_;
   make_private(staging_->dir());
   m.files = scan_files(staging_->dir());
+  m.encryption_key_id = storage_->encryption_key_id();
   staging_->commit();
   staging_.reset();
   // Last: the manifest is what makes the backup exist.

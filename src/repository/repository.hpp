@@ -126,6 +126,9 @@ struct Manifest {
   // Kind-specific fields. Physical: start_lsn, stop_lsn, timeline, wal_cluster,
   // backup_label, ... Logical backups leave it an empty object.
   nlohmann::json extra = nlohmann::json::object();
+  // The id of the key the backup's files were encrypted with (docs/backups.md#encryption), never
+  // the key; empty: stored in clear.
+  std::string encryption_key_id;
 
   std::uint64_t bytes() const;  // sum of file sizes
   bool operator==(const Manifest&) const = default;
@@ -156,6 +159,7 @@ struct BackupInfo {
   std::uint64_t bytes = 0;
   std::string verified_at;  // from verification.json; empty: never drilled
   std::string location;     // where it is, for people: "/srv/repo/backups/p/ID" or "s3://..."
+  std::string encryption_key_id;  // empty: stored in clear
   bool operator==(const BackupInfo&) const = default;
 };
 nlohmann::json to_json(const BackupInfo& b);  // {"id","policy","kind","database",...,"verified_at"}
@@ -185,7 +189,8 @@ class Repository {
   static std::string file_key(const BackupInfo& b, std::string_view relative);
 
   // Complete backups (a readable manifest), oldest first (by started_at, then id). Empty policy:
-  // every policy. A backup with an unreadable manifest is skipped with a warning.
+  // every policy. A backup with an unreadable manifest is skipped with a warning; when none could
+  // be read because of the repository's encryption keys (storage::KeyError), that error is thrown.
   std::vector<BackupInfo> list(std::string_view policy = {}) const;
   // "ID" or "POLICY/ID"; throws Error(input) when the id is malformed, unknown or ambiguous.
   BackupInfo find(std::string_view ref) const;

@@ -22,6 +22,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/error.hpp"
+
 namespace pgr::storage {
 
 namespace fs = std::filesystem;
@@ -29,6 +31,15 @@ namespace fs = std::filesystem;
 // Throws pgr::Error(internal) for a key that breaks the rules above.
 void check_key(std::string_view key);
 bool valid_key(std::string_view key);
+
+// An object that cannot be read with the keys the repository is configured with: written with
+// another key, stored in clear in an encrypted repository, or encrypted in one without a key.
+// The repository's settings are wrong, not the object: kind input, and the message names the
+// key ids involved (never a key).
+class KeyError : public Error {
+ public:
+  KeyError(std::string message, std::string hint) : Error(ErrorKind::input, std::move(message), std::move(hint)) {}
+};
 
 struct ObjectInfo {
   std::string key;
@@ -77,6 +88,8 @@ class Storage {
   // Where the bytes live, for messages and reports: "/srv/backups" or "s3://bucket/prefix".
   // Never holds a credential.
   virtual std::string describe() const = 0;
+  // The id of the key every object is encrypted with (crypto/keys.hpp); empty: stored in clear.
+  virtual std::string encryption_key_id() const { return {}; }
   std::string describe(std::string_view key) const;  // describe() + "/" + key
 
   virtual std::unique_ptr<Writer> create(const std::string& key, const WriteOptions& options = {}) = 0;
