@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <set>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -34,45 +36,116 @@ std::optional<dev_t> device_of(fs::path p) {
   return std::nullopt;
 }
 
-std::optional<std::string> same_filesystem_warning(const config::BackupPolicy& policy, const config::Settings& settings,
-                                                   const fs::path& repo) {
+// Where each repository of the policy sits relative to the source (3-2-1): on the filesystem of
+// its data directory, or on this host when the source runs here (a Unix socket or loopback
+// connection, and its data directory is here). Unknown (the source unreachable) counts as apart.
+std::vector<planner::RepositoryPlacement> placements(const config::BackupPolicy& policy, const config::Settings& settings,
+                                                     const std::vector<const config::RepositorySettings*>& repos,
+                                                     std::string& data_dir) {
+  std::vector<planner::RepositoryPlacement> out;
+  std::optional<dev_t> source_dev;
+  bool source_here = false;
   try {
     auto conn = pg::Connection::open(pg::with_dbname(settings.connect_string(policy.spec.source), "postgres"), "pgrecover plan");
-    std::string data_dir = conn.exec("SELECT current_setting('data_directory')").str(0, 0);
-    auto a = device_of(data_dir), b = device_of(repo);
+    auto r = conn.exec("SELECT current_setting('data_directory'), coalesce(host(inet_server_addr()), '')");
+    data_dir = r.str(0, 0);
+    std::string addr = r.str(0, 1);
     struct stat st {};
-    if (::stat(data_dir.c_str(), &st) == 0 && a && b && *a == *b) {
-      return fmt::format(
-          "repository \"{}\" is on the same filesystem as the source's data directory ({}): one disk failure would "
-          "take both the database and its backups; put the repository on another disk or machine",
-          policy.spec.repository, data_dir);
+    if (::stat(data_dir.c_str(), &st) == 0) {
+      source_dev = st.st_dev;
+      source_here = addr.empty() || addr == "127.0.0.1" || addr == "::1";
     }
   } catch (const Error& e) {
-    log::debug("could not compare the repository's filesystem with the source's data directory: {}", e.what());
+    log::debug("could not compare the repositories' places with the source's data directory: {}", e.what());
   }
-  return std::nullopt;
+  for (const auto* rs : repos) {
+    planner::RepositoryPlacement p;
+    p.name = rs->name;
+    p.type = rs->type;
+    p.where = rs->type == "posix" ? rs->path.string() : (rs->prefix.empty() ? "s3://" + rs->bucket : fmt::format("s3://{}/{}", rs->bucket, rs->prefix));
+    if (rs->type == "posix" && source_dev) {
+      auto d = device_of(rs->path);
+      p.same_filesystem = d && *d == *source_dev;
+      p.on_source_host = source_here;
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 // Physical policies: each backup's manifest facts, the archived WAL of their clusters, and the
 // source's archiving health.
+void gather_wal(const repository::Repository& repo, const std::vector<repository::BackupInfo>& backups,
+                std::map<std::string, repository::PhysicalInfo>& physical,
+                std::map<std::string, std::vector<repository::WalArchive::Entry>>& wal_files) {
+  for (const auto& b : backups) {
+    if (b.kind != "physical") continue;
+    auto info = repository::physical_info(repo.read_manifest(b));
+    if (!wal_files.count(info.wal_cluster)) {
+      wal_files[info.wal_cluster] = repository::WalArchive(repo.storage_ptr(), info.wal_cluster).list();
+    }
+    physical[b.id] = std::move(info);
+  }
+}
+
 void gather_physical(const config::BackupPolicy& policy, const config::Settings& settings,
                      const repository::Repository& repo, planner::BackupFacts& f) {
   try {
     auto c = pg::Connection::open(settings.connect_string(policy.spec.source), "pgrecover plan");
     for (auto& w : engine::check_archiving(c, policy.spec.cluster)) f.warnings.push_back(std::move(w));
+    auto names = config::repositories_of(policy.spec);
+    if (names.size() > 1) {
+      // WAL goes to every copy, or a point-in-time recovery from that copy has no WAL to replay.
+      std::string command = c.exec("SELECT current_setting('archive_command')").str(0, 0);
+      std::string all;
+      for (const auto& n : names) all += (all.empty() ? "" : ",") + n;
+      for (const auto& n : names) {
+        if (command.find(n) == std::string::npos) {
+          f.warnings.push_back(fmt::format("the source's archive_command does not push WAL to repository \"{}\": a "
+                                           "point-in-time recovery from that copy would lack WAL; use wal push %p "
+                                           "--repository {} --cluster {}", n, all, policy.spec.cluster));
+        }
+      }
+    }
     auto tli = c.exec("SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN '' "
                       "ELSE substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8) END");
     if (!tli.str(0, 0).empty()) f.source_timeline = static_cast<std::uint32_t>(std::stoul(tli.str(0, 0), nullptr, 16));
   } catch (const Error& e) {
     f.warnings.push_back(fmt::format("could not check WAL archiving on the source: {}", e.what()));
   }
-  for (const auto& b : f.backups) {
-    if (b.kind != "physical") continue;
-    auto info = repository::physical_info(repo.read_manifest(b));
-    if (!f.wal_files.count(info.wal_cluster)) {
-      f.wal_files[info.wal_cluster] = repository::WalArchive(repo.storage_ptr(), info.wal_cluster).list();
+  gather_wal(repo, f.backups, f.physical, f.wal_files);
+}
+
+// The policy's other repositories: what each holds. One that cannot be listed is planned for
+// anyway (its copy step fails at apply time if it is still down), with a warning.
+void gather_copies(const config::BackupPolicy& policy, const config::Settings& settings, planner::BackupFacts& f) {
+  const std::string& name = policy.metadata.name;
+  auto names = config::repositories_of(policy.spec);
+  for (size_t i = 1; i < names.size(); ++i) {
+    const auto& rs = settings.repository(names[i], fmt::format("BackupPolicy \"{}\"", name));
+    planner::CopyFacts c;
+    c.repository = rs.name;
+    c.type = rs.type;
+    try {
+      auto repo = open_repository(rs);
+      c.where = repo.describe();
+      c.backups = repo.list(name);
+      c.fingerprint = repo.fingerprint(name);
+      if (policy.spec.method == config::BackupMethod::physical) gather_wal(repo, c.backups, c.physical, c.wal_files);
+      for (const auto& p : repo.unfinished(name)) {
+        f.warnings.push_back(fmt::format("an unfinished copy is left in repository \"{}\": {} (ignored; completed or "
+                                         "removed by the next copy)", rs.name, p));
+      }
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::io) throw;
+      c.unreachable = e.what();
+      c.backups.clear();
+      if (c.where.empty()) c.where = rs.type == "posix" ? rs.path.string() : (rs.prefix.empty() ? "s3://" + rs.bucket : fmt::format("s3://{}/{}", rs.bucket, rs.prefix));
+      f.warnings.push_back(fmt::format("repository \"{}\" is unreachable: {}; the new backup's copy is planned and will fail "
+                                       "if it still is, and nothing leaves repository \"{}\" until the copies have landed",
+                                       rs.name, e.what(), f.repository));
     }
-    f.physical[b.id] = std::move(info);
+    f.copies.push_back(std::move(c));
   }
 }
 
@@ -87,6 +160,7 @@ planner::BackupFacts gather_backup_facts(const config::BackupPolicy& policy, con
   f.policy = &policy;
   f.repository = rs.name;
   f.repository_path = repo.describe();
+  f.repository_type = rs.type;
   f.backups = repo.list(name);
   f.repository_fingerprint = repo.fingerprint(name);
   f.now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
@@ -101,7 +175,12 @@ planner::BackupFacts gather_backup_facts(const config::BackupPolicy& policy, con
       log::debug("could not check what the backup role may read: {}", e.what());
     }
   }
-  if (auto w = same_filesystem_warning(policy, settings, rs.path)) f.warnings.push_back(*w);
+  gather_copies(policy, settings, f);
+  std::vector<const config::RepositorySettings*> all;
+  for (const auto& r : config::repositories_of(policy.spec)) all.push_back(&settings.repository(r, "BackupPolicy " + name));
+  std::string data_dir;
+  auto places = placements(policy, settings, all, data_dir);
+  for (auto& w : planner::placement_warnings(places, data_dir)) f.warnings.push_back(std::move(w));
   for (const auto& p : repo.unfinished(name)) {
     f.warnings.push_back(fmt::format("an unfinished backup folder is left from an interrupted run: {} (ignored; "
                                      "removed by the next backup)", p));
@@ -129,6 +208,19 @@ executor::ApplyResult apply_backup_plan(const model::Plan& given, const config::
   const std::string& name = state.policy.metadata.name;
   const auto& rs = settings.repository(state.policy.spec.repository, fmt::format("plan {}", plan.id));
   state.repo = std::make_unique<repository::Repository>(open_repository(rs, /*create=*/true));
+  auto names = config::repositories_of(state.policy.spec);
+  for (size_t i = 1; i < names.size(); ++i) {
+    const auto& cs = settings.repository(names[i], fmt::format("plan {}", plan.id));
+    try {
+      state.copies[cs.name] = std::make_unique<repository::Repository>(open_repository(cs, /*create=*/true));
+    } catch (const Error& e) {
+      // A copy that is down must not stop the backup: its copy step fails (and the first
+      // repository's deletes with it), the backup is taken.
+      if (e.kind() != ErrorKind::io) throw;
+      log::warn("repository \"{}\" is unreachable: {}; its copy step will fail", cs.name, e.what());
+      state.copies[cs.name] = nullptr;
+    }
+  }
   // One backup of a policy at a time. The lock lives in the state directory, beside the runs,
   // because an object store has no lock files.
   create_private_dirs(settings.state_dir / "locks");
@@ -146,14 +238,44 @@ executor::ApplyResult apply_backup_plan(const model::Plan& given, const config::
                        name, rs.name),
            "plan again and review the new plan");
     }
+    for (const auto& [copy_name, copy] : state.copies) {
+      auto print = plan.fingerprints.find("repository:" + copy_name);
+      if (!copy || print == plan.fingerprints.end() || print->second.empty()) continue;  // unreachable
+      std::string now;
+      try {
+        now = copy->fingerprint(name);
+      } catch (const Error& e) {
+        if (e.kind() != ErrorKind::io) throw;
+        log::warn("repository \"{}\" is unreachable: {}; its copy step will fail", copy_name, e.what());
+        continue;
+      }
+      if (now != print->second) {
+        fail(ErrorKind::stale_plan,
+             fmt::format("plan is stale: the backups of policy \"{}\" in repository \"{}\" changed since the plan was made",
+                         name, copy_name),
+             "plan again and review the new plan");
+      }
+    }
   } else {
     for (const auto& r : journal.records())
       if (r.type == "done" && r.step == "backup:" + name && r.note.rfind("backup ", 0) == 0) state.new_backup_id = r.note.substr(7);
   }
-  // Leftovers of crashed or failed backups (never listed) are removed here, also when this apply
-  // continues a run that failed: a backup cut off by an unreachable endpoint failed, so the next
-  // apply resumes that run, and its objects must not stay behind.
+  // Leftovers of crashed or failed backups and copies (never listed) are removed here, also when
+  // this apply continues a run that failed (a backup cut off by an unreachable endpoint), except a
+  // half copy this plan copies again (its copy step keeps the files already there and intact).
   state.repo->remove_unfinished(name);
+  for (const auto& [copy_name, copy] : state.copies) {
+    if (!copy) continue;
+    std::set<std::string> catching_up;
+    for (const auto& st : plan.steps)
+      if (st.kind == "backup-copy" && st.params.at("repository") == copy_name) catching_up.insert(st.params.at("backup"));
+    try {
+      copy->remove_unfinished(name, catching_up);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::io) throw;
+      log::warn("could not clean repository \"{}\": {}", copy_name, e.what());
+    }
+  }
 
   folder.start();
   auto runner = executor::make_backup_runner(state);

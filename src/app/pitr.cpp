@@ -101,22 +101,58 @@ std::vector<std::string> unarchived_wal(const fs::path& repo_root, const planner
 
 model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::Settings& settings,
                           const std::string& only_backup) {
-  const auto& s = doc.spec;
-  const auto& rs = settings.repository(s.repository, fmt::format("PointInTimeRecovery \"{}\"", doc.metadata.name));
   if (settings.file.empty()) {
     fail(ErrorKind::input, "point-in-time recovery needs a settings file: restore_command runs `pgrecover --config FILE wal fetch`",
          "give --config FILE (or $PGRECOVER_CONFIG)");
   }
-  auto repo = open_repository(rs);
-  RepositoryWal wal(repo.storage_ptr());
   planner::PitrFacts f;
-  f.document = &doc;
-  f.repository_path = repo.describe();
-  for (const auto& b : repo.list(s.policy)) {
-    if (b.kind != "physical" || (!only_backup.empty() && b.id != only_backup)) continue;
-    auto m = repo.read_manifest(b);
-    f.backups.push_back({b, repository::physical_info(m), sha256_hex(repository::to_json(m).dump())});
+  // The repository named (or the policy's first), else the policy's other copies in order: the
+  // first reachable one holding a physical backup of the policy. The plan reads from that one
+  // (restore_command included) and says why when it is not the one named.
+  std::string who = fmt::format("PointInTimeRecovery \"{}\"", doc.metadata.name);
+  std::vector<std::string> names = {doc.spec.repository};
+  names.insert(names.end(), doc.spec.fallback_repositories.begin(), doc.spec.fallback_repositories.end());
+  std::vector<std::string> skipped;
+  std::optional<repository::Repository> found;
+  const config::RepositorySettings* chosen = nullptr;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const auto& rs = settings.repository(names[i], who);
+    bool last = i + 1 == names.size();
+    f.backups.clear();
+    try {
+      found.emplace(open_reachable_repository(rs));
+      for (const auto& b : found->list(doc.spec.policy)) {
+        if (b.kind != "physical" || (!only_backup.empty() && b.id != only_backup)) continue;
+        auto m = found->read_manifest(b);
+        f.backups.push_back({b, repository::physical_info(m), sha256_hex(repository::to_json(m).dump())});
+      }
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::io || last) throw;
+      skipped.push_back(fmt::format("repository \"{}\" unreachable ({})", rs.name, e.what()));
+      continue;
+    }
+    chosen = &rs;
+    if (!f.backups.empty() || last) break;
+    skipped.push_back(fmt::format("repository \"{}\" has no physical backup of policy \"{}\"", rs.name, doc.spec.policy));
   }
+  config::PointInTimeRecovery read_doc = doc;  // the document as planned: reading from the chosen copy
+  read_doc.spec.repository = chosen->name;
+  read_doc.spec.fallback_repositories.clear();
+  for (const auto& n : names)
+    if (n != chosen->name) read_doc.spec.fallback_repositories.push_back(n);
+  const auto& s = read_doc.spec;
+  const auto& rs = *chosen;
+  auto& repo = *found;
+  if (!skipped.empty() && !f.backups.empty()) {
+    std::string note;
+    for (const auto& x : skipped) note += (note.empty() ? "" : "; ") + x;
+    note += fmt::format(": reading from repository \"{}\" (base backup and WAL)", rs.name);
+    log::warn("{}", note);
+    f.warnings.push_back(note);
+  }
+  RepositoryWal wal(repo.storage_ptr());
+  f.document = &read_doc;
+  f.repository_path = repo.describe();
   f.wal = &wal;
   if (!f.backups.empty()) f.restore_points = repository::list_restore_points(repo.storage(), f.backups.back().info.wal_cluster);
   f.data_directory_empty = empty_or_absent(s.data_directory);
@@ -135,7 +171,7 @@ model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::
   // finished one whose recovered cluster is still in the data directory makes an all no-op plan.
   auto choice = planner::choose_backup(f);
   if (!f.data_directory_empty && s.move_aside_existing) f.unarchived_wal = unarchived_wal(rs.path, f.backups[choice.index], s.data_directory);
-  std::string id = planner::pitr_plan_id(doc, f.backups[choice.index]);
+  std::string id = planner::pitr_plan_id(read_doc, f.backups[choice.index]);
   if (auto saved = unfinished_run(settings, id)) return *saved;
   if (!f.data_directory_empty && finished_run_exists(settings, id)) f.finished_run = id;
   // Not this plan's own server (an unfinished run continues above, a finished one is a no-op):

@@ -1,6 +1,7 @@
 #include "app/repositories.hpp"
 
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
 
 #include <fmt/format.h>
@@ -9,6 +10,8 @@
 #include "util/error.hpp"
 
 namespace pgr::app {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -70,6 +73,18 @@ repository::Repository open_repository(const config::RepositorySettings& r, bool
 repository::Repository open_repository(const config::Settings& settings, std::string_view name, const std::string& who,
                                        bool create) {
   return open_repository(settings.repository(name, who), create);
+}
+
+repository::Repository open_reachable_repository(const config::RepositorySettings& r) {
+  if (r.type == "posix") {
+    std::error_code ec;
+    if (!fs::is_directory(r.path, ec)) {
+      fail(ErrorKind::io, fmt::format("repository \"{}\": its folder \"{}\" does not exist (settings {})", r.name,
+                                      r.path.string(), r.origin),
+           "mount or restore the folder, or read from another copy");
+    }
+  }
+  return open_repository(r);
 }
 
 }  // namespace pgr::app

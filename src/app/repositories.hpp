@@ -15,4 +15,9 @@ repository::Repository open_repository(const config::RepositorySettings& r, bool
 repository::Repository open_repository(const config::Settings& settings, std::string_view name, const std::string& who,
                                        bool create = false);
 
+// For reading a policy's backups with fallback to its other copies: opened, and a POSIX repository
+// whose folder is missing is unreachable (Error(io)) rather than empty. An S3 repository is
+// unreachable when its first listing fails (Error(io) too).
+repository::Repository open_reachable_repository(const config::RepositorySettings& r);
+
 }  // namespace pgr::app

@@ -19,6 +19,7 @@
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
+#include "util/log.hpp"
 #include "util/time.hpp"
 
 namespace pgr::app {
@@ -135,37 +136,63 @@ RestoreSource resolve_restore_source(const config::Restore& doc, const config::S
     return src;
   }
   std::string who = fmt::format("Restore \"{}\"", doc.metadata.name);
-  const auto& rs = settings.repository(doc.spec.repository, who);
-  auto repo = open_repository(rs);
-  std::vector<repository::BackupInfo> backups;
-  for (auto& b : repo.list(doc.spec.policy))
-    if (b.kind == "logical") backups.push_back(std::move(b));
   const auto& ref = doc.spec.backup;
+  std::string what = ref.kind == config::BackupRef::Kind::latest ? "any logical backup"
+                     : ref.kind == config::BackupRef::Kind::id   ? "backup " + ref.id
+                                                               : "a logical backup started before " + ref.before;
+  // The repository named (or the policy's first), then the policy's other copies in order.
+  std::vector<std::string> names = {doc.spec.repository};
+  names.insert(names.end(), doc.spec.fallback_repositories.begin(), doc.spec.fallback_repositories.end());
+  std::vector<std::string> skipped;  // why each earlier copy was passed over
+  std::optional<repository::Repository> found;
+  std::vector<repository::BackupInfo> backups;
   const repository::BackupInfo* chosen = nullptr;
-  if (ref.kind == config::BackupRef::Kind::latest) {
-    if (!backups.empty()) chosen = &backups.back();
-  } else if (ref.kind == config::BackupRef::Kind::id) {
-    repository::check_backup_id(ref.id);
-    for (const auto& b : backups)
-      if (b.id == ref.id) chosen = &b;
-  } else {
-    auto before = repository::parse_iso(ref.before);
-    for (const auto& b : backups)  // oldest first: the last one started before T
-      if (repository::parse_iso(b.started_at) < before) chosen = &b;
+  const config::RepositorySettings* rs = nullptr;
+  for (size_t i = 0; i < names.size() && !chosen; ++i) {
+    rs = &settings.repository(names[i], who);
+    bool last = i + 1 == names.size();
+    backups.clear();
+    try {
+      found.emplace(open_reachable_repository(*rs));
+      for (auto& b : found->list(doc.spec.policy))
+        if (b.kind == "logical") backups.push_back(std::move(b));
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::io || last) throw;
+      skipped.push_back(fmt::format("repository \"{}\" unreachable ({})", rs->name, e.what()));
+      continue;
+    }
+    if (ref.kind == config::BackupRef::Kind::latest) {
+      if (!backups.empty()) chosen = &backups.back();
+    } else if (ref.kind == config::BackupRef::Kind::id) {
+      repository::check_backup_id(ref.id);
+      for (const auto& b : backups)
+        if (b.id == ref.id) chosen = &b;
+    } else {
+      auto before = repository::parse_iso(ref.before);
+      for (const auto& b : backups)  // oldest first: the last one started before T
+        if (repository::parse_iso(b.started_at) < before) chosen = &b;
+    }
+    if (!chosen && !last) skipped.push_back(fmt::format("repository \"{}\" has no {} of policy \"{}\"", rs->name, what, doc.spec.policy));
   }
   if (!chosen) {
-    std::string what = ref.kind == config::BackupRef::Kind::latest ? "any logical backup"
-                       : ref.kind == config::BackupRef::Kind::id   ? "backup " + ref.id
-                                                                 : "a logical backup started before " + ref.before;
+    std::string earlier;
+    for (const auto& s : skipped) earlier += s + "; ";
     fail(ErrorKind::input,
-         fmt::format("{}: repository \"{}\" has no {} of policy \"{}\"", who, rs.name, what, doc.spec.policy),
-         "see pgrecover backups list --repository " + rs.name);
+         fmt::format("{}: {}repository \"{}\" has no {} of policy \"{}\"", who, earlier, rs->name, what, doc.spec.policy),
+         "see pgrecover backups list --repository " + rs->name);
   }
+  auto& repo = *found;
   auto m = repo.read_manifest(*chosen);
   RestoreSource src;
   src.plain = m.format == "plain";
   src.archive = chosen->location + "/" + m.data;
-  src.repository = rs.name;
+  src.repository = rs->name;
+  if (!skipped.empty()) {
+    std::string note;
+    for (const auto& x : skipped) note += (note.empty() ? "" : "; ") + x;
+    src.fallback_notes.push_back(fmt::format("{}: reading backup {} from repository \"{}\"", note, chosen->id, rs->name));
+    log::warn("{}", src.fallback_notes.back());
+  }
   src.backup_ref = chosen->policy + "/" + chosen->id;
   src.data = m.data;
   if (src.plain && !fs::path(chosen->location).is_absolute()) {
@@ -280,6 +307,7 @@ model::Plan plan_restore_document(const config::Restore& doc, const config::Sett
   auto parts = catalog::fingerprint_parts(cluster, db);
   in.target_fingerprint = catalog::fingerprint(cluster, db);
   model::Plan plan = planner::plan_restore(in);
+  for (const auto& n : src.fallback_notes) plan.warnings.push_back(n);
   for (auto& [k, v] : parts) plan.fingerprints["target." + k] = v;
   if (!src.repository.empty()) {
     plan.params[kSourceRepository] = src.repository;

@@ -39,6 +39,9 @@ struct RestoreSource {
   std::map<std::string, std::string> role_definitions; // role -> CREATE ROLE ... (backup globals)
   std::optional<repository::Globals> globals;          // the backup's globals, when it has them
   bool plain = false;                                  // a plain SQL script (restore_sql.cpp)
+  // Why the backup is read from another copy than the one named (shown in the plan and logged):
+  // "repository \"offsite\" unreachable (...): reading from \"local\"".
+  std::vector<std::string> fallback_notes;
 };
 RestoreSource resolve_restore_source(const config::Restore& doc, const config::Settings& settings);
 // The archive of a source, read in place (a repository backup is read from its storage).

@@ -9,8 +9,10 @@
 #include "app/signals.hpp"
 #include "config/documents.hpp"
 #include "engine/restore_point.hpp"
+#include "repository/restore_points.hpp"
 #include "pg/pg.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 
 namespace pgr::app {
 
@@ -43,6 +45,18 @@ int restore_point_command(const RestorePointOptions& o, std::ostream& out) {
   auto source = pg::Connection::open(pg::with_dbname(settings.connect_string(policy->spec.source), "postgres"),
                                      "pgrecover restore-point");
   auto point = engine::create_restore_point(source, req);
+  // The policy's other copies get the record too, so a recovery reading from any of them finds
+  // the name (their WAL comes from archive_command pushing to every copy).
+  auto names = config::repositories_of(policy->spec);
+  for (size_t i = 1; i < names.size(); ++i) {
+    try {
+      auto copy = open_repository(settings, names[i], fmt::format("BackupPolicy \"{}\"", o.policy), /*create=*/true);
+      if (!repository::find_restore_point(copy.storage(), point.cluster, point.name)) repository::record_restore_point(copy.storage(), point);
+    } catch (const Error& e) {
+      log::warn("restore point \"{}\" is recorded in repository \"{}\" but not in \"{}\": {}", point.name, rs.name, names[i],
+                e.what());
+    }
+  }
   if (o.json) {
     nlohmann::json j = {{"format_version", 1}, {"name", point.name},         {"cluster", point.cluster},
                         {"policy", point.policy}, {"lsn", point.lsn},          {"timeline", point.timeline},

@@ -31,7 +31,14 @@ std::string describe(const config::BackupPolicy& p, const config::Settings& sett
                                       to_string(s.format), s.database, connection_text(s.source, settings))
                         : fmt::format("physical backup of cluster \"{}\" from {}", s.cluster,
                                       connection_text(s.source, settings));
-  out += fmt::format(" into repository \"{}\"", s.repository);
+  auto repos = config::repositories_of(s);
+  if (repos.size() > 1) {
+    std::string names;
+    for (const auto& r : repos) names += (names.empty() ? "\"" : ", \"") + r + "\"";
+    out += fmt::format(" into repositories {} ({} copies: taken into the first, copied to the others)", names, repos.size());
+  } else {
+    out += fmt::format(" into repository \"{}\"", s.repository);
+  }
   if (s.schedule_every.count() > 0) out += ", every " + duration_text(s.schedule_every);
   std::vector<std::string> keep;
   if (s.keep_last) keep.push_back(fmt::format("last {}", *s.keep_last));

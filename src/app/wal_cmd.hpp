@@ -4,6 +4,10 @@
 // Both run as the server's OS user: it must be able to read the settings file and write (push) or
 // read (fetch) the repository folder. Exit 0 on success, 1 otherwise (PostgreSQL retries a failed
 // push, and treats a failed fetch as "no such file").
+// A policy with several repositories (copies) lists them all, comma-separated: `--repository
+// local,offsite`. push stores the file in every one (exit 1 unless all have it: PostgreSQL then
+// retries, and a file already there with the same content counts as pushed); fetch reads the
+// first one that has it, passing over one that is unreachable.
 #pragma once
 
 #include <ostream>
@@ -13,7 +17,7 @@ namespace pgr::app {
 
 struct WalOptions {
   std::string config_path;
-  std::string repository, cluster;
+  std::string repository, cluster;  // repository: one name, or several comma-separated
   std::string path;              // push: the file to archive (%p)
   std::string compress = "none"; // push: none | gzip | zstd
   std::string name, dest;        // fetch: the file wanted (%f) and where to write it (%p)

@@ -8,7 +8,7 @@ namespace pgr::cli {
 namespace {
 
 void add_common(CLI::App* cmd, app::WalOptions& o) {
-  cmd->add_option("--repository", o.repository, "the repository: a name from the settings")->required();
+  cmd->add_option("--repository", o.repository, "the repository: a name from the settings, or several comma-separated (a policy's copies: push stores in all, fetch reads the first that has the file)")->required();
   cmd->add_option("--cluster", o.cluster, "the WAL stream (a physical BackupPolicy's spec.cluster)")->required();
 }
 

@@ -176,6 +176,27 @@ BackupPolicy build_policy(Reader& r, const YamlDocument& doc, const Settings& se
   s.globals = r.boolean("/spec/globals", true);
   s.select = read_selection(r, "/spec/select");
   s.repository = r.str("/spec/repository");
+  if (r.has("/spec/repositories")) {
+    s.repositories = r.strings("/spec/repositories");
+    if (r.has("/spec/repository")) {
+      r.problem("/spec/repositories", "spec.repositories: give either repository (one copy) or repositories (a list, "
+                                      "the first one written while the backup is taken), not both");
+    }
+    for (size_t i = 0; i < s.repositories.size(); ++i) {
+      for (size_t j = 0; j < i; ++j) {
+        if (s.repositories[i] == s.repositories[j]) {
+          r.problem("/spec/repositories/" + std::to_string(i),
+                    fmt::format("spec.repositories: repository \"{}\" is listed twice; each copy needs its own repository",
+                                s.repositories[i]));
+        }
+      }
+    }
+    if (!s.repositories.empty()) s.repository = s.repositories.front();
+  } else if (!r.has("/spec/repository")) {
+    r.problem("/spec", "spec: missing required field \"repository\" (or \"repositories\": a list of copies)");
+  } else {
+    s.repositories = {s.repository};
+  }
 
   if (logical) {
     if (s.database.empty()) r.problem("/spec", "spec: missing required field \"database\" (method logical dumps one database)");

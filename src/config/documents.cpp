@@ -226,7 +226,22 @@ class CrossChecker {
 
   void policy(const Loaded& l, const BackupPolicy& p) {
     connection(l, "/spec/source", p.spec.source);
-    repository(l, "/spec/repository", p.spec.repository);
+    const auto spec = l.yaml.value.find("spec");
+    if (spec == l.yaml.value.end() || !spec->contains("repositories")) {
+      repository(l, "/spec/repository", p.spec.repository);
+      return;
+    }
+    for (size_t i = 0; i < p.spec.repositories.size(); ++i)
+      repository(l, "/spec/repositories/" + std::to_string(i), p.spec.repositories[i]);
+  }
+  // The copies of the policy's backups other than `chosen`, in the policy's order: where a
+  // restore falls back to when `chosen` is unreachable or lacks the backup.
+  static std::vector<std::string> fallbacks(const BackupPolicy* p, const std::string& chosen) {
+    std::vector<std::string> out;
+    if (!p) return out;
+    for (const auto& r : p->spec.repositories)
+      if (r != chosen) out.push_back(r);
+    return out;
   }
   void restore(Loaded& l, Restore& r) {
     connection(l, "/spec/to", r.spec.to);
@@ -239,12 +254,14 @@ class CrossChecker {
     }
     const BackupPolicy* p = named_policy(l, r.spec.policy, BackupMethod::logical);
     if (r.spec.repository.empty() && p) r.spec.repository = p->spec.repository;
+    r.spec.fallback_repositories = fallbacks(p, r.spec.repository);
     repository(l, l.yaml.value["spec"]["from"].contains("repository") ? "/spec/from/repository" : "/spec/from/policy",
                r.spec.repository);
   }
   void recovery(Loaded& l, PointInTimeRecovery& x) {
     const BackupPolicy* p = named_policy(l, x.spec.policy, BackupMethod::physical);
     if (x.spec.repository.empty() && p) x.spec.repository = p->spec.repository;
+    x.spec.fallback_repositories = fallbacks(p, x.spec.repository);
     repository(l, l.yaml.value["spec"]["from"].contains("repository") ? "/spec/from/repository" : "/spec/from/policy",
                x.spec.repository);
   }

@@ -84,7 +84,10 @@ struct BackupPolicySpec {
   int jobs = 1;          // default: settings [defaults] jobs, else 1; >1 only with directory
   bool globals = true;   // roles, memberships, role settings, tablespaces (pg_dumpall -g)
   Selection select;
-  std::string repository;  // a name from settings [repositories.NAME]
+  std::string repository;  // a name from settings [repositories.NAME]: the first of `repositories`
+  // Every repository a backup is kept in, in order (spec.repositories, or {repository}): the
+  // backup is taken into the first one and copied to the others.
+  std::vector<std::string> repositories;
   std::string cluster;     // physical: WAL stream name; defaults to metadata.name
   std::chrono::seconds schedule_every{0};  // 0: no schedule (backup on every apply)
   std::optional<int> keep_last, keep_daily, keep_weekly, keep_monthly;  // unset: no rule
@@ -104,11 +107,21 @@ struct BackupPolicy {
   BackupPolicySpec spec;
 };
 
+// Every repository of a policy, the first one first: spec.repositories, or {spec.repository} for
+// a policy built in code with only that.
+inline std::vector<std::string> repositories_of(const BackupPolicySpec& s) {
+  if (!s.repositories.empty()) return s.repositories;
+  return s.repository.empty() ? std::vector<std::string>{} : std::vector<std::string>{s.repository};
+}
+
 struct RestoreSpec {
   // Source: either archive, or repository + policy + backup.
   std::string archive;  // absolute after loading
   std::string sql_file;  // a plain SQL script (pg_dump -Fp, pg_dumpall), absolute after loading
   std::string repository, policy;
+  // The policy's other repositories, tried in order when `repository` is unreachable or lacks
+  // the backup (filled when the documents are loaded; empty without the policy's document).
+  std::vector<std::string> fallback_repositories;
   BackupRef backup;
   ConnectionRef to;
   std::string database;
@@ -147,6 +160,7 @@ struct RecoveryTarget {
 
 struct PointInTimeRecoverySpec {
   std::string repository, policy;  // the policy must use method: physical
+  std::vector<std::string> fallback_repositories;  // as in RestoreSpec
   RecoveryTarget target;
   bool inclusive = true;                      // recovery_target_inclusive
   std::string timeline = "latest";            // "latest", "current" or a number

@@ -57,6 +57,7 @@ json policy_to_json(const BackupPolicy& p) {
           {"rto", s.rto.count()}};
   // Only when set, so the fingerprints of existing policies stay the same.
   if (s.drill_heapallindexed) j["drill_heapallindexed"] = true;
+  if (s.repositories.size() > 1) j["repositories"] = s.repositories;
   return j;
 }
 
@@ -81,6 +82,7 @@ BackupPolicy policy_from_json(const json& j) {
     s.select.exclude_schemas = sel.at("exclude_schemas").get<std::vector<std::string>>();
     s.select.exclude_tables = sel.at("exclude_tables").get<std::vector<std::string>>();
     s.repository = j.at("repository").get<std::string>();
+    s.repositories = j.value("repositories", std::vector<std::string>{s.repository});
     s.cluster = j.value("cluster", "");
     s.schedule_every = std::chrono::seconds{j.at("schedule_every").get<long long>()};
     s.keep_last = opt_int(j, "keep_last");

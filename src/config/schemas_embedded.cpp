@@ -22,7 +22,7 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
       "description": "The policy.",
       "type": "object",
       "additionalProperties": false,
-      "required": ["source", "repository"],
+      "required": ["source"],
       "properties": {
         "source": {"$ref": "common.schema.json#/definitions/connection", "description": "The server to back up: {connection: NAME} from the settings or {conninfo: \"...\"}."},
         "database": {"description": "The database to dump. Required for method logical; not used by method physical (which copies the whole cluster).", "type": "string", "minLength": 1},
@@ -32,7 +32,8 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
         "jobs": {"$ref": "common.schema.json#/definitions/jobs", "description": "Parallel pg_dump workers (format directory only). Default: [defaults] jobs from the settings, else 1.", "default": 1},
         "globals": {"description": "Also capture cluster globals (roles, memberships, role settings, tablespaces) with pg_dumpall --globals-only, because restores fail without them.", "type": "boolean", "default": true},
         "select": {"$ref": "common.schema.json#/definitions/selection", "description": "Schemas and tables to include or exclude (logical only). Default: the whole database."},
-        "repository": {"description": "The repository to store backups in: a name from the settings ([repositories.NAME]).", "type": "string", "minLength": 1},
+        "repository": {"description": "The repository to store backups in: a name from the settings ([repositories.NAME]). Give this or repositories.", "type": "string", "minLength": 1},
+        "repositories": {"description": "Several copies (the 3-2-1 rule): the repositories to keep every backup in, names from the settings. The backup is taken into the first one, then copied to each of the others, read back and checked against its manifest (sizes and SHA-256) before the copy's manifest is written; retention applies to each repository on its own. Give this or repository, not both.", "type": "array", "minItems": 1, "maxItems": 16, "items": {"type": "string", "minLength": 1}},
         "cluster": {"$ref": "common.schema.json#/definitions/name", "description": "Physical only: the name of the WAL stream in the repository (archive_command uses it). Default: the policy's name."},
         "rpo": {"$ref": "common.schema.json#/definitions/duration", "description": "Recovery point objective: how much committed work may be lost, for `pgrecover check`. Physical: WAL written but not yet archived may be at most this old (and archive_timeout must not exceed it); logical: the newest good backup may be at most this old."},
         "rto": {"$ref": "common.schema.json#/definitions/duration", "description": "Recovery time objective: how long restoring the newest backup may take, for `pgrecover check`, estimated from the throughput of the last successful restore or recovery."},
@@ -104,7 +105,7 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
           "additionalProperties": false,
           "required": ["policy"],
           "properties": {
-            "repository": {"description": "The repository: a name from the settings. Default: the policy's repository.", "type": "string", "minLength": 1},
+            "repository": {"description": "The repository: a name from the settings. Default: the policy's (first) repository. When it is unreachable or holds no physical backup of the policy, the policy's other copies (spec.repositories) are read in order, and the plan says so.", "type": "string", "minLength": 1},
             "policy": {"$ref": "common.schema.json#/definitions/name", "description": "A BackupPolicy with method physical, among the documents; the newest base backup that ends before the target is used."}
           }
         },
@@ -197,7 +198,7 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
           "properties": {
             "archive": {"description": "A pg_dump archive in directory, custom or tar format (ours or anyone's). Relative paths are relative to the document's folder.", "type": "string", "minLength": 1},
             "sql_file": {"description": "A plain SQL script made by pg_dump (-Fp) or pg_dumpall, uncompressed or gzip/zstd compressed (.gz, .zst), run through psql with ON_ERROR_STOP=1 as one journaled step; \\connect lines of a pg_dumpall script are followed. Relative paths are relative to the document's folder.", "type": "string", "minLength": 1},
-            "repository": {"description": "The repository holding the backups: a name from the settings. Default: the policy's repository (required when the policy's document is not among the documents).", "type": "string", "minLength": 1},
+            "repository": {"description": "The repository holding the backups: a name from the settings. Default: the policy's (first) repository (required when the policy's document is not among the documents). When it is unreachable or lacks the backup, the policy's other copies (spec.repositories) are read in order, and the plan says so.", "type": "string", "minLength": 1},
             "policy": {"$ref": "common.schema.json#/definitions/name", "description": "The BackupPolicy that took the backups. When its document is not among the documents (a retired policy, or a disaster where only the repository is at hand), give repository too."},
             "backup": {
               "title": "backup: latest, a backup ID, or {before: TIMESTAMP}",

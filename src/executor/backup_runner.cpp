@@ -6,6 +6,7 @@
 
 #include "engine/logical.hpp"
 #include "engine/physical.hpp"
+#include "repository/copy.hpp"
 #include "repository/wal_retention.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -22,6 +23,7 @@ class BackupWorker : public Worker {
   StepOutcome run(const model::Step& step, StepContext& ctx) override {
     cancelled_ = false;
     if (step.kind == "backup") return backup(ctx);
+    if (step.kind == "backup-copy") return copy(step, ctx);
     if (step.kind == "backup-delete") return remove(step);
     if (step.kind == "wal-delete") return remove_wal(step);
     if (step.kind == "drill") return drill(step);
@@ -62,12 +64,54 @@ class BackupWorker : public Worker {
     return {rows, static_cast<std::int64_t>(b.bytes), "backup " + b.id};
   }
 
+  // The repository a step works on: its "repository" param, else the first one.
+  repository::Repository& repo_of(const model::Step& step) {
+    auto it = step.params.find("repository");
+    if (it == step.params.end()) return *st_.repo;
+    auto c = st_.copies.find(it->second);
+    if (c == st_.copies.end()) {
+      fail(ErrorKind::internal, fmt::format("step {} names repository \"{}\", which is not a copy of the policy", step.id, it->second));
+    }
+    if (!c->second) {
+      fail(ErrorKind::io, fmt::format("repository \"{}\" could not be opened (see the warning above)", it->second),
+           "the backup is kept in the first repository; apply again once the repository is reachable");
+    }
+    return *c->second;
+  }
+
+  // Copies a backup of the first repository into another one; idempotent (files already copied
+  // and intact are kept), so a killed apply resumes here.
+  StepOutcome copy(const model::Step& step, StepContext& ctx) {
+    std::string id = step.params.at("backup");
+    if (id == "new") {
+      std::lock_guard<std::mutex> lock(st_.mu);
+      id = st_.new_backup_id;
+    }
+    if (id.empty()) fail(ErrorKind::internal, "the copy has no backup to copy: the backup step did not record one");
+    auto& to = repo_of(step);
+    auto info = st_.repo->find(st_.policy.metadata.name + "/" + id);
+    log::info("copying backup {}/{} to repository \"{}\" ({})", info.policy, info.id, to.name(), to.describe());
+    std::int64_t reported = 0;
+    auto r = repository::copy_backup(*st_.repo, info, to, &cancelled_, [&](std::uint64_t bytes) {
+      if (ctx.progress) ctx.progress->bytes += static_cast<std::int64_t>(bytes) - reported;
+      reported = static_cast<std::int64_t>(bytes);
+    });
+    std::string note = r.already_complete
+                           ? fmt::format("backup {} already in {}, intact ({} files)", id, to.name(), r.files)
+                           : fmt::format("backup {} copied to {}: {} files{}, read back and checked against the manifest", id,
+                                         to.name(), r.files,
+                                         r.reused ? fmt::format(" ({} already there from an interrupted copy)", r.reused) : "");
+    log::info("{}", note);
+    return {0, static_cast<std::int64_t>(r.bytes_copied), note};
+  }
+
   StepOutcome remove(const model::Step& step) {
     const std::string& id = step.params.at("backup");
-    for (const auto& b : st_.repo->list(st_.policy.metadata.name)) {
+    auto& repo = repo_of(step);
+    for (const auto& b : repo.list(st_.policy.metadata.name)) {
       if (b.id != id) continue;
-      st_.repo->remove(b);
-      log::info("deleted backup {}/{} ({} bytes)", b.policy, b.id, b.bytes);
+      repo.remove(b);
+      log::info("deleted backup {}/{} from {} ({} bytes)", b.policy, b.id, repo.name(), b.bytes);
       return {0, 0, fmt::format("deleted ({} bytes freed)", b.bytes)};
     }
     return {0, 0, "already deleted"};
@@ -79,7 +123,7 @@ class BackupWorker : public Worker {
     d.before_segno = std::stoull(step.params.at("before_segno"));
     d.seg_size = std::stoull(step.params.at("seg_size"));
     d.first_kept = step.params.at("first_kept");
-    auto removed = repository::delete_wal(*st_.repo, d);
+    auto removed = repository::delete_wal(repo_of(step), d);
     return {0, 0, fmt::format("{} WAL files removed", removed.size())};
   }
 

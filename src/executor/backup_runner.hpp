@@ -1,12 +1,15 @@
 // The StepRunner for backup plans (kind "backup"): backup (pg_dump or pg_basebackup through the
 // engines), drill (a restore of the backup into a throwaway instance, done by a Driller handed in
-// from above, then the result recorded in the repository), backup-delete and wal-delete.
+// from above, then the result recorded in the repository), backup-copy (the backup copied to
+// another repository of the policy, read back and checked), backup-delete and wal-delete (in the
+// first repository, or the one named by the step's "repository" param).
 // Cancelling a running step stops pg_dump / pg_basebackup / the drill's restore; the backup's
 // .partial folder is removed, so nothing half-written is ever listed.
 #pragma once
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -38,7 +41,10 @@ class Driller {
 struct BackupRunState {
   const model::Plan* plan = nullptr;
   config::BackupPolicy policy;
-  std::unique_ptr<repository::Repository> repo;
+  std::unique_ptr<repository::Repository> repo;   // the first repository: backups are taken into it
+  // The policy's other repositories by settings name (copy steps, their retention); null: it
+  // could not be opened (its steps fail, the backup is still taken).
+  std::map<std::string, std::unique_ptr<repository::Repository>> copies;
   std::string source_conninfo;          // with password: never printed
   std::filesystem::path bin_dir;        // [instance] bin_dir
   Driller* driller = nullptr;           // for drill steps

@@ -6,13 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include "config/policy_json.hpp"
+#include "planner/backup_copies.hpp"
 #include "pg/pg.hpp"
 #include "repository/wal_retention.hpp"
 #include "util/hash.hpp"
 
 namespace pgr::planner {
-
-namespace {
 
 using model::Action;
 
@@ -28,38 +27,34 @@ std::string describe_rules(const repository::RetentionRules& r) {
   return out;
 }
 
-void add_wal_deletion(const BackupFacts& facts, const std::vector<repository::RetentionDecision>& decisions,
-                      const std::string& backup_step, model::Plan& plan) {
+void add_wal_deletion(const WalRetentionInput& in, model::Plan& plan) {
   const repository::PhysicalInfo* oldest = nullptr;
-  for (size_t i = 0; i < facts.backups.size(); ++i) {
-    auto it = facts.physical.find(facts.backups[i].id);
-    if (!decisions[i].keep || facts.backups[i].kind != "physical" || it == facts.physical.end()) continue;
+  for (size_t i = 0; i < in.backups.size(); ++i) {
+    auto it = in.physical.find(in.backups[i].id);
+    if (!in.decisions[i].keep || in.backups[i].kind != "physical" || it == in.physical.end()) continue;
     if (!oldest || repository::parse_lsn(it->second.start_lsn) < repository::parse_lsn(oldest->start_lsn)) oldest = &it->second;
   }
   if (!oldest) return;
   static const std::vector<repository::WalArchive::Entry> none;
-  auto files = facts.wal_files.find(oldest->wal_cluster);
-  auto del = repository::wal_deletion(*oldest, files == facts.wal_files.end() ? none : files->second);
+  auto files = in.wal_files.find(oldest->wal_cluster);
+  auto del = repository::wal_deletion(*oldest, files == in.wal_files.end() ? none : files->second);
   if (!del) return;
   model::Step w;
-  w.id = "wal-delete:" + del->cluster;
+  w.id = in.repository.empty() ? "wal-delete:" + del->cluster : fmt::format("wal-delete:{}:{}", in.repository, del->cluster);
   w.kind = "wal-delete";
   w.phase = "retention";
-  w.object = fmt::format("wal/{} before {}", del->cluster, del->first_kept);
+  w.object = fmt::format("{}wal/{} before {}", in.repository.empty() ? "" : in.repository + ": ", del->cluster, del->first_kept);
   w.action = Action::remove;
   w.reason = fmt::format("{} WAL files ({} bytes) older than the oldest kept base backup", del->files, del->bytes);
   w.params = {{"cluster", del->cluster},
               {"before_segno", std::to_string(del->before_segno)},
               {"seg_size", std::to_string(del->seg_size)},
               {"first_kept", del->first_kept}};
+  if (!in.repository.empty()) w.params["repository"] = in.repository;
   w.estimate.bytes = 1;
-  if (!backup_step.empty()) w.depends_on.push_back(backup_step);
-  for (const auto& st : plan.steps)
-    if (st.kind == "backup-delete" && st.action == Action::remove) w.depends_on.push_back(st.id);
+  w.depends_on = in.depends_on;
   plan.steps.push_back(std::move(w));
 }
-
-}  // namespace
 
 std::string age_text(std::chrono::seconds s) {
   auto v = s.count();
@@ -142,7 +137,8 @@ std::optional<model::Step> drill_step(const BackupFacts& facts, const model::Ste
 // deletes wait for the new backup (and its drill): nothing old goes before something new is
 // safely there.
 std::vector<repository::RetentionDecision> add_retention_steps(const BackupFacts& facts, const model::Step& backup,
-                                                               const model::Step* new_drill, model::Plan& plan) {
+                                                               const model::Step* new_drill,
+                                                               const std::vector<std::string>& copies, model::Plan& plan) {
   const auto& s = facts.policy->spec;
   bool creating = backup.action == Action::create;
   std::vector<repository::RetentionCandidate> cands;
@@ -165,6 +161,9 @@ std::vector<repository::RetentionDecision> add_retention_steps(const BackupFacts
     if (x.action == Action::remove) {
       if (creating) x.depends_on.push_back(backup.id);
       if (new_drill) x.depends_on.push_back(new_drill->id);
+      // A backup leaves the first repository only once every copy of this plan has landed: a
+      // failed copy keeps it (the next plan copies what is missing, then deletes).
+      x.depends_on.insert(x.depends_on.end(), copies.begin(), copies.end());
     }
     plan.steps.push_back(std::move(x));
   }
@@ -181,7 +180,7 @@ model::Plan plan_backup_policy(const BackupFacts& facts) {
   plan.document = policy.metadata.name;
   plan.annotations = policy.metadata.annotations;
   plan.created_at = facts.created_at;
-  plan.source = fmt::format("repository {} ({})", facts.repository, facts.repository_path);
+  plan.source = describe_copies(facts);
   plan.target.connection = s.source.connection;
   plan.target.conninfo = s.source.connection.empty() ? pg::split_password(s.source.conninfo).conninfo : "";
   plan.target.database = s.database;
@@ -192,6 +191,11 @@ model::Plan plan_backup_policy(const BackupFacts& facts) {
   plan.params["jobs"] = "1";
   plan.fingerprints["documents"] = sha256_hex(pj.dump());
   plan.fingerprints["repository"] = facts.repository_fingerprint;
+  std::string copy_prints;
+  for (const auto& c : facts.copies) {
+    plan.fingerprints["repository:" + c.repository] = c.fingerprint;
+    copy_prints += c.repository + "=" + c.fingerprint + "\n";
+  }
 
   bool physical = s.method == config::BackupMethod::physical;
   model::Step b = backup_step(facts);
@@ -200,13 +204,20 @@ model::Plan plan_backup_policy(const BackupFacts& facts) {
   bool drill_new = d && d->action == Action::run && creating;  // the new backup's drill, before any delete
   plan.steps.push_back(b);
   if (d) plan.steps.push_back(*d);
-  auto decisions = add_retention_steps(facts, b, drill_new ? &*d : nullptr, plan);
-  if (physical) add_wal_deletion(facts, decisions, creating ? b.id : "", plan);
+  auto copies = add_copy_steps(facts, b, plan);
+  auto decisions = add_retention_steps(facts, b, drill_new ? &*d : nullptr, copies, plan);
+  if (physical) {
+    std::vector<std::string> deps;
+    if (creating) deps.push_back(b.id);
+    for (const auto& st : plan.steps)
+      if (st.kind == "backup-delete" && st.action == Action::remove && !st.params.count("repository")) deps.push_back(st.id);
+    add_wal_deletion({facts.backups, facts.physical, facts.wal_files, decisions, "", deps}, plan);
+  }
   for (const auto& w : facts.warnings) plan.warnings.push_back(w);
   std::string actions;
   for (const auto& st : plan.steps) actions += st.id + "=" + model::to_string(st.action) + "\n";
-  plan.id = "b-" + sha256_hex(fmt::format("backup\n{}\n{}\n{}", plan.fingerprints["documents"],
-                                          plan.fingerprints["repository"], actions))
+  plan.id = "b-" + sha256_hex(fmt::format("backup\n{}\n{}\n{}{}", plan.fingerprints["documents"],
+                                          plan.fingerprints["repository"], copy_prints, actions))
                        .substr(0, 16);
   return plan;
 }

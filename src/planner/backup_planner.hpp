@@ -17,10 +17,38 @@
 
 namespace pgr::planner {
 
+// One more copy of the policy's backups (spec.repositories after the first): what it holds now.
+struct CopyFacts {
+  std::string repository;                        // the settings name
+  std::string where;                             // Storage::describe(): "/srv/copy", "s3://bucket/prefix"
+  std::string type = "posix";                    // posix | s3
+  std::vector<repository::BackupInfo> backups;   // complete backups of this policy there, oldest first
+  std::string fingerprint;                       // Repository::fingerprint of those
+  std::map<std::string, repository::PhysicalInfo> physical;  // as in BackupFacts, for its WAL retention
+  std::map<std::string, std::vector<repository::WalArchive::Entry>> wal_files;
+  std::string unreachable;                       // non-empty: it could not be listed (why)
+};
+
+// Where a repository sits relative to the source, for the 3-2-1 warnings (app/ finds out).
+struct RepositoryPlacement {
+  std::string name, where, type;
+  bool same_filesystem = false;  // posix, on the filesystem of the source's data directory
+  bool on_source_host = false;   // posix, and the source server runs on this host
+  // Hook for client-side encryption: when repositories can be encrypted, set this and warn when
+  // no copy is (placement_warnings); always false until then.
+  bool encrypted = false;
+};
+
+// The 3-2-1 warnings: every copy on the source's filesystem, or every copy on the source's host.
+std::vector<std::string> placement_warnings(const std::vector<RepositoryPlacement>& repositories,
+                                            const std::string& data_directory);
+
 struct BackupFacts {
   const config::BackupPolicy* policy = nullptr;
   std::string repository;                        // the settings name
   std::string repository_path;
+  std::string repository_type = "posix";
+  std::vector<CopyFacts> copies;                 // the other repositories of the policy, in order
   std::vector<repository::BackupInfo> backups;   // complete backups of this policy, oldest first
   std::string repository_fingerprint;            // of those backups (Repository::fingerprint)
   std::chrono::sys_seconds now{};
@@ -38,7 +66,10 @@ struct BackupFacts {
 };
 
 // A plan of kind "backup". Steps: backup:<policy> (create | no-op), drill:<policy> (run | no-op),
-// delete:<id> per existing backup (delete | no-op), wal-delete:<cluster>.
+// delete:<id> per existing backup (delete | no-op), wal-delete:<cluster>; with copies, for each
+// other repository R: copy:<R> (the new backup), copy:<R>:<id> (a kept backup R lacks),
+// delete:<R>:<id> and wal-delete:<R>:<cluster> (R's own retention). The first repository's
+// deletes wait for every copy: a backup leaves the source only once the copies have landed.
 model::Plan plan_backup_policy(const BackupFacts& facts);
 
 // "90s", "5m", "3h", "2d": the age or interval as a plan shows it.

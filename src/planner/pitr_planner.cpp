@@ -443,12 +443,16 @@ model::Plan plan_recovery(const PitrFacts& facts) {
   plan.target.database = s.data_directory.string();
   plan.warnings = facts.warnings;
 
+  // WAL from the repository read (first), then the policy's other copies (wal fetch falls back).
+  std::string wal_repositories = s.repository;
+  for (const auto& r : s.fallback_repositories)
+    if (r != s.repository) wal_repositories += "," + r;
   std::string restore_command = fmt::format("{} --config {} --log-level warn wal fetch %f %p --repository {} --cluster {}",
                                             shell_quote(facts.executable), shell_quote(facts.settings_file),
-                                            shell_quote(s.repository), shell_quote(info.wal_cluster));
+                                            shell_quote(wal_repositories), shell_quote(info.wal_cluster));
   std::string archive_command = fmt::format("{} --config {} --log-level warn wal push %p --repository {} --cluster {}",
                                             shell_quote(facts.executable), shell_quote(facts.settings_file),
-                                            shell_quote(s.repository), shell_quote(info.wal_cluster));
+                                            shell_quote(wal_repositories), shell_quote(info.wal_cluster));
   std::string reachable;
   std::string wal_reason = check_wal(facts, chosen, plan, reachable);
   if (!facts.data_directory_empty && !s.move_aside_existing && facts.finished_run.empty()) {

@@ -36,12 +36,14 @@ std::string render_plan_text(const model::Plan& plan, bool show_unchanged) {
     out += fmt::format("  from {}\n", plan.source);
   } else {
     out += fmt::format("{} \"{}\"\n", plan.kind, plan.document);
+    // Where the backups are kept: one repository, or "2 copies: local (posix /srv/b), offsite (s3://...)".
+    if (plan.kind == "backup" && !plan.source.empty()) out += fmt::format("  into {}\n", plan.source);
   }
   for (auto& [k, v] : plan.annotations) out += fmt::format("  {}: {}\n", k, v);
   out += fmt::format("  plan {}\n\n", plan.id);
   // Phases in execution order
   const std::vector<std::string> order = {"globals", "database", "pre-data", "data", "post-data", "acl", "post-restore",
-                                          "backup", "retention", "verify", "recovery"};
+                                          "backup", "copy", "retention", "verify", "recovery"};
   std::map<std::string, std::vector<const model::Step*>> by_phase;
   for (const auto& s : plan.steps) by_phase[s.phase].push_back(&s);
   std::vector<std::string> phases = order;

@@ -296,7 +296,7 @@ std::vector<std::string> Repository::unfinished(std::string_view policy) const {
   return out;
 }
 
-void Repository::remove_unfinished(std::string_view policy) const {
+void Repository::remove_unfinished(std::string_view policy, const std::set<std::string>& keep) const {
   std::string prefix = policy_prefix(policy);
   std::set<std::string> ids, complete;
   for (const auto& o : storage_->list(prefix)) {
@@ -306,7 +306,7 @@ void Repository::remove_unfinished(std::string_view policy) const {
     if (k->rest == kManifestFile) complete.insert(k->id);
   }
   for (const auto& id : ids) {
-    if (complete.count(id)) continue;
+    if (complete.count(id) || keep.count(id)) continue;
     log::info("removing the unfinished backup {}", storage_->describe(prefix + id));
     storage_->remove_all(prefix + id + "/");
   }

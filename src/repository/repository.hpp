@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -217,7 +218,8 @@ class Repository {
   // What crashed backups of a policy left (backup folders without a manifest, staging folders),
   // described for people; remove_unfinished deletes it (the next backup does).
   std::vector<std::string> unfinished(std::string_view policy) const;
-  void remove_unfinished(std::string_view policy) const;
+  // `keep`: ids whose unfinished folders stay (a half copy its copy step will complete).
+  void remove_unfinished(std::string_view policy, const std::set<std::string>& keep = {}) const;
 
  private:
   bool id_taken(const std::string& id) const;

@@ -485,3 +485,52 @@ spec:
   CHECK_FALSE(defaults.documents.recoveries.at(0).spec.keep_config);
   CHECK_FALSE(defaults.documents.recoveries.at(0).spec.listen_addresses_given);
 }
+
+TEST_CASE("config: spec.repositories lists a policy's copies; a restore falls back to the others", "[config][copies]") {
+  Settings settings = test_settings();
+  settings.repositories["offsite"] = RepositorySettings{"offsite", "/mnt/offsite"};
+  const std::string copies = replace(kPolicy, "  repository: local\n", "  repositories: [local, offsite]\n");
+  auto r = check(copies, settings);
+  for (const auto& p : r.problems) UNSCOPED_INFO(p.str());
+  REQUIRE(r.ok());
+  const auto& s = r.documents.policies.at(0).spec;
+  CHECK(s.repositories == std::vector<std::string>{"local", "offsite"});
+  CHECK(s.repository == "local");  // the first: backups are taken into it
+  // The single form keeps working and means one copy.
+  auto single = check(kPolicy, settings);
+  REQUIRE(single.ok());
+  CHECK(single.documents.policies.at(0).spec.repositories == std::vector<std::string>{"local"});
+
+  // Both forms: an error at repositories' line naming both fields.
+  auto msg = only_problem(check(replace(kPolicy, "  repository: local\n", "  repository: local\n  repositories: [local, offsite]\n"),
+                                settings), 8);
+  CHECK_THAT(msg, Catch::Contains("spec.repositories: give either repository"));
+  CHECK_THAT(msg, Catch::Contains("not both"));
+  // Neither: the missing field is named.
+  msg = only_problem(check(replace(kPolicy, "  repository: local\n", ""), settings), 4);
+  CHECK_THAT(msg, Catch::Contains("missing required field \"repository\" (or \"repositories\""));
+  // An unknown name: the item's own line, the settings file named.
+  msg = only_problem(check(replace(kPolicy, "  repository: local\n", "  repositories:\n    - local\n    - ofsite\n"), settings), 9);
+  CHECK(msg == "spec.repositories.1: unknown repository \"ofsite\" (did you mean \"offsite\"?)");
+  // Twice the same repository is one copy, not two.
+  msg = only_problem(check(replace(kPolicy, "  repository: local\n", "  repositories: [local, local]\n"), settings), 7);
+  CHECK_THAT(msg, Catch::Contains("repository \"local\" is listed twice"));
+
+  // A Restore and a PITR of the policy read from the first copy, falling back to the others.
+  const std::string restore = R"(apiVersion: pgrecover/v1
+kind: Restore
+metadata: {name: r1}
+spec:
+  from: {policy: shop-nightly}
+  to: {connection: staging, database: shop_restored}
+)";
+  auto rr = check(copies + "---\n" + restore, settings);
+  REQUIRE(rr.ok());
+  CHECK(rr.documents.restores.at(0).spec.repository == "local");
+  CHECK(rr.documents.restores.at(0).spec.fallback_repositories == std::vector<std::string>{"offsite"});
+  auto named = check(copies + "---\n" + replace(restore, "{policy: shop-nightly}", "{policy: shop-nightly, repository: offsite}"),
+                     settings);
+  REQUIRE(named.ok());
+  CHECK(named.documents.restores.at(0).spec.repository == "offsite");
+  CHECK(named.documents.restores.at(0).spec.fallback_repositories == std::vector<std::string>{"local"});
+}

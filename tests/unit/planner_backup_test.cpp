@@ -183,7 +183,8 @@ TEST_CASE("backup planner: a source promoted since the newest base backup gets a
   f.facts.source_timeline = 1;
   CHECK(step(f.plan(), "backup:shop").action == Action::no_op);  // an hour old, schedule 24h
   f.facts.source_timeline = 2;
-  const auto& b = step(f.plan(), "backup:shop");
+  auto promoted = f.plan();  // kept alive: step() returns a reference into it
+  const auto& b = step(promoted, "backup:shop");
   CHECK(b.action == Action::create);
   CHECK_THAT(b.reason, Catch::Contains("the source writes on timeline 2 (promoted since), the newest base backup is from timeline 1"));
 }
