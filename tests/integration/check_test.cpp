@@ -62,7 +62,7 @@ std::string sql(instance::Instance& s, const std::string& q) {
 
 }  // namespace
 
-TEST_CASE("check: a fresh backup is within its schedule (exit 0); once older than the schedule, exit 5 names the policy",
+TEST_CASE("check: a fresh backup is within its schedule (exit 0), once older than the schedule, exit 5 names the policy",
           "[check]") {
   auto& w = world();
   std::string db = test::fresh_database("chk");
@@ -109,7 +109,7 @@ TEST_CASE("check: a fresh backup is within its schedule (exit 0); once older tha
   CHECK(nothing.err.find("no BackupPolicy among the documents") != std::string::npos);
 }
 
-TEST_CASE("check: archive_command failing is out of bounds; a healthy archiving source is within (with Prometheus output)",
+TEST_CASE("check: archive_command failing is out of bounds, a healthy archiving source is within (with Prometheus output)",
           "[check]") {
   auto& w = world();
   // A source whose archive_command cannot work: the settings file it names does not exist.

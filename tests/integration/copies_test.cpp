@@ -190,7 +190,7 @@ spec:
   CHECK(failed.err.find("does not exist") != std::string::npos);
 }
 
-TEST_CASE("copies: an apply killed during the copy resumes and completes; the half copy is never listed", "[copies]") {
+TEST_CASE("copies: an apply killed during the copy resumes and completes, the half copy is never listed", "[copies]") {
   auto& s3 = test::S3Server::shared();
   if (s3.external()) return;  // reads s3rver's log
   // Enough incompressible data for a multipart upload (parts of 16 MB): the copy takes a while.

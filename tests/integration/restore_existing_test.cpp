@@ -292,7 +292,7 @@ TEST_CASE("a pg_dump -a archive into an existing schema with a foreign-key cycle
   CHECK(schema_of(db) == schema_of(fx().reference));
 }
 
-TEST_CASE("single_transaction: a restore that fails mid-way leaves the target exactly as before; run again, it "
+TEST_CASE("single_transaction: a restore that fails mid-way leaves the target exactly as before, run again, it "
           "completes",
           "[existing][single]") {
   std::string db = "ex_single";

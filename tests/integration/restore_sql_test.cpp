@@ -119,7 +119,7 @@ TEST_CASE("sql_file: a pg_dump script, plain and gzip, restores as psql restores
   }
 }
 
-TEST_CASE("sql_file: a missing file, a corrupt .gz and an error mid-way exit 1; the rerun works", "[restore][sql]") {
+TEST_CASE("sql_file: a missing file, a corrupt .gz and an error mid-way exit 1, the rerun works", "[restore][sql]") {
   auto missing = doc("sq-missing", "{sql_file: nowhere.sql}", conninfo(server()), "sq_never");
   auto m = fx().cli({"plan", missing});
   CHECK(m.exit_code == 1);
@@ -227,7 +227,7 @@ TEST_CASE("sql_file: a pg_dumpall script with two databases and roles restores i
   CHECK(st.err.find("\\connect") != std::string::npos);
 }
 
-TEST_CASE("a plain-format backup restores, drills and verifies row counts; compressing it is refused",
+TEST_CASE("a plain-format backup restores, drills and verifies row counts, compressing it is refused",
           "[restore][sql][backup]") {
   std::string policy = (fx().dir.path() / "plain-policy.yaml").string();
   auto policy_text = [&](const std::string& extra) {

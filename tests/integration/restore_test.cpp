@@ -402,7 +402,7 @@ spec:
   CHECK(d.exec("select count(*) from shop.big").str(0, 0) == "20000");
 }
 
-TEST_CASE("a new plan after the target was dropped restores again; the same plan file does not", "[restore][runs]") {
+TEST_CASE("a new plan after the target was dropped restores again, the same plan file does not", "[restore][runs]") {
   std::string db = "awk_again";
   std::string doc = restore_doc("again", fx().dir_archive, db, "  select: {tables: [shop.big]}\n");
   std::string first = (fx().dir.path() / "again-1.json").string();

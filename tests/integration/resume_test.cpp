@@ -219,7 +219,7 @@ TEST_CASE("SIGKILL at 25%, 50% and 75% of a restore, then the same command again
   }
 }
 
-TEST_CASE("SIGINT stops an apply cleanly; the next run finishes it", "[resume][signal]") {
+TEST_CASE("SIGINT stops an apply cleanly, the next run finishes it", "[resume][signal]") {
   std::string db = "resume_sigint";
   std::string doc = doc_for(db);
   pid_t pid = spawn_pgrecover({"--config", fx().config, "apply", "--auto-approve", doc});

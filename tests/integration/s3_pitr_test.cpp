@@ -166,7 +166,7 @@ std::string start_segment(const std::string& id) {
 
 }  // namespace
 
-TEST_CASE("s3: a physical backup and wal push into the bucket; PITR from it to a restore point has exactly the rows before it",
+TEST_CASE("s3: a physical backup and wal push into the bucket, PITR from it to a restore point has exactly the rows before it",
           "[s3][pitr]") {
   auto& s = src();
   s.sql("CREATE TABLE orders (id int PRIMARY KEY); INSERT INTO orders VALUES (1), (2), (3)");

@@ -44,7 +44,7 @@ std::string gzip(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("plain script: one pass finds row counts, owners, grants, policies; gzip by content", "[archive][sql]") {
+TEST_CASE("plain script: one pass finds row counts, owners, grants, policies, gzip by content", "[archive][sql]") {
   TempDir dir("pgrecover-plain-test-");
   for (bool compressed : {false, true}) {
     auto path = (dir.path() / (compressed ? "dump.bin" : "dump.sql")).string();

@@ -486,7 +486,7 @@ spec:
   CHECK_FALSE(defaults.documents.recoveries.at(0).spec.listen_addresses_given);
 }
 
-TEST_CASE("config: spec.repositories lists a policy's copies; a restore falls back to the others", "[config][copies]") {
+TEST_CASE("config: spec.repositories lists a policy's copies, a restore falls back to the others", "[config][copies]") {
   Settings settings = test_settings();
   settings.repositories["offsite"] = RepositorySettings{"offsite", "/mnt/offsite"};
   const std::string copies = replace(kPolicy, "  repository: local\n", "  repositories: [local, offsite]\n");

@@ -141,7 +141,7 @@ TEST_CASE("config: the settings file is found by --config, $PGRECOVER_CONFIG, ./
   CHECK(found.find_repository("here")->path == dir.path() / "r");
 }
 
-TEST_CASE("config: connect_string adds the password; display_string never shows one", "[config]") {
+TEST_CASE("config: connect_string adds the password, display_string never shows one", "[config]") {
   const Settings s = parse_settings(kSettings, "/etc/pgr/pgrecover.toml");
   {
     EnvVar pw("PGR_TEST_PROD_PASSWORD", "s3 cr'et");

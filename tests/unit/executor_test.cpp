@@ -130,7 +130,7 @@ TEST_CASE("executor runs every step after its dependencies", "[executor]") {
   CHECK(s.rows == 40);
 }
 
-TEST_CASE("exclusive locks on one table never overlap; share locks may", "[executor]") {
+TEST_CASE("exclusive locks on one table never overlap, share locks may", "[executor]") {
   TempDir d;
   model::TableLock ex{"t", model::LockMode::exclusive};
   model::TableLock sh{"t", model::LockMode::share};

@@ -95,7 +95,7 @@ TEST_CASE("backup copies: the plan says how many copies exist and copies the new
   CHECK_FALSE(quiet.has_changes());
 }
 
-TEST_CASE("backup copies: a kept backup the copy lacks is copied again; the source deletes wait for every copy",
+TEST_CASE("backup copies: a kept backup the copy lacks is copied again, the source deletes wait for every copy",
           "[planner][backup][copies]") {
   Fixture f;
   f.policy.spec.keep_last = 2;

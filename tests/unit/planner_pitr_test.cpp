@@ -140,7 +140,7 @@ TEST_CASE("pitr planner: the data directory must be empty unless moved aside", "
   CHECK(f.plan().find("data-directory")->action == model::Action::replace);
 }
 
-TEST_CASE("pitr planner: a finished recovery still in place plans nothing; the id names the inputs", "[planner][pitr]") {
+TEST_CASE("pitr planner: a finished recovery still in place plans nothing, the id names the inputs", "[planner][pitr]") {
   Fixture f;
   auto p = f.plan();
   CHECK(p.has_changes());
@@ -193,7 +193,7 @@ TEST_CASE("pitr planner: target latest replays the whole archive as a standby an
   CHECK(f.plan().params.at(P::standby) == "false");
 }
 
-TEST_CASE("pitr planner: a name target must be a recorded restore point; its LSN chooses the backup", "[planner][pitr]") {
+TEST_CASE("pitr planner: a name target must be a recorded restore point, its LSN chooses the backup", "[planner][pitr]") {
   Fixture f;
   f.doc.spec.target = {Kind::name, "before_v2"};
   CHECK_THROWS_WITH(f.plan(), Catch::Contains("restore point \"before_v2\" is not recorded") &&

@@ -126,7 +126,7 @@ TEST_CASE("planner: roles named by policies, column grants, default privileges a
   CHECK(depends(step(p, "table:app.accounts"), "tablespace:fast"));
 }
 
-TEST_CASE("planner: to.encoding and to.locale override the source's; roles: all creates every captured role",
+TEST_CASE("planner: to.encoding and to.locale override the source's, roles: all creates every captured role",
           "[planner][roles]") {
   World w;
   w.doc.spec.encoding = "UTF8";

@@ -263,7 +263,7 @@ TEST_CASE("crypto: a staged backup never lands in the repository in clear and re
   CHECK(contains(error_of([&] { clear.list(); }), "has no encryption key configured"));
 }
 
-TEST_CASE("crypto: keys are what openssl rand -base64 32 prints; files readable by others are refused", "[storage][crypto]") {
+TEST_CASE("crypto: keys are what openssl rand -base64 32 prints, files readable by others are refused", "[storage][crypto]") {
   std::string raw = random_bytes(32);
   auto k = crypto::parse_key("  " + base64(raw) + "\r\n", "k");
   std::string digest = sha256_hex(raw);

@@ -58,7 +58,7 @@ TEST_CASE("storage posix: a write is invisible until commit and leaves nothing w
   CHECK(size == 11);
 }
 
-TEST_CASE("storage posix: exclusive writes never replace; plain writes replace whole", "[storage]") {
+TEST_CASE("storage posix: exclusive writes never replace, plain writes replace whole", "[storage]") {
   TempDir dir;
   auto s = storage::open({"posix", dir.path()}, "local", true);
   CHECK(storage::put(*s, "k/x", "one", {true}));
@@ -81,7 +81,7 @@ TEST_CASE("storage posix: byte ranges and a short object", "[storage]") {
   CHECK_THROWS_AS(s->open("f", 11), Error);
 }
 
-TEST_CASE("storage posix: list by prefix, sorted, without hidden names; keys cannot leave the root", "[storage]") {
+TEST_CASE("storage posix: list by prefix, sorted, without hidden names, keys cannot leave the root", "[storage]") {
   TempDir dir;
   auto s = storage::open({"posix", dir.path()}, "local", true);
   storage::put(*s, "backups/shop/1/data.dump", "a");
@@ -92,8 +92,11 @@ TEST_CASE("storage posix: list by prefix, sorted, without hidden names; keys can
   write_file_atomic(dir.path() / "backups" / "shop" / ".partial-2" / "half", "x");
   auto l = s->list("backups/shop/");
   REQUIRE(l.size() == 2);
-  CHECK(l[0] == storage::ObjectInfo{"backups/shop/1/data.dump", 1});
-  CHECK(l[1] == storage::ObjectInfo{"backups/shop/1/manifest.json", 2});
+  CHECK(l[0].key == "backups/shop/1/data.dump");
+  CHECK(l[0].size == 1);
+  CHECK(l[1].key == "backups/shop/1/manifest.json");
+  CHECK(l[1].size == 2);
+  CHECK(l[1].modified > 1.7e9);  // the file's modification time, seconds since the epoch
   CHECK(s->list("backups/shop").size() == 3);  // a plain prefix, not a folder
   CHECK(s->list("backups/").size() == 3);
   CHECK(s->list("nothing/").empty());
