@@ -30,6 +30,11 @@
 # byte with the original. Any failure prints "BENCH FAILED: <why>", is written to the results
 # file too, and the script exits 1.
 #
+# Fault injection, to see the failure path work (the header of the results file says so):
+#   BENCH_FAULT_INJECT=differ   change one row of the database restored from S3 in round 1 before
+#                               the equality check
+#   BENCH_FAULT_INJECT=wal      change one byte of the first segment fetched back from the S3 archive
+#
 # Results: bench/results/s3-<UTC time>.txt, starting with the date, the machine (cores, memory,
 # load), the PostgreSQL version, the server's settings and the tools' versions. Nothing here runs
 # in the test suite.
@@ -54,6 +59,11 @@ done
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "--runs takes a positive number" >&2; exit 2; }
 [[ "$SCALE" =~ ^[1-9][0-9]*$ ]] || { echo "--scale takes a positive number" >&2; exit 2; }
 [[ "$SEGMENTS" =~ ^[1-9][0-9]*$ ]] || { echo "--segments takes a positive number" >&2; exit 2; }
+FAULT=${BENCH_FAULT_INJECT:-}
+case "$FAULT" in
+  ""|differ|wal) ;;
+  *) echo "unknown BENCH_FAULT_INJECT=$FAULT" >&2; exit 2 ;;
+esac
 
 ensure_packages time bc jq openssl pgbackrest
 ensure_s3rver
@@ -206,6 +216,7 @@ dirty=""
 log "pgrecover S3 benchmark"
 log "date:          $(date -u +%FT%TZ)"
 log "command:       bench/s3_bench.sh ${ARGS[*]}"
+if [ -n "$FAULT" ]; then log "FAULT INJECTION: BENCH_FAULT_INJECT=$FAULT (this run is expected to fail)"; fi
 log "pgrecover:     commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$dirty, $(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt") build"
 log "machine:       $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) memory (MemTotal), kernel $(uname -r)"
 log "load average:  $(cut -d' ' -f1-3 /proc/loadavg) at the start (the machine may be shared: other work adds noise; variants are alternated)"
@@ -298,7 +309,10 @@ for i in $(seq 1 "$RUNS"); do
     T[rs-$repo]+="$EL "; M[rs-$repo]=$(( RSS > ${M[rs-$repo]:-0} ? RSS : ${M[rs-$repo]:-0} ))
     line+="  restore $repo $EL s ($((RSS / 1024)) MB RSS)"
   done
-  if [ "$i" = 1 ]; then check_equal bench_local_1 bench_s3_1; fi
+  if [ "$i" = 1 ]; then
+    if [ "$FAULT" = differ ]; then q -d bench_s3_1 -c "update pgbench_branches set filler = 'fault injected' where bid = 1"; fi
+    check_equal bench_local_1 bench_s3_1
+  fi
   log "$line"
   dropdb "bench_local_$i"; dropdb "bench_s3_$i"
 done
@@ -340,6 +354,7 @@ fetch_back() {  # round
   for s in "${SEGS[@]}"; do
     pgr --log-level warn wal fetch "$s" "$WORK/got" --repository s3 --cluster "bench-$1" > "$WORK/fetch.log" 2>&1 ||
       die "wal fetch of $s from the S3 archive failed: $(tail -n 3 "$WORK/fetch.log")"
+    if [ "$FAULT" = wal ] && [ "$s" = "${SEGS[0]}" ]; then printf 'X' | dd of="$WORK/got" bs=1 seek=100 conv=notrunc status=none; fi
     cmp -s "$WORK/got" "$WORK/walsrc/$s" || die "wal fetch of $s from the S3 archive differs from the original"
     rm -f "$WORK/got"
     pgbr archive-get "$s" "$WORK/got" > "$WORK/fetch.log" 2>&1 || die "pgbackrest archive-get of $s failed: $(tail -n 3 "$WORK/fetch.log")"
