@@ -135,11 +135,20 @@ class DecryptingReader final : public Reader {
   // and hands out at most `left`. `what` names the object in errors.
   DecryptingReader(std::string what, std::unique_ptr<Reader> in, std::unique_ptr<ChunkCipher> cipher, std::uint64_t index,
                    std::uint64_t skip, std::uint64_t left)
-      : what_(std::move(what)), in_(std::move(in)), cipher_(std::move(cipher)), index_(index), skip_(skip), left_(left) {}
+      : what_(std::move(what)),
+        in_(std::move(in)),
+        cipher_(std::move(cipher)),
+        index_(index),
+        skip_(skip),
+        left_(left),
+        whole_(left == std::numeric_limits<std::uint64_t>::max()) {}
 
   std::size_t read(char* buf, std::size_t cap) override {
     while (left_ > 0 && pos_ == plain_.size()) {
-      if (done_) return 0;
+      if (done_) {
+        if (whole_) return 0;
+        fail(ErrorKind::io, fmt::format("\"{}\" ends {} bytes early", what_, left_));  // changed since the range was computed
+      }
       next_chunk();
     }
     std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>({cap, plain_.size() - pos_, left_}));
@@ -175,6 +184,7 @@ class DecryptingReader final : public Reader {
   std::unique_ptr<Reader> in_;
   std::unique_ptr<ChunkCipher> cipher_;
   std::uint64_t index_, skip_, left_;
+  bool whole_;  // to the end of the object, however long; else exactly `left` bytes
   std::string stored_, plain_;
   std::size_t pos_ = 0;
   bool done_ = false;
