@@ -4,6 +4,8 @@
 // the first plan creates every role of the backup (as pg_dumpall's script would, unless the
 // document says roles: require or no-owner), and each plan creates its database with the owner,
 // encoding, locale, settings and privileges its archive records (as pg_restore --create).
+#include <algorithm>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
