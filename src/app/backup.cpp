@@ -12,6 +12,7 @@
 #include "app/runs.hpp"
 #include "config/policy_json.hpp"
 #include "engine/access_check.hpp"
+#include "engine/cluster_backup.hpp"
 #include "engine/physical.hpp"
 #include "executor/backup_runner.hpp"
 #include "pg/pg.hpp"
@@ -166,7 +167,17 @@ planner::BackupFacts gather_backup_facts(const config::BackupPolicy& policy, con
   f.now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
   f.created_at = now_iso8601();
   if (policy.spec.method == config::BackupMethod::physical) gather_physical(policy, settings, repo, f);
-  if (policy.spec.method == config::BackupMethod::logical) {
+  if (policy.spec.whole_cluster()) {
+    // Read at plan time so that the plan lists what it will dump; a database the list names but
+    // the source lacks is an error now, not halfway through the backup.
+    auto c = pg::Connection::open(pg::with_dbname(settings.connect_string(policy.spec.source), "postgres"), "pgrecover plan");
+    f.databases = config::choose_databases(policy.spec, engine::read_source_databases(c));
+    for (const auto& d : f.databases)
+      if (!d.dump && d.reason == "not on the source") {
+        fail(ErrorKind::input, fmt::format("BackupPolicy \"{}\": database \"{}\" of spec.databases is not on the source", name, d.name),
+             "remove it from spec.databases, or create it");
+      }
+  } else if (policy.spec.method == config::BackupMethod::logical) {
     try {
       auto c = pg::Connection::open(pg::with_dbname(settings.connect_string(policy.spec.source), policy.spec.database),
                                     "pgrecover plan");

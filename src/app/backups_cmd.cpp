@@ -9,6 +9,7 @@
 #include "report/backups.hpp"
 #include "report/format.hpp"
 #include "repository/archive_source.hpp"
+#include "repository/cluster_manifest.hpp"
 #include "repository/repository.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -24,15 +25,46 @@ repository::Repository open_repository(const config::Settings& settings, const s
 
 std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }
 
+// One archive of a backup read end to end, its rows compared with the manifest's counts.
+void check_archive(const repository::Repository& repo, const repository::BackupInfo& b, const std::string& data,
+                   const std::map<std::string, std::int64_t>& expected, std::int64_t& rows,
+                   std::vector<repository::VerifyProblem>& problems) {
+  try {
+    auto counted = engine::count_archive_rows(*repository::open_backup_archive(repo, b, data));
+    for (const auto& [t, n] : counted) {
+      rows += n;
+      auto it = expected.find(t);
+      if (it == expected.end()) problems.push_back({data, fmt::format("table {} is not in the manifest", t)});
+      else if (it->second != n) problems.push_back({data, fmt::format("table {} has {} rows, the manifest says {}", t, n, it->second)});
+    }
+    for (const auto& [t, n] : expected)
+      if (!counted.count(t)) problems.push_back({data, fmt::format("table {} of the manifest has no data in the archive", t)});
+  } catch (const Error& e) {
+    problems.push_back({data, fmt::format("the archive cannot be read: {}", e.what())});
+  }
+}
+
 }  // namespace
 
 int backups_list_command(const BackupsOptions& o, std::ostream& out) {
   auto settings = config::load_settings(o.config_path);
   auto repo = open_repository(settings, o.repository);
   auto backups = repo.list();
+  // Whole-cluster backups name no one database: "cluster (N databases)".
+  std::map<std::string, std::size_t> cluster_sizes;
+  for (auto& b : backups) {
+    if (b.kind != "logical" || !b.database.empty()) continue;
+    auto m = repo.read_manifest(b);
+    if (!repository::is_cluster_backup(m)) continue;
+    cluster_sizes[b.id] = repository::cluster_databases(m).size();
+    if (!o.json) b.database = fmt::format("cluster ({} databases)", cluster_sizes[b.id]);
+  }
   if (o.json) {
     nlohmann::json all = nlohmann::json::array();
-    for (const auto& b : backups) all.push_back(repository::to_json(b));
+    for (const auto& b : backups) {
+      all.push_back(repository::to_json(b));
+      if (cluster_sizes.count(b.id)) all.back()["databases"] = cluster_sizes[b.id];
+    }
     out << nlohmann::json{{"format_version", 1}, {"backups", all}}.dump(2) << "\n";
     return kExitOk;
   }
@@ -69,20 +101,12 @@ int backups_verify_command(const BackupsOptions& o, std::ostream& out) {
   std::vector<repository::VerifyProblem> problems = repo.verify_files(b);
   std::int64_t rows = 0;
   // The archive, read end to end: only when the bytes are the ones the manifest describes.
-  if (problems.empty() && m.kind == "logical" && m.format != "plain" && !m.data.empty()) {
-    try {
-      auto counted = engine::count_archive_rows(*repository::open_backup_archive(repo, b, m.data));
-      for (const auto& [t, n] : counted) {
-        rows += n;
-        auto it = m.row_counts.find(t);
-        if (it == m.row_counts.end()) problems.push_back({m.data, fmt::format("table {} is not in the manifest", t)});
-        else if (it->second != n) problems.push_back({m.data, fmt::format("table {} has {} rows, the manifest says {}", t, n, it->second)});
-      }
-      for (const auto& [t, n] : m.row_counts)
-        if (!counted.count(t)) problems.push_back({m.data, fmt::format("table {} of the manifest has no data in the archive", t)});
-    } catch (const Error& e) {
-      problems.push_back({m.data, fmt::format("the archive cannot be read: {}", e.what())});
-    }
+  std::vector<std::pair<std::string, std::map<std::string, std::int64_t>>> archives;  // data, expected rows
+  if (!m.data.empty()) archives.push_back({m.data, m.row_counts});
+  for (const auto& d : repository::cluster_databases(m)) archives.push_back({d.data, d.row_counts});
+  for (const auto& [data, expected] : archives) {
+    if (!problems.empty() || m.kind != "logical" || m.format == "plain") break;
+    check_archive(repo, b, data, expected, rows, problems);
   }
   auto v = repo.read_verification(b);
   std::string now = now_iso8601();

@@ -35,19 +35,27 @@ executor::DrillResult RestoreDriller::logical_drill(const config::BackupPolicy& 
   doc.spec.verify_row_counts = true;
   doc.spec.verify_sql = policy.spec.drill_sql;
 
-  model::Plan plan = plan_restore_document(doc, settings_);
-  executor::ApplyOptions ao;
-  ao.jobs = doc.spec.jobs;
-  ao.cancel = &cancel;
-  executor::ApplyResult res = apply_restore_plan(plan, settings_, ao);
-  const auto& sm = res.summary;
-  if (sm.run_status == "cancelled") fail(ErrorKind::cancelled, "restore drill interrupted");
-  if (sm.run_status != "ok") {
-    const auto& f = sm.failures;
-    if (f.empty()) fail(ErrorKind::internal, "the drill's restore " + sm.run_status);
-    fail(f.front().error_kind, fmt::format("{}: {}", f.front().step, f.front().message), f.front().hint);
+  // A whole-cluster backup is drilled whole: every database restored into the same throwaway
+  // instance (globals first), each checked; the SQL checks run in every database.
+  std::vector<model::Plan> plans = plan_restore_documents(doc, settings_);
+  std::string runs;
+  for (const auto& plan : plans) {
+    executor::ApplyOptions ao;
+    ao.jobs = doc.spec.jobs;
+    ao.cancel = &cancel;
+    executor::ApplyResult res = apply_restore_plan(plan, settings_, ao);
+    const auto& sm = res.summary;
+    if (sm.run_status == "cancelled") fail(ErrorKind::cancelled, "restore drill interrupted");
+    if (sm.run_status != "ok") {
+      const auto& f = sm.failures;
+      if (f.empty()) fail(ErrorKind::internal, "the drill's restore " + sm.run_status);
+      fail(f.front().error_kind, fmt::format("{}: {}", f.front().step, f.front().message), f.front().hint);
+    }
+    runs += (runs.empty() ? "" : ",") + plan.id;
   }
-  return {plan.id, policy.spec.drill_sql.empty() ? "row counts checked" : "row counts and SQL checks checked"};
+  std::string checked = policy.spec.drill_sql.empty() ? "row counts checked" : "row counts and SQL checks checked";
+  if (plans.size() > 1) checked += fmt::format(" in {} databases", plans.size());
+  return {runs, checked};
 }
 
 }  // namespace pgr::app

@@ -36,7 +36,7 @@ std::vector<model::Plan> plan_documents(const config::DocumentSet& docs, const c
   for (const auto& r : docs.restores) {
     if (!only.empty() && r.metadata.name != only) continue;
     matched = true;
-    plans.push_back(plan_restore_document(r, settings));
+    for (auto& p : plan_restore_documents(r, settings)) plans.push_back(std::move(p));
   }
   for (const auto& p : docs.policies) {
     if (!only.empty() && p.metadata.name != only) continue;

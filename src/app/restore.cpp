@@ -268,7 +268,10 @@ void add_globals(const RestoreSource& src, planner::RestoreInputs& in) {
 }
 
 model::Plan plan_restore_document(const config::Restore& doc, const config::Settings& settings) {
-  RestoreSource src = resolve_restore_source(doc, settings);
+  return plan_restore_from(doc, settings, resolve_restore_source(doc, settings));
+}
+
+model::Plan plan_restore_from(const config::Restore& doc, const config::Settings& settings, const RestoreSource& src) {
   if (src.plain) return plan_sql_restore_document(doc, settings, src);
   auto archive = open_source_archive(src, settings);
   TargetAccess t = resolve_target(doc.spec.to, doc.spec.database, settings);

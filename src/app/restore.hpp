@@ -53,6 +53,11 @@ std::string restore_fingerprint(const config::Restore& doc);
 // Plans one Restore document: reads the archive's TOC and the target's catalog (or gives the
 // saved plan of an unfinished run of the same plan id).
 model::Plan plan_restore_document(const config::Restore& doc, const config::Settings& settings);
+// The same from a source already resolved (one database of a whole-cluster backup).
+model::Plan plan_restore_from(const config::Restore& doc, const config::Settings& settings, const RestoreSource& src);
+// Every plan a Restore document needs, in the order they are applied: one, or for a whole-cluster
+// backup one per restored database (restore_cluster.cpp; docs/restore.md).
+std::vector<model::Plan> plan_restore_documents(const config::Restore& doc, const config::Settings& settings);
 
 // Applies a restore plan. Throws Error(stale_plan) when the target or archive changed since the
 // plan was made (unless this continues the plan's own interrupted run), Error(locked) when

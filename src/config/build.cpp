@@ -123,12 +123,41 @@ std::string absolute_from(const std::filesystem::path& base_dir, const std::stri
   return (p.is_absolute() ? p : base_dir / p).lexically_normal().string();
 }
 
+// database / databases / exclude_databases of a logical policy (docs/backups.md, whole-cluster backups).
+void check_cluster_fields(Reader& r, const BackupPolicySpec& s) {
+  if (!s.database.empty() && r.has("/spec/databases")) {
+    r.problem("/spec/databases", "spec.databases: cannot be combined with spec.database; use database for one "
+                                 "database or databases (all, or a list) for a whole-cluster backup");
+  } else if (s.database.empty() && !s.whole_cluster()) {
+    r.problem("/spec", "spec: missing required field \"database\" (method logical dumps one database; "
+                       "databases: all dumps every database of the cluster)");
+  }
+  if (r.has("/spec/exclude_databases") && !s.all_databases) {
+    r.problem("/spec/exclude_databases", "spec.exclude_databases: only used with databases: all");
+  }
+  if (s.whole_cluster() && s.format == DumpFormat::plain) {
+    r.problem("/spec/format", "spec.format: a whole-cluster backup is restored database by database from pg_dump "
+                              "archives; use format directory, custom or tar");
+  }
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < s.databases.size(); ++i) {
+    if (!seen.insert(s.databases[i]).second) {
+      r.problem(fmt::format("/spec/databases/{}", i), fmt::format("spec.databases: \"{}\" is listed twice", s.databases[i]));
+    }
+  }
+}
+
 BackupPolicy build_policy(Reader& r, const YamlDocument& doc, const Settings& settings) {
   BackupPolicy out;
   out.metadata = read_metadata(r, doc);
   BackupPolicySpec& s = out.spec;
   s.source = read_connection(r, "/spec/source");
   s.database = r.str("/spec/database");
+  if (const auto* d = r.get("/spec/databases")) {
+    if (d->is_string()) s.all_databases = true;  // the schema allows only "all"
+    else s.databases = r.strings("/spec/databases");
+  }
+  s.exclude_databases = r.strings("/spec/exclude_databases");
   s.method = r.str("/spec/method", "logical") == "physical" ? BackupMethod::physical : BackupMethod::logical;
   const std::string format = r.str("/spec/format", "directory");
   s.format = format == "custom" ? DumpFormat::custom
@@ -199,10 +228,10 @@ BackupPolicy build_policy(Reader& r, const YamlDocument& doc, const Settings& se
   }
 
   if (logical) {
-    if (s.database.empty()) r.problem("/spec", "spec: missing required field \"database\" (method logical dumps one database)");
+    check_cluster_fields(r, s);
     if (r.has("/spec/cluster")) r.problem("/spec/cluster", "spec.cluster: only used by method physical (the WAL stream name)");
   } else {
-    for (const char* field : {"database", "format", "select", "jobs"}) {
+    for (const char* field : {"database", "databases", "exclude_databases", "format", "select", "jobs"}) {
       if (r.has(std::string("/spec/") + field)) {
         r.problem(std::string("/spec/") + field,
                   fmt::format("spec.{}: not used by method physical (a base backup copies the whole cluster)", field));
@@ -266,6 +295,18 @@ Restore build_restore(Reader& r, const YamlDocument& doc, const Settings& settin
   s.database = r.str("/spec/to/database");
   s.create = r.boolean("/spec/to/create", true);
   s.select = read_selection(r, "/spec/select");
+  s.select_databases = r.strings("/spec/select/databases");
+  if (!s.select_databases.empty() && (!s.archive.empty() || !s.sql_file.empty())) {
+    r.problem("/spec/select/databases", "spec.select.databases: only a whole-cluster backup (from.policy) holds several databases");
+  }
+  if (s.database.empty() && (!s.archive.empty() || !s.sql_file.empty())) {
+    r.problem("/spec/to", "spec.to: missing required field \"database\" (only a whole-cluster backup restores "
+                          "without one: its databases keep their names)");
+  }
+  if (!s.database.empty() && s.select_databases.size() > 1) {
+    r.problem("/spec/to/database", "spec.to.database: renames one database; with several select.databases each "
+                                   "keeps its own name, so leave database out");
+  }
   const std::string existing = r.str("/spec/existing", "fail");
   s.existing = existing == "skip"       ? ExistingPolicy::skip
                : existing == "truncate" ? ExistingPolicy::truncate

@@ -76,7 +76,12 @@ const char* to_string(RecoveryAction v) noexcept;
 
 struct BackupPolicySpec {
   ConnectionRef source;
-  std::string database;  // required for method logical
+  std::string database;  // method logical: one database, or the cluster fields below
+  // Whole-cluster logical backups: `databases: all` (all_databases) or a list of names; then
+  // `database` is empty. exclude_databases only with all. See docs/backups.md.
+  bool all_databases = false;
+  std::vector<std::string> databases, exclude_databases;
+  bool whole_cluster() const { return all_databases || !databases.empty(); }
   BackupMethod method = BackupMethod::logical;
   DumpFormat format = DumpFormat::directory;
   // Default: settings [defaults] compression, else gzip for directory/custom, none for tar/plain.
@@ -124,9 +129,10 @@ struct RestoreSpec {
   std::vector<std::string> fallback_repositories;
   BackupRef backup;
   ConnectionRef to;
-  std::string database;
+  std::string database;  // empty: a whole-cluster backup's databases keep their own names
   bool create = true;
   Selection select;
+  std::vector<std::string> select_databases;  // select.databases (cluster backups); empty: all
   ExistingPolicy existing = ExistingPolicy::fail;
   RolesPolicy roles = RolesPolicy::create_missing;
   // Tablespaces the restored objects use: created from the backup's globals where missing

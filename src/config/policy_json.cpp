@@ -58,6 +58,9 @@ json policy_to_json(const BackupPolicy& p) {
   // Only when set, so the fingerprints of existing policies stay the same.
   if (s.drill_heapallindexed) j["drill_heapallindexed"] = true;
   if (s.repositories.size() > 1) j["repositories"] = s.repositories;
+  if (s.all_databases) j["databases"] = "all";
+  else if (!s.databases.empty()) j["databases"] = s.databases;
+  if (!s.exclude_databases.empty()) j["exclude_databases"] = s.exclude_databases;
   return j;
 }
 
@@ -95,6 +98,11 @@ BackupPolicy policy_from_json(const json& j) {
     s.drill_heapallindexed = j.value("drill_heapallindexed", false);
     s.rpo = std::chrono::seconds{j.value("rpo", 0LL)};
     s.rto = std::chrono::seconds{j.value("rto", 0LL)};
+    if (auto d = j.find("databases"); d != j.end()) {
+      if (d->is_string()) s.all_databases = true;
+      else s.databases = d->get<std::vector<std::string>>();
+    }
+    s.exclude_databases = j.value("exclude_databases", std::vector<std::string>{});
   } catch (const json::exception& e) {
     fail(ErrorKind::input, fmt::format("the backup plan's policy is malformed: {}", e.what()), "plan again");
   }

@@ -25,11 +25,13 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
       "required": ["source"],
       "properties": {
         "source": {"$ref": "common.schema.json#/definitions/connection", "description": "The server to back up: {connection: NAME} from the settings or {conninfo: \"...\"}."},
-        "database": {"description": "The database to dump. Required for method logical; not used by method physical (which copies the whole cluster).", "type": "string", "minLength": 1},
+        "database": {"description": "The database to dump. Required for method logical unless databases is given; not used by method physical (which copies the whole cluster).", "type": "string", "minLength": 1},
+        "databases": {"description": "A whole-cluster logical backup (what pg_dumpall gives, as pg_dump archives): all, every database that accepts connections except template0, or a list of database names. Every database is dumped (jobs of them at once) into one backup with the globals. Not with database.", "oneOf": [{"type": "string", "enum": ["all"]}, {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}]},
+        "exclude_databases": {"description": "With databases: all, databases to leave out (exact names). template0 is never dumped; template1 and postgres are dumped unless listed here.", "type": "array", "items": {"type": "string", "minLength": 1}},
         "method": {"description": "logical: pg_dump of one database (plus globals). physical: pg_basebackup of the whole cluster with a WAL archive, needed for point-in-time recovery.", "type": "string", "enum": ["logical", "physical"], "default": "logical"},
         "format": {"description": "pg_dump output format (logical only). directory is the only one that dumps and restores in parallel.", "type": "string", "enum": ["directory", "custom", "tar", "plain"], "default": "directory"},
         "compression": {"$ref": "common.schema.json#/definitions/compression", "description": "Compression of the dump (logical) or of the base backup (physical). Default: [defaults] compression from the settings, else gzip for directory and custom, none for tar and plain (pg_dump cannot compress tar). lz4 and zstd need pg_dump 16 or later.", "default": "gzip"},
-        "jobs": {"$ref": "common.schema.json#/definitions/jobs", "description": "Parallel pg_dump workers (format directory only). Default: [defaults] jobs from the settings, else 1.", "default": 1},
+        "jobs": {"$ref": "common.schema.json#/definitions/jobs", "description": "Parallel pg_dump workers (format directory only); with databases, how many databases are dumped at once (each by one pg_dump). Default: [defaults] jobs from the settings, else 1.", "default": 1},
         "globals": {"description": "Also capture cluster globals (roles, memberships, role settings, tablespaces) with pg_dumpall --globals-only, because restores fail without them.", "type": "boolean", "default": true},
         "select": {"$ref": "common.schema.json#/definitions/selection", "description": "Schemas and tables to include or exclude (logical only). Default: the whole database."},
         "repository": {"description": "The repository to store backups in: a name from the settings ([repositories.NAME]). Give this or repositories.", "type": "string", "minLength": 1},
@@ -224,18 +226,17 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
           "description": "Where to restore: a server ({connection: NAME} or {conninfo: \"...\"}) and a database on it.",
           "type": "object",
           "additionalProperties": false,
-          "required": ["database"],
           "properties": {
             "connection": {"$ref": "common.schema.json#/definitions/connectionName"},
             "conninfo": {"$ref": "common.schema.json#/definitions/conninfo"},
-            "database": {"description": "The target database.", "type": "string", "minLength": 1},
+            "database": {"description": "The target database. Required, except for a whole-cluster backup (databases: all), whose databases keep their names; with one select.databases it renames that database.", "type": "string", "minLength": 1},
             "create": {"description": "Create the database when it does not exist, as the source was: its encoding, collation and ctype, its owner, and its ALTER DATABASE ... SET settings (like pg_restore --create). When false, a missing database is an error.", "type": "boolean", "default": true},
             "encoding": {"description": "Encoding of a database the restore creates, instead of the source's (such as UTF8). Only with create: true.", "type": "string", "pattern": "^[A-Za-z0-9_]{1,63}$"},
             "locale": {"description": "Collation and ctype of a database the restore creates, instead of the source's (such as C.UTF-8 or en_US.UTF-8); it must exist on the target server. Only with create: true.", "type": "string", "minLength": 1}
           },
           "oneOf": [{"required": ["connection"]}, {"required": ["conninfo"]}]
         },
-        "select": {"$ref": "common.schema.json#/definitions/selection", "description": "Schemas and tables to restore; the objects they need (types, functions, sequences they own) are pulled in. Default: everything in the archive."},
+        "select": {"$ref": "common.schema.json#/definitions/restoreSelection", "description": "Schemas and tables to restore (and, from a whole-cluster backup, which databases); the objects they need (types, functions, sequences they own) are pulled in. Default: everything in the archive."},
         "existing": {"description": "What to do with a table that already exists in the target: fail (stop before changing anything), skip (leave it and its data alone), truncate (keep its definition, replace its rows), replace (as truncate, and a table whose columns differ is dropped with everything that depends on it and re-created).", "type": "string", "enum": ["fail", "skip", "truncate", "replace"], "default": "fail"},
         "allow_dropping_dependents": {"description": "With existing: replace, allow the drop of objects outside the restore (views, foreign keys, policies, triggers, functions of the target that the archive does not hold) that depend on a replaced table. The plan lists them as lost; without this, apply refuses to run such a plan.", "type": "boolean", "default": false},
         "sections": {"description": "Which parts of the archive to restore, like pg_restore --section: pre-data (schemas, types, functions, tables, views, with their grants and comments), data (table rows, sequence values, large objects), post-data (indexes, constraints, foreign keys, triggers, rules, policies, default privileges). [pre-data, post-data] is a schema-only restore, [data] a data-only one.", "type": "array", "items": {"type": "string", "enum": ["pre-data", "data", "post-data"]}, "minItems": 1, "uniqueItems": true, "default": ["pre-data", "data", "post-data"]},
@@ -394,6 +395,19 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
         "tables": {"description": "Tables to include, as table or schema.table patterns (a table without a schema matches in every schema).", "type": "array", "items": {"$ref": "#/definitions/pattern"}},
         "exclude_schemas": {"description": "Schemas to leave out.", "type": "array", "items": {"$ref": "#/definitions/pattern"}},
         "exclude_tables": {"description": "Tables to leave out (their data and everything on them).", "type": "array", "items": {"$ref": "#/definitions/pattern"}}
+      }
+    },
+    "restoreSelection": {
+      "title": "restore selection",
+      "description": "Which schemas and tables to include and exclude, as in selection; from a whole-cluster backup also which databases.",
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "databases": {"description": "From a whole-cluster backup: the databases to restore (default: every database in it).", "type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
+        "schemas": {"$ref": "#/definitions/selection/properties/schemas"},
+        "tables": {"$ref": "#/definitions/selection/properties/tables"},
+        "exclude_schemas": {"$ref": "#/definitions/selection/properties/exclude_schemas"},
+        "exclude_tables": {"$ref": "#/definitions/selection/properties/exclude_tables"}
       }
     },
     "sqlList": {

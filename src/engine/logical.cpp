@@ -106,6 +106,37 @@ ProcessSpec child(std::vector<std::string> argv, const pg::SplitConninfo& c, con
 
 }  // namespace
 
+int pg_dump_major(const fs::path& tool) { return tool_major(tool); }
+std::string pg_dump_version(const fs::path& tool) { return tool_version(tool); }
+
+void run_pg_dump(const BackupRequest& req, const std::string& database, const std::vector<std::string>& options,
+                 const fs::path& out, const std::string& role) {
+  pg::SplitConninfo src = pg::split_password(pg::with_dbname(req.source_conninfo, database));
+  std::vector<std::string> argv{instance::tool_path("pg_dump", req.bin_dir).string()};
+  argv.insert(argv.end(), options.begin(), options.end());
+  argv.push_back("--no-password");
+  argv.push_back("--file=" + out.string());
+  argv.push_back("--dbname=" + src.conninfo);
+  ProcessResult r = run_process(child(argv, src, req.cancel));
+  if (r.cancelled) {
+    fail(ErrorKind::cancelled, fmt::format("backup of database \"{}\" interrupted: pg_dump stopped, nothing was kept", database));
+  }
+  if (!r.ok()) pg_dump_failed(r, database, role);
+  if (!r.err.empty()) log::debug("pg_dump: {}", r.err);
+}
+
+void run_pg_dumpall_globals(const BackupRequest& req, const fs::path& out, bool with_passwords) {
+  pg::SplitConninfo src = pg::split_password(pg::with_dbname(req.source_conninfo, "postgres"));
+  std::vector<std::string> g{instance::tool_path("pg_dumpall", req.bin_dir).string(), "--globals-only", "--no-password",
+                             "--file=" + out.string(), "--dbname=" + src.conninfo};
+  if (!with_passwords) g.push_back("--no-role-passwords");
+  auto gr = run_process(child(g, src, req.cancel));
+  if (!gr.ok()) {
+    fail(ErrorKind::database, describe_failure("pg_dumpall --globals-only", gr),
+         "the backup role must be able to read the roles (pg_roles); nothing was kept of this backup");
+  }
+}
+
 std::string archive_name(config::DumpFormat format) {
   switch (format) {
     case config::DumpFormat::directory: return "data";

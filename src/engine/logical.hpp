@@ -31,6 +31,16 @@ std::vector<std::string> pg_dump_options(const config::BackupPolicySpec& spec, i
 repository::BackupInfo take_logical_backup(const repository::Repository& repo, const BackupRequest& req,
                                            ProgressCounters* progress);
 
+// The pieces a whole-cluster backup (engine/cluster_backup) shares with the one-database one:
+// pg_dump's major version and --version line; one pg_dump of `database` with `options` into
+// `out` (its failures named as take_logical_backup names them, `role` being the backup role);
+// pg_dumpall --globals-only into `out`.
+int pg_dump_major(const std::filesystem::path& tool);
+std::string pg_dump_version(const std::filesystem::path& tool);
+void run_pg_dump(const BackupRequest& req, const std::string& database, const std::vector<std::string>& options,
+                 const std::filesystem::path& out, const std::string& role);
+void run_pg_dumpall_globals(const BackupRequest& req, const std::filesystem::path& out, bool with_passwords);
+
 // Exact rows per "schema.table" of every TABLE DATA entry of a pg_dump archive, read end to end
 // (which also proves every data stream decompresses). Throws Error(archive) naming the entry.
 std::map<std::string, std::int64_t> count_archive_rows(const std::filesystem::path& archive,

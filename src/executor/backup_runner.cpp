@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/cluster_backup.hpp"
 #include "engine/logical.hpp"
 #include "engine/physical.hpp"
 #include "repository/copy.hpp"
@@ -48,7 +49,8 @@ class BackupWorker : public Worker {
     engine::BackupRequest req{name, st_.policy.spec, st_.source_conninfo, st_.bin_dir, &cancelled_};
     repository::BackupInfo b = st_.policy.spec.method == config::BackupMethod::physical
                                    ? engine::take_physical_backup(*st_.repo, req, ctx.progress)
-                                   : engine::take_logical_backup(*st_.repo, req, ctx.progress);
+                                   : st_.policy.spec.whole_cluster() ? engine::take_cluster_backup(*st_.repo, req, ctx.progress)
+                                                                     : engine::take_logical_backup(*st_.repo, req, ctx.progress);
     if (st_.policy.spec.verify_checksums) {
       // Read back what was written: a disk that lies is found now, not at restore time.
       auto problems = st_.repo->verify_files(b);

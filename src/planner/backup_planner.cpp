@@ -67,6 +67,14 @@ std::string age_text(std::chrono::seconds s) {
 
 namespace {
 
+// The databases a whole-cluster backup dumps, as the plan names them: "a, b, c".
+std::string cluster_list(const BackupFacts& facts) {
+  std::string out;
+  for (const auto& d : facts.databases)
+    if (d.dump) out += (out.empty() ? "" : ", ") + d.name;
+  return out.empty() ? "no database" : out;
+}
+
 // 1. Is a backup due? (the schedule, against the newest backup)
 model::Step backup_step(const BackupFacts& facts) {
   const auto& s = facts.policy->spec;
@@ -77,7 +85,9 @@ model::Step backup_step(const BackupFacts& facts) {
   b.phase = "backup";
   b.object = s.method == config::BackupMethod::physical
                  ? fmt::format("{} (base backup, WAL cluster {})", name, s.cluster.empty() ? name : s.cluster)
-                 : fmt::format("{} (database {})", name, s.database);
+                 : s.whole_cluster() ? fmt::format("{} (cluster: {})", name, cluster_list(facts))
+                                     : fmt::format("{} (database {})", name, s.database);
+  if (s.whole_cluster()) b.params["databases"] = cluster_list(facts);
   if (facts.backups.empty()) {
     b.action = Action::create;
     b.reason = "no backup of this policy yet";
@@ -214,6 +224,8 @@ model::Plan plan_backup_policy(const BackupFacts& facts) {
     add_wal_deletion({facts.backups, facts.physical, facts.wal_files, decisions, "", deps}, plan);
   }
   for (const auto& w : facts.warnings) plan.warnings.push_back(w);
+  for (const auto& d : facts.databases)
+    if (!d.dump) plan.warnings.push_back(fmt::format("database \"{}\" is not dumped: {}", d.name, d.reason));
   std::string actions;
   for (const auto& st : plan.steps) actions += st.id + "=" + model::to_string(st.action) + "\n";
   plan.id = "b-" + sha256_hex(fmt::format("backup\n{}\n{}\n{}{}", plan.fingerprints["documents"],

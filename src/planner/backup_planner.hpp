@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "config/database_selection.hpp"
 #include "config/documents.hpp"
 #include "model/plan.hpp"
 #include "repository/physical.hpp"
@@ -63,6 +64,8 @@ struct BackupFacts {
   // Found while gathering: archiving health, a repository on the source's filesystem, folders
   // left by interrupted backups. Shown in the plan as they are.
   std::vector<std::string> warnings;
+  // Whole-cluster logical policies: what the source's pg_database gives (config::choose_databases).
+  std::vector<config::DatabaseChoice> databases;
 };
 
 // A plan of kind "backup". Steps: backup:<policy> (create | no-op), drill:<policy> (run | no-op),

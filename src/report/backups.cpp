@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "report/format.hpp"
+#include "repository/cluster_manifest.hpp"
 
 namespace pgr::report {
 
@@ -54,6 +55,15 @@ std::string render_backup_text(const repository::BackupInfo& b, const repository
   out << fmt::format("  verified:     {}\n", v.verified_at.empty() ? "never (no successful restore drill)" : v.verified_at + " (restore drill " + v.drill_run + ")");
   if (!v.checked_at.empty()) out << fmt::format("  checked:      {}\n", v.checked_at);
   if (!v.last_failure.empty()) out << fmt::format("  last failure: {} {}\n", v.last_failure_at, v.last_failure);
+  if (repository::is_cluster_backup(m)) {
+    auto dbs = repository::cluster_databases(m);
+    out << fmt::format("  databases:    {} (whole cluster)\n", dbs.size());
+    out << fmt::format("    {:<24} {:<16} {:<10} {:<14} {:>10} {:>12} {:>8}\n", "NAME", "OWNER", "ENCODING", "LOCALE", "SIZE", "ROWS", "TABLES");
+    for (const auto& d : dbs) {
+      out << fmt::format("    {:<24} {:<16} {:<10} {:<14} {:>10} {:>12} {:>8}\n", d.name, or_dash(d.owner), or_dash(d.encoding),
+                         or_dash(d.collate), human_bytes(static_cast<std::int64_t>(d.bytes)), d.rows(), d.row_counts.size());
+    }
+  }
   if (!m.row_counts.empty()) {
     out << "  tables:\n";
     for (const auto& [t, n] : m.row_counts) out << fmt::format("    {:<40} {:>12}\n", t, n);
