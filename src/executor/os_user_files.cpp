@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -26,6 +27,16 @@ void give_tree_to(const fs::path& root, const std::optional<UserIdentity>& user)
   if (!user) return;
   give_to(root, user);
   for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) give_to(it->path(), user);
+}
+
+void create_owned_dirs(const fs::path& dir, const std::optional<UserIdentity>& user) {
+  std::vector<fs::path> missing;
+  for (fs::path p = dir; !p.empty() && !fs::exists(p); p = p.parent_path()) {
+    missing.push_back(p);
+    if (p == p.root_path()) break;
+  }
+  create_private_dirs(dir);
+  for (const auto& p : missing) give_to(p, user);
 }
 
 // The server's user must be able to reach the data directory (and write its log beside it).

@@ -50,6 +50,7 @@ StepOutcome PitrWorker::run(const model::Step& step, StepContext& ctx) {
   check_cancel();
   if (step.kind == "verify-backup") return verify_backup();
   if (step.kind == "data-directory") return prepare();
+  if (step.kind == "tablespace-directory") return tablespace_directory(step);
   if (step.kind == "extract") return extract(ctx);
   if (step.kind == "local-wal") return local_wal();
   if (step.kind == "recovery-settings") return settings();
@@ -132,6 +133,9 @@ StepOutcome PitrWorker::extract(StepContext& ctx) {
     stats.files += w.files;
     stats.bytes += w.bytes;
   }
+  auto ts = extract_tablespaces(b, ctx.progress ? &ctx.progress->bytes : &bytes);
+  stats.files += ts.files;
+  stats.bytes += ts.bytes;
   create_private_dirs(dd / "pg_wal" / "archive_status");
   // pg_verifybackup: every file against pg_basebackup's own manifest, and the WAL range parses.
   // The manifest is read from a local copy (the repository may be an object store).
@@ -142,6 +146,7 @@ StepOutcome PitrWorker::extract(StepContext& ctx) {
              "--wal-directory=" + (dd / "pg_wal").string(), dd.string()};
   ProcessResult v = run_process(ps);
   if (!v.ok()) fail(ErrorKind::io, describe_failure("pg_verifybackup of the extracted data directory", v));
+  finish_tablespaces();
   give_tree_to(dd, r_.user_);
   fsync_dir(dd);
   return {0, static_cast<std::int64_t>(stats.bytes), fmt::format("{} files, verified with pg_verifybackup", stats.files)};

@@ -14,6 +14,7 @@
 #include "executor/pitr_runner.hpp"
 #include "instance/instance.hpp"
 #include "model/pitr_params.hpp"
+#include "repository/physical.hpp"
 #include "repository/repository.hpp"
 #include "util/error.hpp"
 #include "util/process.hpp"
@@ -25,6 +26,13 @@ namespace P = model::pitr_param;
 
 class PitrRunner;
 
+// One entry of the plan's "tablespaces" parameter.
+struct PlannedTablespace {
+  std::string oid, name, file;
+  fs::path location;  // where it is recovered (mapped or original)
+};
+using ExtractStats = repository::ExtractStats;
+
 class PitrWorker : public Worker {
  public:
   explicit PitrWorker(PitrRunner& r) : r_(r) {}
@@ -35,6 +43,12 @@ class PitrWorker : public Worker {
   StepOutcome verify_backup();
   StepOutcome prepare();
   StepOutcome extract(StepContext& ctx);
+  StepOutcome tablespace_directory(const model::Step& step);
+  // Each tablespace tar into its folder (emptied first when an interrupted extract left files)
+  // and the pg_tblspc links; after pg_verifybackup, finish_tablespaces drops tablespace_map
+  // (its locations are the source's) and gives the folders to the server's user.
+  ExtractStats extract_tablespaces(const repository::BackupInfo& b, std::atomic<std::int64_t>* progress);
+  void finish_tablespaces();
   StepOutcome local_wal();
   StepOutcome settings();
   StepOutcome start();
@@ -78,6 +92,7 @@ class PitrRunner : public StepRunner {
     if (!config_.repository) fail(ErrorKind::internal, "a pitr runner without its repository");
     return *config_.repository;
   }
+  std::vector<PlannedTablespace> tablespaces() const;  // executor/pitr_tablespaces.cpp
   repository::BackupInfo backup() const { return repo().find(param(P::policy) + "/" + param(P::backup)); }
   fs::path log_file() const { return data_dir_.parent_path() / "postgresql.log"; }
   ProcessResult server_tool(std::vector<std::string> argv) const {
