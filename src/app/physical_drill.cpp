@@ -1,14 +1,17 @@
 // Physical restore drills: the backup recovered to consistency (target immediate) into a
 // throwaway data directory with pgrecover's own PointInTimeRecovery, the policy's SQL checks run
 // there, then pg_amcheck over every database, then the server stopped and the folder removed.
+// Tablespaces are mapped into the same throwaway folder.
 #include <fmt/format.h>
 
 #include "app/drill.hpp"
 #include "app/pitr.hpp"
+#include "app/repositories.hpp"
 #include "instance/amcheck.hpp"
 #include "instance/drill_folder.hpp"
 #include "instance/instance.hpp"
 #include "model/pitr_params.hpp"
+#include "repository/physical.hpp"
 #include "util/error.hpp"
 
 namespace pgr::app {
@@ -39,6 +42,12 @@ executor::DrillResult RestoreDriller::physical_drill(const config::BackupPolicy&
   s.action = config::RecoveryAction::promote;  // writable, so pg_amcheck can install amcheck
   s.data_directory = folder.data();
   s.settings = {{"hba_file", folder.hba().string()}};
+  // The backup's tablespaces go into the drill's folder too, never to their original locations
+  // (the source's, on this host perhaps).
+  auto repo = open_repository(settings_, s.repository, fmt::format("BackupPolicy \"{}\"", policy.metadata.name));
+  for (const auto& t : repository::physical_info(repo.read_manifest(backup)).tablespaces) {
+    s.tablespace_mapping[t.location] = folder.tablespace(t.oid).string();
+  }
   s.verify_sql = policy.spec.drill_sql;  // run while paused at consistency, before promotion
   model::Plan plan = plan_recovery(doc, settings_, backup.id);
   executor::ApplyOptions ao;

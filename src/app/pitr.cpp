@@ -156,6 +156,14 @@ model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::
   f.wal = &wal;
   if (!f.backups.empty()) f.restore_points = repository::list_restore_points(repo.storage(), f.backups.back().info.wal_cluster);
   f.data_directory_empty = empty_or_absent(s.data_directory);
+  for (const auto& b : f.backups) {
+    for (const auto& t : b.info.tablespaces) {
+      if (!empty_or_absent(t.location)) f.occupied_folders.insert(t.location);
+    }
+  }
+  for (const auto& [from, to] : s.tablespace_mapping) {
+    if (!empty_or_absent(to)) f.occupied_folders.insert(to);
+  }
   f.executable = fs::read_symlink("/proc/self/exe").string();
   f.settings_file = fs::absolute(settings.file).string();
   f.running_as_root = running_as_root();

@@ -361,6 +361,42 @@ Restore build_restore(Reader& r, const YamlDocument& doc, const Settings& settin
   return out;
 }
 
+// to.tablespace_mapping: absolute paths (the schema checks the leading '/'), normalized; no two
+// tablespaces into one folder, none into the data directory (the extract would take it over).
+void read_tablespace_mapping(Reader& r, PointInTimeRecoverySpec& s) {
+  const auto* m = r.get("/spec/to/tablespace_mapping");
+  if (!m || !m->is_object()) return;
+  auto normal = [](const std::string& p) {
+    std::string n = std::filesystem::path(p).lexically_normal().string();
+    while (n.size() > 1 && n.back() == '/') n.pop_back();
+    return n;
+  };
+  std::map<std::string, std::string> seen;  // new -> old
+  for (const auto& [from, to_value] : m->items()) {
+    const std::string p = "/spec/to/tablespace_mapping/" + pointer_segment(from);
+    const std::string to = to_value.is_string() ? to_value.get<std::string>() : "";
+    auto bad = [](const std::string& x) { return x.empty() || x[0] != '/' || x.find_first_of("\n\r") != std::string::npos; };
+    if (bad(from) || bad(to)) {
+      r.problem(p, fmt::format("spec.to.tablespace_mapping: \"{}\": \"{}\" must map an absolute path to an absolute path",
+                               from, to));
+      continue;
+    }
+    std::string old_n = normal(from), new_n = normal(to);
+    std::string dd = normal(s.data_directory.string());
+    if (!s.data_directory.empty() && (new_n == dd || new_n.rfind(dd + "/", 0) == 0)) {
+      r.problem(p, fmt::format("spec.to.tablespace_mapping: \"{}\" is inside the data directory \"{}\"; choose a folder "
+                               "outside it", to, dd));
+      continue;
+    }
+    if (auto [it, fresh] = seen.emplace(new_n, old_n); !fresh) {
+      r.problem(p, fmt::format("spec.to.tablespace_mapping: \"{}\" and \"{}\" both map to \"{}\"; each tablespace "
+                               "needs its own folder", it->second, old_n, new_n));
+      continue;
+    }
+    s.tablespace_mapping[old_n] = new_n;
+  }
+}
+
 PointInTimeRecovery build_recovery(Reader& r, const YamlDocument& doc, const std::filesystem::path& base_dir) {
   PointInTimeRecovery out;
   out.metadata = read_metadata(r, doc);
@@ -408,6 +444,7 @@ PointInTimeRecovery build_recovery(Reader& r, const YamlDocument& doc, const std
       }
     }
   }
+  read_tablespace_mapping(r, s);
   s.archive_resume = r.str("/spec/archive", "off") == "resume";
   s.verify_sql = r.strings("/spec/verify/sql");
   s.timeout = read_duration(r, "/spec/timeout", std::chrono::seconds(3600));

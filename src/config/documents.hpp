@@ -179,6 +179,9 @@ struct PointInTimeRecoverySpec {
   std::string listen_addresses;               // to.listen_addresses; empty: not given
   bool listen_addresses_given = false;
   std::map<std::string, std::string> settings;  // to.settings, rendered as postgresql.conf values
+  // to.tablespace_mapping: a tablespace's location on the source -> where it is recovered (both
+  // absolute and lexically normal, no trailing '/').
+  std::map<std::string, std::string> tablespace_mapping;
   bool archive_resume = false;                // archive: resume | off
   std::vector<std::string> verify_sql;
   std::chrono::seconds timeout{3600};         // how long to wait for the target

@@ -151,6 +151,13 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
             "move_aside_existing": {"description": "Rename an existing non-empty data directory to NAME.pgrecover-TIMESTAMP (kept) instead of failing; for an in-place recovery of a stopped primary, the WAL in its pg_wal that the archive lacks is replayed too.", "type": "boolean", "default": false},
             "config": {"description": "isolated: the recovered server listens on port (or a free one) and a Unix socket only, whatever the source's configuration says (a side recovery next to production). keep: the recovered postgresql.conf and postgresql.auto.conf of the source stay in force, so listen_addresses, port, socket directory and every other setting are the source's unless overridden here (a replacement for a lost server).", "type": "string", "enum": ["isolated", "keep"], "default": "isolated"},
             "listen_addresses": {"description": "listen_addresses of the recovered server. Default: '' (Unix socket only) with config isolated, the source's with config keep.", "type": "string"},
+            "tablespace_mapping": {
+              "title": "map of tablespace locations (old: new)",
+              "description": "Where the backup's tablespaces go, as pg_basebackup -T OLD=NEW: each key is a tablespace's location on the source, each value the folder it is recovered into (both absolute; the new folder must be empty or absent and outside the data directory). A tablespace not named here goes back to its original location, which must then be empty or absent: a side recovery next to the source maps every tablespace. E.g. {\"/srv/ts/fast\": \"/srv/restore/ts-fast\"}.",
+              "type": "object",
+              "propertyNames": {"pattern": "^/"},
+              "additionalProperties": {"type": "string", "pattern": "^/"}
+            },
             "settings": {
               "title": "map of server settings",
               "description": "Other server settings for the recovered server (name: value), written after the source's configuration so that they win; e.g. {max_connections: 200, shared_buffers: 1GB}.",

@@ -1,5 +1,6 @@
 #include "engine/physical.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -24,6 +25,44 @@ std::string compress_option(const config::Compression& c) {
 }
 
 std::string utc_now_sql() { return "to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"; }
+
+// The tablespaces pg_basebackup wrote as <oid>.tar[...], with their locations from base.tar's
+// tablespace_map, their names from pg_tablespace, their sizes from backup_manifest. Any other
+// file fails the backup: it would not be restored.
+std::vector<repository::PhysicalTablespace> tablespaces_of(pg::Connection& conn, const fs::path& dir,
+                                                          const repository::PhysicalInfo& info) {
+  std::vector<repository::PhysicalTablespace> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string n = e.path().filename().string();
+    if (n == info.base_file || n == info.wal_file || n == "backup_manifest") continue;
+    std::string oid = n.substr(0, n.find('.'));
+    if (oid.empty() || oid.find_first_not_of("0123456789") != std::string::npos || repository::find_tar(dir, oid) != n) {
+      fail(ErrorKind::io, fmt::format("pg_basebackup wrote \"{}\", which is neither the base, the WAL nor a tablespace", n));
+    }
+    out.push_back({oid, "", "", n, 0});
+  }
+  if (out.empty()) return out;
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return std::stoull(a.oid) < std::stoull(b.oid); });
+  // Locations cannot change (there is no ALTER TABLESPACE ... LOCATION), so the catalog says
+  // where each was; base.tar's tablespace_map (read only if a tablespace was dropped meanwhile,
+  // as it means reading all of base.tar) says the same.
+  std::string manifest = read_file(dir / "backup_manifest");
+  auto rows = conn.exec("SELECT oid::text, spcname, pg_catalog.pg_tablespace_location(oid) FROM pg_catalog.pg_tablespace");
+  std::vector<std::pair<std::string, std::string>> map;
+  for (auto& t : out) {
+    for (int row = 0; row < rows.rows(); ++row) {
+      if (rows.str(row, 0) == t.oid) t.name = rows.str(row, 1), t.location = rows.str(row, 2);
+    }
+    if (t.location.empty()) {
+      if (map.empty()) map = repository::parse_tablespace_map(repository::read_tar_member(dir / info.base_file, "tablespace_map"));
+      auto m = std::find_if(map.begin(), map.end(), [&](const auto& p) { return p.first == t.oid; });
+      if (m == map.end()) fail(ErrorKind::io, fmt::format("pg_basebackup wrote {} but its tablespace_map has no tablespace {}", t.file, t.oid));
+      t.location = m->second;
+    }
+    t.bytes = repository::backup_manifest_tablespace_bytes(manifest, t.oid);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -125,13 +164,7 @@ repository::BackupInfo take_physical_backup(const repository::Repository& repo, 
   info.base_file = repository::find_tar(pending.dir(), "base");
   info.wal_file = repository::find_tar(pending.dir(), "pg_wal");
   if (info.base_file.empty()) fail(ErrorKind::io, "pg_basebackup wrote no base.tar");
-  for (const auto& e : fs::directory_iterator(pending.dir())) {
-    std::string n = e.path().filename().string();
-    if (n != info.base_file && n != info.wal_file && n != "backup_manifest") {
-      fail(ErrorKind::input, fmt::format("the source has tablespaces (pg_basebackup wrote \"{}\"): physical backups "
-                                         "with tablespaces are not supported yet", n));
-    }
-  }
+  info.tablespaces = tablespaces_of(conn, pending.dir(), info);
   {
     auto r2 = conn.exec("SELECT " + utc_now_sql() + ", extract(epoch FROM clock_timestamp())::float8");
     info.stop_time = r2.str(0, 0);

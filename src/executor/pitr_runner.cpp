@@ -1,21 +1,18 @@
 #include "executor/pitr_runner.hpp"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "executor/os_user_files.hpp"
 #include "executor/pitr_local_wal.hpp"
+#include "executor/pitr_worker.hpp"
 #include "instance/instance.hpp"
 #include "pg/check.hpp"
 #include "pg/pg.hpp"
@@ -30,9 +27,10 @@
 
 namespace pgr::executor {
 
+namespace pitr_detail {
+
 namespace {
 
-namespace P = model::pitr_param;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kBlockBegin = "# --- pgrecover point-in-time recovery: begin ---";
@@ -40,116 +38,7 @@ constexpr const char* kBlockEnd = "# --- pgrecover point-in-time recovery: end -
 
 bool is_empty_dir(const fs::path& p) { return fs::is_directory(p) && fs::directory_iterator(p) == fs::directory_iterator(); }
 
-void give_to(const fs::path& p, const std::optional<UserIdentity>& user) {
-  if (!user) return;
-  if (::lchown(p.c_str(), user->uid, user->gid) != 0) {
-    fail(ErrorKind::io, fmt::format("could not give \"{}\" to user {}: {}", p.string(), user->name, errno_text(errno)));
-  }
-}
-
-void give_tree_to(const fs::path& root, const std::optional<UserIdentity>& user) {
-  if (!user) return;
-  give_to(root, user);
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) give_to(it->path(), user);
-}
-
-// The server's user must be able to reach the data directory (and write its log beside it).
-void check_reachable(const fs::path& dir, const std::optional<UserIdentity>& user) {
-  if (!user) return;
-  for (fs::path p = dir; !p.empty(); p = p.parent_path()) {
-    struct stat st {};
-    if (::stat(p.c_str(), &st) == 0) {
-      bool ok = (st.st_uid == user->uid && (st.st_mode & S_IXUSR)) || (st.st_gid == user->gid && (st.st_mode & S_IXGRP)) ||
-                (st.st_mode & S_IXOTH);
-      if (!ok) {
-        fail(ErrorKind::input,
-             fmt::format("user \"{}\", who runs the recovered server, cannot reach \"{}\" (no search permission on \"{}\")",
-                         user->name, dir.string(), p.string()),
-             "choose a data_directory below folders that user can enter");
-      }
-    }
-    if (p == p.root_path()) break;
-  }
-}
-
-std::string read_log(const fs::path& file) {
-  std::ifstream in(file);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-class PitrRunner;
-
-class PitrWorker : public Worker {
- public:
-  explicit PitrWorker(PitrRunner& r) : r_(r) {}
-  StepOutcome run(const model::Step& step, StepContext& ctx) override;
-  void cancel() override { cancelled_ = true; }
-
- private:
-  StepOutcome verify_backup();
-  StepOutcome prepare();
-  StepOutcome extract(StepContext& ctx);
-  StepOutcome local_wal();
-  StepOutcome settings();
-  StepOutcome start();
-  StepOutcome wait(StepContext& ctx);
-  StepOutcome wait_for_end_of_archive(StepContext& ctx);
-  StepOutcome verify();
-  StepOutcome act(const std::string& action);
-
-  std::string conninfo() const;
-  // The same, or nullopt when the server is gone (no readable postmaster.pid).
-  std::optional<std::string> running_conninfo() const;
-  // pg_ctl writes the server log next to the data directory: make it the server user's.
-  void prepare_log() const;
-  bool server_running() const;
-  [[noreturn]] void recovery_failed(const std::string& what) const;
-  void check_cancel() const {
-    if (cancelled_) fail(ErrorKind::cancelled, "point-in-time recovery interrupted");
-  }
-
-  PitrRunner& r_;
-  std::atomic<bool> cancelled_{false};
-};
-
-class PitrRunner : public StepRunner {
- public:
-  PitrRunner(const model::Plan& plan, const PitrRunnerConfig& config) : plan_(plan), config_(config) {
-    bin_dir_ = instance::find_bin_dir(config.bin_dir);
-    if (running_as_root()) user_ = lookup_user(config.run_as.empty() ? "postgres" : config.run_as);
-    data_dir_ = param(P::data_directory);
-    socket_dir_ = param(P::socket_directory).empty() ? data_dir_ : fs::path(param(P::socket_directory));
-  }
-  std::unique_ptr<Worker> make_worker(int) override { return std::make_unique<PitrWorker>(*this); }
-
-  const std::string& param(const char* key) const {
-    static const std::string empty;
-    auto it = plan_.params.find(key);
-    return it == plan_.params.end() ? empty : it->second;
-  }
-  bool standby() const { return param(P::standby) == "true"; }
-  const repository::Repository& repo() const {
-    if (!config_.repository) fail(ErrorKind::internal, "a pitr runner without its repository");
-    return *config_.repository;
-  }
-  repository::BackupInfo backup() const { return repo().find(param(P::policy) + "/" + param(P::backup)); }
-  fs::path log_file() const { return data_dir_.parent_path() / "postgresql.log"; }
-  ProcessResult server_tool(std::vector<std::string> argv) const {
-    ProcessSpec ps;
-    ps.argv = std::move(argv);
-    ps.run_as = user_;
-    ps.cwd = data_dir_.parent_path();
-    ps.unset_env = {"PGDATA", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGOPTIONS"};
-    return run_process(ps);
-  }
-
-  const model::Plan& plan_;
-  PitrRunnerConfig config_;
-  fs::path bin_dir_, data_dir_, socket_dir_;
-  std::optional<UserIdentity> user_;
-};
+}  // namespace
 
 void PitrWorker::prepare_log() const {
   fs::path log = r_.log_file();
@@ -161,6 +50,7 @@ StepOutcome PitrWorker::run(const model::Step& step, StepContext& ctx) {
   check_cancel();
   if (step.kind == "verify-backup") return verify_backup();
   if (step.kind == "data-directory") return prepare();
+  if (step.kind == "tablespace-directory") return tablespace_directory(step);
   if (step.kind == "extract") return extract(ctx);
   if (step.kind == "local-wal") return local_wal();
   if (step.kind == "recovery-settings") return settings();
@@ -243,6 +133,9 @@ StepOutcome PitrWorker::extract(StepContext& ctx) {
     stats.files += w.files;
     stats.bytes += w.bytes;
   }
+  auto ts = extract_tablespaces(b, ctx.progress ? &ctx.progress->bytes : &bytes);
+  stats.files += ts.files;
+  stats.bytes += ts.bytes;
   create_private_dirs(dd / "pg_wal" / "archive_status");
   // pg_verifybackup: every file against pg_basebackup's own manifest, and the WAL range parses.
   // The manifest is read from a local copy (the repository may be an object store).
@@ -253,6 +146,7 @@ StepOutcome PitrWorker::extract(StepContext& ctx) {
              "--wal-directory=" + (dd / "pg_wal").string(), dd.string()};
   ProcessResult v = run_process(ps);
   if (!v.ok()) fail(ErrorKind::io, describe_failure("pg_verifybackup of the extracted data directory", v));
+  finish_tablespaces();
   give_tree_to(dd, r_.user_);
   fsync_dir(dd);
   return {0, static_cast<std::int64_t>(stats.bytes), fmt::format("{} files, verified with pg_verifybackup", stats.files)};
@@ -371,137 +265,6 @@ StepOutcome PitrWorker::start() {
   }
 }
 
-StepOutcome PitrWorker::wait(StepContext& ctx) {
-  if (r_.standby()) return wait_for_end_of_archive(ctx);
-  auto deadline = Clock::now() + std::chrono::seconds(std::stoll(r_.param(P::timeout)));
-  std::uint64_t start_lsn = repository::parse_lsn(r_.param(P::start_lsn));
-  std::string last_lsn = "(unknown)";
-  auto next_log = Clock::now() + std::chrono::seconds(10);
-  std::string last_error;
-  while (true) {
-    check_cancel();
-    if (!fs::exists(r_.data_dir_ / "postmaster.pid") || !server_running()) {
-      recovery_failed(fmt::format("the recovered server stopped before reaching the target {}", r_.param(P::target)));
-    }
-    try {
-      // The server may stop between the check above and here (recovery that runs out of WAL
-      // ends it): that is the same failure, with the same diagnosis from the log.
-      auto where = running_conninfo();
-      if (!where) recovery_failed(fmt::format("the recovered server stopped before reaching the target {}", r_.param(P::target)));
-      auto c = pg::Connection::open(*where, "pgrecover recovery");
-      auto res = c.exec("SELECT pg_catalog.pg_is_in_recovery(), pg_catalog.pg_get_wal_replay_pause_state(), "
-                        "coalesce(pg_catalog.pg_last_wal_replay_lsn()::text, '')");
-      bool in_recovery = res.boolean(0, 0);
-      std::string state = res.str(0, 1);
-      if (!res.str(0, 2).empty()) last_lsn = res.str(0, 2);
-      if (ctx.progress && last_lsn != "(unknown)") {
-        std::uint64_t lsn = repository::parse_lsn(last_lsn);
-        ctx.progress->bytes = static_cast<std::int64_t>(lsn > start_lsn ? lsn - start_lsn : 0);
-      }
-      if (!in_recovery) {
-        fail(ErrorKind::instance,
-             fmt::format("the recovered server left recovery without pausing at the target {} (replayed up to {})",
-                         r_.param(P::target), last_lsn),
-             "the target was probably not in the WAL; check the server log " + r_.log_file().string());
-      }
-      if (state == "paused") {
-        std::string why = diagnose_recovery_log(read_log(r_.log_file()), std::stoull(r_.param(P::seg_size)));
-        return {0, ctx.progress ? ctx.progress->bytes.load() : 0,
-                fmt::format("paused at {}{}", last_lsn, why.empty() ? "" : " (" + why + ")")};
-      }
-    } catch (const pg::DbError& e) {
-      last_error = e.what();  // still starting up, or consistent state not reached yet
-    }
-    if (Clock::now() >= deadline) {
-      std::string where = last_lsn == "(unknown)" ? "replay has not reached a consistent state"
-                                                  : fmt::format("replay is at {}", last_lsn);
-      std::string missing;
-      if (last_lsn != "(unknown)") {
-        std::uint64_t seg = std::stoull(r_.param(P::seg_size));
-        std::uint64_t next = repository::segment_number(repository::parse_lsn(last_lsn), seg) + 1;
-        repository::WalArchive archive(r_.repo().storage_ptr(), r_.param(P::cluster));
-        std::string name = repository::segment_name(static_cast<std::uint32_t>(std::stoul(r_.param(P::timeline))), next, seg);
-        missing = archive.find(name) ? fmt::format("; the next segment {} is in the archive", name)
-                                     : fmt::format("; the next segment {} is not in the archive", name);
-      }
-      fail(ErrorKind::instance,
-           fmt::format("recovery did not reach the target {} within {}s: {}{}", r_.param(P::target), r_.param(P::timeout),
-                       where, missing),
-           "raise spec.timeout if replay is only slow; otherwise archive the missing WAL or choose an earlier target. "
-           "The server is still running; the server log is " + r_.log_file().string());
-    }
-    if (Clock::now() >= next_log) {
-      log::info("recovery: replayed up to {} (waiting for the target {})", last_lsn, r_.param(P::target));
-      next_log = Clock::now() + std::chrono::seconds(10);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
-}
-
-// target latest: the server runs as a standby that restores every archived segment and then
-// keeps asking for the next. Replay has reached the end of the archive once it is at or past the
-// newest segment the plan expects and has not moved for a few seconds.
-StepOutcome PitrWorker::wait_for_end_of_archive(StepContext& ctx) {
-  auto deadline = Clock::now() + std::chrono::seconds(std::stoll(r_.param(P::timeout)));
-  const std::uint64_t seg = std::stoull(r_.param(P::seg_size));
-  const std::string& expected = r_.param(P::last_segment);
-  std::uint32_t tli = 0;
-  std::uint64_t expected_no = 0;
-  repository::parse_segment_name(expected, seg, tli, expected_no);
-  std::uint64_t start_lsn = repository::parse_lsn(r_.param(P::start_lsn));
-  std::string last_lsn;
-  auto still_since = Clock::now();
-  auto next_log = Clock::now() + std::chrono::seconds(10);
-  const std::string stopped = "the recovered server stopped while replaying the archive";
-  while (true) {
-    check_cancel();
-    auto where = running_conninfo();
-    if (!where || !server_running()) recovery_failed(stopped);
-    try {
-      auto c = pg::Connection::open(*where, "pgrecover recovery");
-      auto res = c.exec("SELECT pg_catalog.pg_is_in_recovery(), coalesce(pg_catalog.pg_last_wal_replay_lsn()::text, ''), "
-                        "coalesce(to_char(pg_catalog.pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', "
-                        "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '')");
-      if (!res.boolean(0, 0)) {
-        fail(ErrorKind::instance, "the recovered server is no longer in recovery: it was promoted by someone else",
-             "look at it; plan again for a new recovery into an empty data directory");
-      }
-      std::string lsn = res.str(0, 1);
-      if (lsn != last_lsn) {
-        last_lsn = lsn;
-        still_since = Clock::now();
-      }
-      if (!lsn.empty()) {
-        std::uint64_t at = repository::parse_lsn(lsn);
-        if (ctx.progress) ctx.progress->bytes = static_cast<std::int64_t>(at > start_lsn ? at - start_lsn : 0);
-        if (repository::segment_number(at, seg) >= expected_no && Clock::now() - still_since >= std::chrono::seconds(3)) {
-          std::string commit = res.str(0, 2);
-          std::string note = fmt::format("replayed the archive to {} (newest segment expected: {}); {}", lsn, expected,
-                                         commit.empty() ? "no transaction was replayed after the base backup"
-                                                        : "the last transaction replayed committed at " + commit +
-                                                              ": what was committed after it is lost");
-          log::info("recovery: {}", note);  // the data-loss window, for whoever runs the recovery
-          return {0, ctx.progress ? ctx.progress->bytes.load() : 0, note};
-        }
-      }
-    } catch (const pg::DbError&) {
-      // still starting up, or not consistent yet
-    }
-    if (Clock::now() >= deadline) {
-      fail(ErrorKind::instance,
-           fmt::format("recovery did not reach the end of the archive (segment {}) within {}s: replay is at {}", expected,
-                       r_.param(P::timeout), last_lsn.empty() ? "(not consistent yet)" : last_lsn),
-           "raise spec.timeout if replay is only slow; otherwise a segment before " + expected +
-               " is missing or damaged. The server is still running; the server log is " + r_.log_file().string());
-    }
-    if (Clock::now() >= next_log) {
-      log::info("recovery: replayed up to {} (the archive ends in {})", last_lsn, expected);
-      next_log = Clock::now() + std::chrono::seconds(10);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
-}
-
 StepOutcome PitrWorker::verify() {
   auto checks = nlohmann::json::parse(r_.param(P::verify_sql)).get<std::vector<std::string>>();
   auto c = pg::Connection::open(conninfo(), "pgrecover verify");
@@ -555,7 +318,7 @@ StepOutcome PitrWorker::act(const std::string& action) {
   return {0, 0, fmt::format("promoted: open for writes (new timeline after {}){}", tli.str(0, 0), archiving)};
 }
 
-}  // namespace
+}  // namespace pitr_detail
 
 std::string diagnose_recovery_log(const std::string& log, std::uint64_t seg_size) {
   std::string stop, ended, inside, restored, redo, last_commit;
@@ -595,7 +358,7 @@ std::string diagnose_recovery_log(const std::string& log, std::uint64_t seg_size
 }
 
 std::unique_ptr<StepRunner> make_pitr_runner(const model::Plan& plan, const PitrRunnerConfig& config) {
-  return std::make_unique<PitrRunner>(plan, config);
+  return std::make_unique<pitr_detail::PitrRunner>(plan, config);
 }
 
 }  // namespace pgr::executor

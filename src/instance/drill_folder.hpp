@@ -23,6 +23,8 @@ class DrillFolder {
   const std::filesystem::path& path() const { return tmp_.path(); }
   std::filesystem::path data() const { return tmp_.path() / "data"; }
   std::filesystem::path hba() const { return tmp_.path() / "pg_hba.conf"; }
+  // Where the backup's tablespace `oid` is recovered (never its original location).
+  std::filesystem::path tablespace(const std::string& oid) const { return tmp_.path() / "tablespaces" / oid; }
   // Gives a file or folder under path() to the server's OS user (when running as root).
   void give(const std::filesystem::path& p) const;
 

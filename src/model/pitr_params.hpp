@@ -37,6 +37,9 @@ inline constexpr const char* archive_resume = "archive_resume";  // "true": arch
 // apply), and the WAL files of its pg_wal copied into the new pg_wal (JSON array of names).
 inline constexpr const char* moved_aside_to = "moved_aside_to";
 inline constexpr const char* local_wal = "local_wal";
+// The backup's tablespaces and where each goes: a JSON array of {oid, name, file, original,
+// location} (absent or "[]": none).
+inline constexpr const char* tablespaces = "tablespaces";
 inline constexpr const char* last_segment_archived_at = "last_segment_archived_at";  // ISO-8601 or ""
 
 }  // namespace pgr::model::pitr_param

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "planner/pitr_tablespaces.hpp"
 #include "util/error.hpp"
 #include "util/hash.hpp"
 #include "util/time.hpp"
@@ -227,7 +228,7 @@ std::string target_text(const config::PointInTimeRecoverySpec& s) {
 }
 
 void add_steps(const PitrFacts& facts, const PhysicalBackup& chosen, const std::string& choice,
-               const std::string& wal_reason, model::Plan& plan) {
+               const std::string& wal_reason, const std::vector<TablespacePlacement>& tablespaces, model::Plan& plan) {
   const auto& s = facts.document->spec;
   const auto& info = chosen.info;
   const fs::path& dd = s.data_directory;
@@ -243,9 +244,17 @@ void add_steps(const PitrFacts& facts, const PhysicalBackup& chosen, const std::
                             non_empty ? "not empty: renamed to " + aside + " (kept, never deleted)"
                                       : "absent or empty: taken for the recovered cluster",
                             {}));
+  add_tablespace_steps(tablespaces, plan);
+  std::vector<std::string> extract_after = {"verify-backup", "data-directory"};
+  for (const auto& t : tablespaces) extract_after.push_back("tablespace-" + t.tablespace.oid);
   auto extract = step("extract", "extract", fmt::format("{} into {}", bk, dd.string()), model::Action::create,
-                      fmt::format("{} and {}, then pg_verifybackup", info.base_file, info.wal_file.empty() ? "no WAL" : info.wal_file),
-                      {"verify-backup", "data-directory"});
+                      fmt::format("{} and {}{}, then pg_verifybackup", info.base_file,
+                                  info.wal_file.empty() ? "no WAL" : info.wal_file,
+                                  tablespaces.empty() ? ""
+                                                      : fmt::format(", {} tablespace file(s) into their folders with "
+                                                                    "the pg_tblspc links to them",
+                                                                    tablespaces.size())),
+                      extract_after);
   extract.estimate.bytes = static_cast<std::int64_t>(chosen.backup.bytes);
   plan.steps.push_back(extract);
   std::string settings_after = "extract";
@@ -422,6 +431,7 @@ std::string pitr_plan_id(const config::PointInTimeRecovery& doc, const PhysicalB
   if (s.listen_addresses_given) j["listen_addresses"] = s.listen_addresses;
   if (!s.settings.empty()) j["settings"] = s.settings;
   if (s.archive_resume) j["archive"] = "resume";
+  if (!s.tablespace_mapping.empty()) j["tablespace_mapping"] = s.tablespace_mapping;
   return "pitr-" + sha256_hex(j.dump()).substr(0, 16);
 }
 
@@ -455,6 +465,7 @@ model::Plan plan_recovery(const PitrFacts& facts) {
                                             shell_quote(wal_repositories), shell_quote(info.wal_cluster));
   std::string reachable;
   std::string wal_reason = check_wal(facts, chosen, plan, reachable);
+  auto tablespaces = place_tablespaces(facts, chosen);
   if (!facts.data_directory_empty && !s.move_aside_existing && facts.finished_run.empty()) {
     fail(ErrorKind::input,
          fmt::format("PointInTimeRecovery \"{}\": the data directory \"{}\" is not empty", doc.metadata.name,
@@ -487,7 +498,7 @@ model::Plan plan_recovery(const PitrFacts& facts) {
   if (s.target.kind == Kind::latest) wal_reason = latest_reason(facts, chosen, reachable, wal_reason, plan);
   add_in_place(facts, chosen, plan);
   wal_reason += known_points(facts);
-  add_steps(facts, chosen, choice.reason, wal_reason, plan);
+  add_steps(facts, chosen, choice.reason, wal_reason, tablespaces, plan);
   if (!facts.finished_run.empty()) {
     // The recovered cluster of this very plan is in the data directory: nothing to do.
     for (auto& st : plan.steps) {

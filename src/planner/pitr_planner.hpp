@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,9 @@ struct PitrFacts {
   // first: a `name` target must be one of them.
   std::vector<repository::RestorePoint> restore_points;
   bool data_directory_empty = true;      // absent or an empty folder
+  // Of the folders the backups' tablespaces could go to (their original locations and the
+  // to.tablespace_mapping targets), those that exist and are not empty folders.
+  std::set<std::string> occupied_folders;
   // In-place recovery (a non-empty data directory moved aside): the WAL segments and history
   // files in its pg_wal that the WAL archive lacks, sorted. Those at or after the chosen backup's
   // start are copied into the new pg_wal and replayed after the archive.

@@ -52,6 +52,13 @@ std::string render_backup_text(const repository::BackupInfo& b, const repository
   }
   out << fmt::format("  encryption:   {}\n", m.encryption_key_id.empty() ? std::string("none (stored in clear)")
                                                                       : "AES-256-GCM, key id " + m.encryption_key_id);
+  if (m.kind == "physical" && m.extra.is_object() && m.extra.contains("tablespaces")) {
+    out << "  tablespaces:  (oid, name, location on the source, size; to.tablespace_mapping keys are the locations)\n";
+    for (const auto& t : m.extra.at("tablespaces")) {
+      out << fmt::format("    {:<8} {:<20} {} {}\n", t.value("oid", ""), t.value("name", ""), t.value("location", ""),
+                         human_bytes(t.value("bytes", std::int64_t{0})));
+    }
+  }
   out << fmt::format("  verified:     {}\n", v.verified_at.empty() ? "never (no successful restore drill)" : v.verified_at + " (restore drill " + v.drill_run + ")");
   if (!v.checked_at.empty()) out << fmt::format("  checked:      {}\n", v.checked_at);
   if (!v.last_failure.empty()) out << fmt::format("  last failure: {} {}\n", v.last_failure_at, v.last_failure);

@@ -141,13 +141,21 @@ void for_each_member(const TarInput& tar,
 }  // namespace
 
 nlohmann::json to_extra(const PhysicalInfo& p) {
-  return {{"wal_cluster", p.wal_cluster},     {"timeline", p.timeline},
+  nlohmann::json j = {{"wal_cluster", p.wal_cluster},     {"timeline", p.timeline},
           {"start_lsn", p.start_lsn},         {"stop_lsn", p.stop_lsn},
           {"start_time", p.start_time},       {"stop_time", p.stop_time},
           {"stop_epoch", p.stop_epoch},       {"wal_segment_size", p.wal_segment_size},
           {"superuser", p.superuser},         {"base_file", p.base_file},
           {"wal_file", p.wal_file},           {"compression", p.compression},
           {"next_xid", p.next_xid}};
+  if (!p.tablespaces.empty()) {  // absent otherwise: manifests of backups without any stay as they were
+    j["tablespaces"] = nlohmann::json::array();
+    for (const auto& t : p.tablespaces) {
+      j["tablespaces"].push_back(
+          {{"oid", t.oid}, {"name", t.name}, {"location", t.location}, {"file", t.file}, {"bytes", t.bytes}});
+    }
+  }
+  return j;
 }
 
 PhysicalInfo physical_info(const Manifest& m) {
@@ -168,13 +176,28 @@ PhysicalInfo physical_info(const Manifest& m) {
     p.wal_file = j.value("wal_file", "");
     p.compression = j.value("compression", "none");
     p.next_xid = j.value("next_xid", "");
+    if (j.contains("tablespaces")) {
+      for (const auto& t : j.at("tablespaces")) {
+        p.tablespaces.push_back({t.at("oid").get<std::string>(), t.value("name", ""), t.at("location").get<std::string>(),
+                                 t.at("file").get<std::string>(), t.value("bytes", std::uint64_t{0})});
+      }
+    }
   } catch (const nlohmann::json::exception& e) {
     fail(ErrorKind::input, fmt::format("the manifest of physical backup {} is incomplete: {}", m.id, e.what()));
   }
   parse_lsn(p.start_lsn);
   parse_lsn(p.stop_lsn);
+  auto bad_name = [](const std::string& f) { return f.find('/') != std::string::npos || f == ".." || f == "."; };
   for (const auto* f : {&p.base_file, &p.wal_file})
-    if (f->find('/') != std::string::npos || *f == "..") fail(ErrorKind::input, fmt::format("backup {}: bad file name \"{}\"", m.id, *f));
+    if (bad_name(*f)) fail(ErrorKind::input, fmt::format("backup {}: bad file name \"{}\"", m.id, *f));
+  for (const auto& t : p.tablespaces) {
+    // Names from a manifest are not trusted: the oid names a link in pg_tblspc, the file a key.
+    bool digits = !t.oid.empty() && t.oid.size() <= 10 && t.oid.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || t.file.empty() || bad_name(t.file) || t.location.empty() || t.location[0] != '/') {
+      fail(ErrorKind::input, fmt::format("backup {}: a tablespace entry of its manifest is not valid (oid \"{}\", file "
+                                         "\"{}\", location \"{}\")", m.id, t.oid, t.file, t.location));
+    }
+  }
   return p;
 }
 
@@ -191,6 +214,45 @@ std::vector<WalRange> backup_manifest_wal_ranges(std::string_view manifest_json)
   }
   if (out.empty()) fail(ErrorKind::archive, "backup_manifest has no WAL-Ranges");
   return out;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_tablespace_map(std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::string oid, path;
+    std::size_t i = pos;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') oid += text[i++];
+    if (oid.empty() || i >= text.size() || text[i] != ' ') {
+      fail(ErrorKind::archive, "tablespace_map holds a line that is not \"OID PATH\"");
+    }
+    ++i;
+    for (; i < text.size() && text[i] != '\n'; ++i) {
+      if (text[i] == '\\' && i + 1 < text.size()) ++i;  // an escaped '\\', '\n' or '\r'
+      path += text[i];
+    }
+    if (!path.empty() && path.back() == '\r') path.pop_back();
+    if (path.empty() || path[0] != '/') {
+      fail(ErrorKind::archive, fmt::format("tablespace_map: tablespace {} has no absolute location", oid));
+    }
+    out.emplace_back(oid, path);
+    pos = i + 1;
+  }
+  return out;
+}
+
+std::uint64_t backup_manifest_tablespace_bytes(std::string_view manifest_json, const std::string& oid) {
+  std::uint64_t bytes = 0;
+  const std::string prefix = "pg_tblspc/" + oid + "/";
+  try {
+    auto j = nlohmann::json::parse(manifest_json);
+    for (const auto& f : j.at("Files")) {
+      if (f.value("Path", "").rfind(prefix, 0) == 0) bytes += f.value("Size", std::uint64_t{0});
+    }
+  } catch (const nlohmann::json::exception& e) {
+    fail(ErrorKind::archive, fmt::format("backup_manifest is not what pg_basebackup writes: {}", e.what()));
+  }
+  return bytes;
 }
 
 std::string find_tar(const fs::path& dir, std::string_view stem) {
@@ -249,9 +311,9 @@ static ExtractStats extract_tar(const TarInput& tar, const fs::path& dest, std::
       }
       case '2':
         fail(ErrorKind::archive,
-             fmt::format("\"{}\" holds a symbolic link \"{}\": backups with tablespaces cannot be recovered yet",
-                         tar.name, m.name),
-             "move the tablespaces into pg_default before taking the base backup");
+             fmt::format("\"{}\" holds a symbolic link \"{}\", which pg_basebackup's tar format does not write "
+                         "(tablespaces are their own tar files)",
+                         tar.name, m.name));
       default:
         fail(ErrorKind::archive,
              fmt::format("\"{}\": member \"{}\" has unsupported type '{}'", tar.name, m.name, m.type));

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -16,6 +17,17 @@
 #include "repository/repository.hpp"
 
 namespace pgr::repository {
+
+// A tablespace in a physical backup: pg_basebackup's tar format writes each as its own
+// <oid>.tar[.gz|...], and base.tar's tablespace_map names where it was.
+struct PhysicalTablespace {
+  std::string oid;       // digits
+  std::string name;      // spcname on the source ("" when it could not be read)
+  std::string location;  // absolute: the source's pg_tablespace_location at the backup
+  std::string file;      // "16384.tar.gz"
+  std::uint64_t bytes = 0;  // its files' size on disk (pg_basebackup's backup_manifest)
+  bool operator==(const PhysicalTablespace&) const = default;
+};
 
 // The physical part of a manifest (Manifest::extra). LSNs as PostgreSQL prints them.
 struct PhysicalInfo {
@@ -29,6 +41,7 @@ struct PhysicalInfo {
   std::string base_file, wal_file;    // "base.tar.gz", "pg_wal.tar.gz"
   std::string compression;            // "gzip", "lz4", "zstd", "none"
   std::string next_xid;               // pg_snapshot_xmin at the start: older xids are not reachable
+  std::vector<PhysicalTablespace> tablespaces;  // by oid; absent from manifests without any
   bool operator==(const PhysicalInfo&) const = default;
 };
 nlohmann::json to_extra(const PhysicalInfo& p);
@@ -41,6 +54,12 @@ struct WalRange {
   std::uint64_t start = 0, end = 0;
 };
 std::vector<WalRange> backup_manifest_wal_ranges(std::string_view manifest_json);
+
+// tablespace_map as PostgreSQL writes it ("OID PATH" lines, '\\' escaping '\\', '\n' and
+// '\r' in PATH): oid -> path. Throws Error(archive) for a line that is not that.
+std::vector<std::pair<std::string, std::string>> parse_tablespace_map(std::string_view text);
+// The bytes of the files below pg_tblspc/OID/ in a backup_manifest.
+std::uint64_t backup_manifest_tablespace_bytes(std::string_view manifest_json, const std::string& oid);
 
 // "base" -> the file in dir named base.tar, base.tar.gz, base.tar.lz4 or base.tar.zst; empty
 // when there is none.

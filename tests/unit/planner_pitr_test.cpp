@@ -3,6 +3,8 @@
 // recovery that is already done. No server, no repository.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "model/pitr_params.hpp"
@@ -248,4 +250,39 @@ TEST_CASE("pitr planner: in place, the old directory's new name and its unarchiv
   auto side = f.plan();
   CHECK(side.find("local-wal") == nullptr);
   CHECK(side.params.at(P::moved_aside_to).empty());
+}
+
+TEST_CASE("pitr planner: each tablespace gets a step saying where it goes; a busy original folder is refused", "[pitr]") {
+  Fixture f;
+  f.doc.spec.target = {Kind::immediate, ""};
+  f.facts.backups.back().info.tablespaces = {{"16384", "fast", "/srv/ts/fast", "16384.tar.gz", 8192},
+                                             {"16390", "slow", "/srv/ts/slow", "16390.tar.gz", 4096}};
+  f.doc.spec.tablespace_mapping = {{"/srv/ts/fast", "/srv/restore-ts/fast"}};
+  auto plan = planner::plan_recovery(f.facts);
+  const model::Step* fast = nullptr;
+  const model::Step* extract = nullptr;
+  for (const auto& s : plan.steps) {
+    if (s.id == "tablespace-16384") fast = &s;
+    if (s.id == "extract") extract = &s;
+  }
+  REQUIRE(fast);
+  REQUIRE(extract);
+  CHECK(fast->object == "/srv/restore-ts/fast");
+  CHECK(fast->reason.find("mapped from \"/srv/ts/fast\"") != std::string::npos);
+  CHECK(std::count(extract->depends_on.begin(), extract->depends_on.end(), "tablespace-16390") == 1);
+  auto params = nlohmann::json::parse(plan.params.at(P::tablespaces));
+  REQUIRE(params.size() == 2);
+  CHECK(params[1]["location"] == "/srv/ts/slow");  // not mapped: its original location, which is free
+
+  f.facts.occupied_folders = {"/srv/ts/slow"};  // a live cluster's tablespace on this host
+  try {
+    planner::plan_recovery(f.facts);
+    FAIL("a busy original location was accepted");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("tablespace \"slow\"") != std::string::npos);
+    CHECK(e.hint().find("tablespace_mapping") != std::string::npos);
+  }
+  f.facts.occupied_folders.clear();
+  f.doc.spec.tablespace_mapping = {{"/srv/ts/typo", "/srv/x"}};
+  CHECK_THROWS_WITH(planner::plan_recovery(f.facts), Catch::Contains("/srv/ts/typo"));
 }
