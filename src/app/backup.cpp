@@ -63,6 +63,7 @@ std::vector<planner::RepositoryPlacement> placements(const config::BackupPolicy&
     planner::RepositoryPlacement p;
     p.name = rs->name;
     p.type = rs->type;
+    p.encrypted = rs->encrypted();
     p.where = rs->type == "posix" ? rs->path.string() : (rs->prefix.empty() ? "s3://" + rs->bucket : fmt::format("s3://{}/{}", rs->bucket, rs->prefix));
     if (rs->type == "posix" && source_dev) {
       auto d = device_of(rs->path);

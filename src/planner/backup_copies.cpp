@@ -149,8 +149,17 @@ std::vector<std::string> placement_warnings(const std::vector<RepositoryPlacemen
         repos.size() == 1 ? "the only copy" : fmt::format("all {} copies", repos.size()), places,
         repos.size() == 1 ? "is" : "are", data_directory));
   }
-  // Encryption hook: once a repository can be encrypted (RepositoryPlacement::encrypted), warn here
-  // when no copy is.
+  // Off-site copies leave the building: in an object store without a key, the table data, the
+  // globals (password hashes) and the WAL are readable by whoever can read the bucket.
+  for (const auto& r : repos) {
+    if (r.type == "s3" && !r.encrypted) {
+      out.push_back(fmt::format(
+          "repository \"{}\" ({}) is an object store without client-side encryption: whoever can read the bucket "
+          "reads the table data, the password hashes of the globals and the WAL (3-2-1: the off-site copy encrypted); "
+          "set encryption_key_file for it (docs/backups.md, Encryption)",
+          r.name, r.where));
+    }
+  }
   return out;
 }
 

@@ -35,12 +35,11 @@ struct RepositoryPlacement {
   std::string name, where, type;
   bool same_filesystem = false;  // posix, on the filesystem of the source's data directory
   bool on_source_host = false;   // posix, and the source server runs on this host
-  // Hook for client-side encryption: when repositories can be encrypted, set this and warn when
-  // no copy is (placement_warnings); always false until then.
-  bool encrypted = false;
+  bool encrypted = false;        // client-side encryption is configured (encryption_key_file/_env)
 };
 
-// The 3-2-1 warnings: every copy on the source's filesystem, or every copy on the source's host.
+// The 3-2-1 warnings: every copy on the source's filesystem, or every copy on the source's host;
+// and an object-store copy without client-side encryption (globals hold password hashes).
 std::vector<std::string> placement_warnings(const std::vector<RepositoryPlacement>& repositories,
                                             const std::string& data_directory);
 

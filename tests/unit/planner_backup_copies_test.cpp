@@ -140,7 +140,7 @@ TEST_CASE("backup copies: 3-2-1 warnings when every copy shares the source's fil
   using planner::RepositoryPlacement;
   RepositoryPlacement local{"local", "/srv/a", "posix", true, true};
   RepositoryPlacement second{"second", "/mnt/b", "posix", false, true};
-  RepositoryPlacement offsite{"offsite", "s3://bucket/p", "s3", false, false};
+  RepositoryPlacement offsite{"offsite", "s3://bucket/p", "s3", false, false, true};  // encrypted
   // One repository on the data directory's filesystem: the existing warning.
   auto one = planner::placement_warnings({local}, "/var/lib/pg");
   REQUIRE(one.size() == 1);
@@ -157,4 +157,10 @@ TEST_CASE("backup copies: 3-2-1 warnings when every copy shares the source's fil
   // One copy off the host: no warning.
   CHECK(planner::placement_warnings({local, offsite}, "/var/lib/pg").empty());
   CHECK(planner::placement_warnings({second, offsite}, "/var/lib/pg").empty());
+  // The off-site copy in an object store without a key: a warning naming it.
+  RepositoryPlacement clear = offsite;
+  clear.encrypted = false;
+  auto plain = planner::placement_warnings({local, clear}, "/var/lib/pg");
+  REQUIRE(plain.size() == 1);
+  CHECK(plain[0].find("repository \"offsite\" (s3://bucket/p) is an object store without client-side encryption") == 0);
 }
