@@ -67,7 +67,7 @@ TEST_CASE("cluster backup: database with databases, exclude without all, plain, 
   CHECK(only(check("  method: physical\n  databases: all\n"), 8).find("not used by method physical") != std::string::npos);
 }
 
-TEST_CASE("cluster restore: to.database is optional only for a repository backup; select.databases", "[config][cluster]") {
+TEST_CASE("cluster restore: to.database is optional only for a repository backup, select.databases", "[config][cluster]") {
   auto doc = [](const std::string& from, const std::string& to, const std::string& tail) {
     return check_text("apiVersion: pgrecover/v1\nkind: Restore\nmetadata: {name: r}\nspec:\n  from: " + from +
                           "\n  to: " + to + "\n" + tail,
@@ -131,6 +131,9 @@ TEST_CASE("cluster backup: the plan lists the databases it dumps and why others 
 
 TEST_CASE("cluster backup: the manifest's databases round-trip and never name a path outside", "[repository][cluster]") {
   repository::Manifest m;
+  m.id = "20250131T020000Z";
+  m.policy = "all";
+  m.format = "directory";
   repository::ClusterDatabase d;
   d.name = "../etc";
   d.dir = repository::cluster_database_dir(0, d.name);

@@ -76,8 +76,10 @@ TEST_CASE("layout: no test case name holds a semicolon, which ctest would split 
     for (const auto& e : fs::directory_iterator(fs::path(PGRECOVER_SOURCE_DIR) / "tests" / folder)) {
       std::ifstream in(e.path());
       std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      for (std::size_t pos = text.find("TEST_CASE("); pos != std::string::npos; pos = text.find("TEST_CASE(", pos + 1)) {
-        std::size_t open = text.find('"', pos);
+      const std::string marker = std::string("TEST_CASE") + "(";  // split, so this line is no match itself
+      for (std::size_t pos = text.find(marker); pos != std::string::npos; pos = text.find(marker, pos + 1)) {
+        std::size_t open = text.find_first_not_of(" \t\r\n", pos + 10);
+        if (open == std::string::npos || text[open] != '"') continue;  // not a test case (this very loop)
         std::size_t close = text.find('"', open + 1);
         while (close != std::string::npos && text[close - 1] == '\\') close = text.find('"', close + 1);
         REQUIRE(close != std::string::npos);

@@ -252,7 +252,7 @@ TEST_CASE("pitr planner: in place, the old directory's new name and its unarchiv
   CHECK(side.params.at(P::moved_aside_to).empty());
 }
 
-TEST_CASE("pitr planner: each tablespace gets a step saying where it goes; a busy original folder is refused", "[pitr]") {
+TEST_CASE("pitr planner: each tablespace gets a step saying where it goes, a busy original folder is refused", "[pitr]") {
   Fixture f;
   f.doc.spec.target = {Kind::immediate, ""};
   f.facts.backups.back().info.tablespaces = {{"16384", "fast", "/srv/ts/fast", "16384.tar.gz", 8192},
