@@ -9,6 +9,7 @@
 #include "engine/globals.hpp"
 #include "executor/ddl_script.hpp"
 #include "executor/restore_runner.hpp"
+#include "executor/session_settings.hpp"
 #include "executor/single_transaction.hpp"
 #include "executor/target_lock.hpp"
 #include "instance/instance.hpp"
@@ -399,15 +400,18 @@ executor::ApplyResult apply_restore_plan(const model::Plan& given, const config:
   if (auto it = plan.params.find("session_settings"); it != plan.params.end() && !it->second.empty()) {
     cfg.session_settings = nlohmann::json::parse(it->second).get<std::map<std::string, std::string>>();
   }
-  // Bulk-load defaults unless the document says otherwise. Durability of what the journal
-  // records is untouched: every step commits normally (synchronous_commit stays as configured).
-  cfg.session_settings.try_emplace("maintenance_work_mem", "512MB");
   int jobs = options.jobs > 0 ? options.jobs : std::stoi(plan.params.count("jobs") ? plan.params.at("jobs") : "1");
   if (single) jobs = 1;  // one transaction is one connection
-  // pgrecover already runs `jobs` steps at once: parallel workers inside each index build would
-  // oversubscribe the cores and slow the critical path (measured with bench/: a GIN-bound restore
-  // went from 6.33 s to 5.55 s median on 2 cores). With one job, the server's default stays.
-  if (jobs > 1) cfg.session_settings.try_emplace("max_parallel_maintenance_workers", "0");
+  // Bulk-load settings chosen from what the target has, unless the document says otherwise
+  // (executor/session_settings.hpp says why). Durability of what the journal records is
+  // untouched: every step commits normally (synchronous_commit stays as configured).
+  {
+    auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover apply");
+    auto chosen = executor::choose_load_settings(executor::read_target_resources(admin), jobs, cfg.session_settings);
+    cfg.session_settings = chosen.session;
+    cfg.index_mwm = chosen.index_mwm;
+    log::info("load sessions: {}", chosen.summary);
+  }
   for (const auto& r : journal.records())
     if (r.type == "done" && !r.step.empty()) cfg.prior_rows[r.step] = r.rows;
 

@@ -341,6 +341,12 @@ Restore build_restore(Reader& r, const YamlDocument& doc, const Settings& settin
   if (r.has("/spec/sections")) s.sections = r.strings("/spec/sections");
   s.single_transaction = r.boolean("/spec/single_transaction", false);
   s.allow_dropping_dependents = r.boolean("/spec/allow_dropping_dependents", false);
+  if (const auto* split = r.get("/spec/split_tables_larger_than")) {
+    const std::string text = split->is_string() ? split->get<std::string>() : split->dump();
+    if (auto v = r.parse("/spec/split_tables_larger_than", [&] { return parse_size(text); })) {
+      s.split_tables_larger_than = *v;
+    }
+  }
   if (s.allow_dropping_dependents && s.existing != ExistingPolicy::replace) {
     r.problem("/spec/allow_dropping_dependents",
               "spec.allow_dropping_dependents: only used with existing: replace (nothing else drops objects)");

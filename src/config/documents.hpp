@@ -150,6 +150,9 @@ struct RestoreSpec {
   std::vector<std::string> sections = {"pre-data", "data", "post-data"};
   bool single_transaction = false;         // one transaction, jobs forced to 1 (pg_restore -1)
   bool allow_dropping_dependents = false;  // existing: replace may drop objects it cannot recreate
+  // A table whose stored data is larger than this is loaded by several sessions in parallel
+  // (chunks of whole rows, each its own transaction); 0 never splits.
+  std::int64_t split_tables_larger_than = std::int64_t{256} << 20;
   bool operator==(const RestoreSpec&) const = default;
 };
 
@@ -211,6 +214,9 @@ struct DocumentSet {
 // "24h", "90m", "7d", "30s", "1w", and sums such as "1h30m"; must be > 0.
 // Throws pgr::Error(input).
 std::chrono::seconds parse_duration(std::string_view text);
+// "256MB", "1GB", "512kB", "0" (units are powers of 1024, as in postgresql.conf); bytes, >= 0.
+// Throws pgr::Error(input).
+std::int64_t parse_size(std::string_view text);
 // "zstd:3" -> {zstd, 3}. Levels: gzip 0-9, lz4 1-12, zstd 1-22, none takes none.
 // Throws pgr::Error(input) on an unknown method or a level out of range.
 Compression parse_compression(std::string_view text);

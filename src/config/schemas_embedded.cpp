@@ -266,6 +266,7 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
           ]
         },
         "jobs": {"$ref": "common.schema.json#/definitions/jobs", "description": "Parallel workers loading data and building indexes. Default: [defaults] jobs from the settings, else 1.", "default": 1},
+        "split_tables_larger_than": {"description": "Load a table whose stored data in the archive is larger than this with several sessions in parallel (up to jobs): one reader decompresses the table's data once and hands chunks of whole rows to the sessions, each chunk its own COPY transaction, journaled once committed, so a resumed apply skips the chunks already in and never loads a row twice. Split loads cannot use COPY FREEZE. A size such as 256MB or 1GB (kB, MB, GB, TB are powers of 1024); 0 never splits. Not with single_transaction or jobs: 1.", "type": ["string", "integer"], "pattern": "^[0-9]{1,12}(B|kB|MB|GB|TB)?$", "minimum": 0, "default": "256MB"},
         "settings": {
           "description": "Server settings (GUCs) SET in every load session, such as maintenance_work_mem: 1GB.",
           "type": "object",

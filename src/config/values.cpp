@@ -44,6 +44,29 @@ std::chrono::seconds parse_duration(std::string_view text) {
   return std::chrono::seconds(total);
 }
 
+std::int64_t parse_size(std::string_view text) {
+  const auto bad = [&](const std::string& why) -> std::int64_t {
+    fail(ErrorKind::input, fmt::format("\"{}\" is not a valid size: {}", text, why),
+         "write a number and a unit: 256MB, 1GB, 512kB (kB, MB, GB, TB are powers of 1024), or 0");
+  };
+  std::size_t j = 0;
+  while (j < text.size() && text[j] >= '0' && text[j] <= '9') ++j;
+  if (j == 0) return bad("it must start with a number");
+  if (j > 12) return bad("the number is too large");
+  std::int64_t n = 0;
+  std::from_chars(text.data(), text.data() + j, n);
+  std::string_view unit = text.substr(j);
+  std::int64_t mult = 0;
+  if (unit.empty() || unit == "B") mult = 1;
+  else if (unit == "kB") mult = std::int64_t{1} << 10;
+  else if (unit == "MB") mult = std::int64_t{1} << 20;
+  else if (unit == "GB") mult = std::int64_t{1} << 30;
+  else if (unit == "TB") mult = std::int64_t{1} << 40;
+  else return bad(fmt::format("unknown unit \"{}\" (use B, kB, MB, GB or TB)", unit));
+  if (n > std::numeric_limits<std::int64_t>::max() / mult) return bad("it is too large");
+  return n * mult;
+}
+
 Compression parse_compression(std::string_view text) {
   const auto colon = text.find(':');
   const std::string method(text.substr(0, colon));

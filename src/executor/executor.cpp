@@ -29,6 +29,7 @@ struct Slot {
   std::optional<size_t> assigned;
   bool busy = false;
   StepProgress progress;
+  std::shared_ptr<std::atomic<int>> slots_given;  // for a step that uses several slots
 };
 
 struct Finished {
@@ -61,6 +62,7 @@ Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, c
 
   std::set<std::string> done_ids = journal.done_steps();
   std::set<std::string> in_flight = journal.in_flight_steps();
+  const std::map<std::string, StepParts> parts = journal.parts();
   std::vector<bool> done(n, false);
   std::vector<int> waiting(n, 0);  // unfinished dependencies
   std::int64_t bytes_planned = 0, bytes_done = 0;
@@ -137,7 +139,18 @@ Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, c
         Finished f{idx, k, true, {}, {}, 0};
         slot->progress.rows = 0;
         slot->progress.bytes = 0;
-        StepContext ctx{in_flight.count(step.id) > 0, summary.run, &slot->progress};
+        StepContext ctx;
+        ctx.was_in_flight = in_flight.count(step.id) > 0;
+        ctx.run = summary.run;
+        ctx.progress = &slot->progress;
+        ctx.slots = slot->slots_given.get();
+        if (auto p = parts.find(step.id); p != parts.end()) ctx.parts = p->second;
+        ctx.journal_part = [&journal, &step, run = summary.run](JournalRecord r, bool sync) {
+          r.step = step.id;
+          r.run = run;
+          r.time = now_iso8601();
+          journal.append(r, sync);
+        };
         auto started = Clock::now();
         try {
           f.outcome = slot->worker->run(step, ctx);
@@ -165,6 +178,10 @@ Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, c
   }
 
   std::vector<std::optional<size_t>> running(slots.size());
+  // Slots lent to a running step that uses several sessions (a split table's load), and how many
+  // slots each such step has now.
+  std::vector<std::optional<size_t>> lent(slots.size());
+  std::map<size_t, std::shared_ptr<std::atomic<int>>> given;
   int running_count = 0;
   bool stopping = false;
   bool cancelled = false;
@@ -178,6 +195,9 @@ Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, c
     const model::Step& step = dag.step(f.step);
     running[f.slot].reset();
     running_count--;
+    for (auto& l : lent)
+      if (l == f.step) l.reset();
+    given.erase(f.step);
     ready.release(f.step);
     if (f.ok) {
       // Durable before it counts: the record is fsynced, then dependents may start.
@@ -215,7 +235,18 @@ Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, c
   auto dispatch = [&]() {
     if (!stopping) {
       for (size_t k = 0; k < slots.size(); ++k) {
-        if (running[k]) continue;
+        if (running[k] || lent[k]) continue;
+        // A running step that can use more sessions gets this slot first, unless ready work is on
+        // a longer critical path.
+        bool lent_now = false;
+        for (auto& [i, has] : given) {
+          if (has->load() >= model::sessions_of(dag.step(i)) || dag.critical_path(i) < ready.top_priority()) continue;
+          lent[k] = i;
+          has->fetch_add(1);
+          lent_now = true;
+          break;
+        }
+        if (lent_now) continue;
         std::optional<size_t> pick;
         while ((pick = ready.pop_runnable())) {
           const model::Step& step = dag.step(*pick);
@@ -237,9 +268,12 @@ Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, c
         running[k] = i;
         running_count++;
         summary.peak_parallel = std::max(summary.peak_parallel, running_count);
+        std::shared_ptr<std::atomic<int>> share;
+        if (model::sessions_of(step) > 1) given[i] = share = std::make_shared<std::atomic<int>>(1);
         {
           std::lock_guard lock(st.mu);
           slots[k]->assigned = i;
+          slots[k]->slots_given = share;
         }
         st.work_cv.notify_all();
       }

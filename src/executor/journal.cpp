@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <map>
 
 #include <fmt/format.h>
@@ -120,7 +121,8 @@ Journal Journal::open(const std::filesystem::path& dir, const std::string& plan_
 }
 
 Journal::Journal(Journal&& o) noexcept
-    : path_(std::move(o.path_)), fd_(o.fd_), records_(std::move(o.records_)), truncated_(o.truncated_) {
+    : path_(std::move(o.path_)), fd_(o.fd_), records_(std::move(o.records_)), truncated_(o.truncated_),
+      mu_(std::move(o.mu_)) {
   o.fd_ = -1;
 }
 
@@ -130,6 +132,7 @@ Journal::~Journal() {
 
 void Journal::append(const JournalRecord& r, bool sync) {
   std::string line = encode_record(r);
+  std::lock_guard lock(*mu_);
   ssize_t n = ::write(fd_, line.data(), line.size());
   if (n != static_cast<ssize_t>(line.size())) {
     fail(ErrorKind::io, fmt::format("could not append to the journal \"{}\": {}", path_.string(),
@@ -150,7 +153,7 @@ void Journal::sync() {
 std::set<std::string> Journal::steps_whose_last_record_is(const std::string& type) const {
   std::map<std::string, std::string> last;
   for (const auto& r : records_)
-    if (!r.step.empty()) last[r.step] = r.type;
+    if (!r.step.empty() && r.type != "part" && r.type != "part-commit") last[r.step] = r.type;
   std::set<std::string> out;
   for (auto& [s, t] : last)
     if (t == type) out.insert(s);
@@ -160,6 +163,24 @@ std::set<std::string> Journal::steps_whose_last_record_is(const std::string& typ
 std::set<std::string> Journal::done_steps() const { return steps_whose_last_record_is("done"); }
 std::set<std::string> Journal::in_flight_steps() const { return steps_whose_last_record_is("start"); }
 std::set<std::string> Journal::failed_steps() const { return steps_whose_last_record_is("failed"); }
+
+std::map<std::string, StepParts> Journal::parts() const {
+  std::map<std::string, StepParts> out;
+  for (const auto& r : records_) {
+    if (r.type != "part" && r.type != "part-commit") continue;
+    int part = 0;
+    char xid[32] = {0};
+    if (std::sscanf(r.note.c_str(), "%d xid %31s", &part, xid) < 1) continue;
+    auto& p = out[r.step];
+    if (r.type == "part") {
+      p.done[part] = r.rows;
+      p.committing.erase(part);
+    } else if (!p.done.count(part)) {
+      p.committing[part] = {xid, r.rows};
+    }
+  }
+  return out;
+}
 
 int Journal::last_run() const {
   int run = 0;

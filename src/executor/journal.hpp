@@ -6,6 +6,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -15,7 +18,10 @@ namespace pgr::executor {
 inline constexpr int kJournalVersion = 1;
 
 struct JournalRecord {
-  std::string type;   // "run-start", "start", "done", "failed", "run-end"
+  // "run-start", "start", "done", "failed", "run-end"; and for a step loaded in parts (a split
+  // table): "part-commit" (fsynced just before a part's COMMIT; note "<part> xid <xid>") and
+  // "part" (after it committed; note "<part>"). Part records never end a step.
+  std::string type;
   std::string step;   // step id (empty for run records)
   std::string time;   // ISO-8601 UTC
   int run = 0;        // 1 for the first apply of a plan, 2 for the first resume, ...
@@ -27,6 +33,18 @@ struct JournalRecord {
 };
 
 std::string encode_record(const JournalRecord& r);  // one line, with its checksum and newline
+
+// What the journal says about the parts of one step (chunks of a split table), over all runs.
+struct StepParts {
+  std::map<int, std::int64_t> done;        // part -> rows: committed ("part" record)
+  struct Committing {
+    std::string xid;
+    std::int64_t rows = 0;
+    bool operator==(const Committing&) const = default;
+  };
+  std::map<int, Committing> committing;    // COMMIT sent, outcome unknown (a crash in between)
+  bool operator==(const StepParts&) const = default;
+};
 
 class Journal {
  public:
@@ -43,12 +61,13 @@ class Journal {
   std::set<std::string> done_steps() const;       // the last record of the step is "done"
   std::set<std::string> in_flight_steps() const;  // started, never finished (a crash)
   std::set<std::string> failed_steps() const;     // the last record of the step is "failed"
+  std::map<std::string, StepParts> parts() const;  // by step id, for steps loaded in parts
   int last_run() const;                           // highest run number seen, 0 when new
   bool finished() const;                          // the last record is a successful run-end
   std::int64_t truncated_bytes() const { return truncated_; }
   const std::filesystem::path& path() const { return path_; }
 
-  // Appends one record; fsyncs when sync is true.
+  // Appends one record; fsyncs when sync is true. Safe to call from several threads.
   void append(const JournalRecord& r, bool sync);
   // fdatasync of everything appended so far.
   void sync();
@@ -60,6 +79,7 @@ class Journal {
   int fd_ = -1;
   std::vector<JournalRecord> records_;
   std::int64_t truncated_ = 0;
+  std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();  // appends from several threads
 };
 
 }  // namespace pgr::executor

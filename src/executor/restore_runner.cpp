@@ -7,6 +7,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "executor/session_settings.hpp"
+#include "executor/split_load.hpp"
+#include "model/dag.hpp"
 #include "pg/check.hpp"
 #include "pg/pg.hpp"
 #include "util/error.hpp"
@@ -241,6 +244,12 @@ class RestoreWorker : public Worker {
     if (auto d = step.params.find("drop_first"); d != step.params.end()) sql = d->second + ";\n" + sql;
     std::string prefix = fmt::format("SET default_tablespace = {};\n", tablespace_of(e));
     if (!e.table_am.empty()) prefix += fmt::format("SET default_table_access_method = {};\n", pg::quote_ident(e.table_am));
+    if (e.desc == "INDEX" && !single()) {
+      auto am = r_.config().index_mwm.find(index_access_method(e.defn));
+      if (am != r_.config().index_mwm.end()) {
+        prefix += fmt::format("SET LOCAL maintenance_work_mem = {};\n", pg::quote_literal(am->second));
+      }
+    }
     auto& c = target();
     Active a(*this, c);
     // One round trip: on an error the server skips the rest and the transaction is rolled back
@@ -301,11 +310,12 @@ class RestoreWorker : public Worker {
       log::warn("{}: the archive loads it through {} (e.g. --load-via-partition-root): no TRUNCATE, so a retry "
                 "after a crash may duplicate rows", step.object, copy.substr(0, copy.find(" FROM")));
     }
-    auto& c = target();
-    Active a(*this, c);
     // Truncated together with the tables foreign keys connect it to, by an earlier step: no
     // TRUNCATE (and so no FREEZE) here. Rows in it after a crash are this step's, committed.
     bool truncated = step.params.count("truncated_by") > 0;
+    if (step.params.count("sessions") && own_table && !single()) return load_split(step, e, copy, truncated, ctx);
+    auto& c = target();
+    Active a(*this, c);
     if (truncated && ctx.was_in_flight &&
         c.exec(fmt::format("SELECT EXISTS (SELECT 1 FROM ONLY {})", own)).boolean(0, 0)) {
       return {0, 0, "already loaded (committed by an interrupted run)"};
@@ -342,6 +352,26 @@ class RestoreWorker : public Worker {
     commit(c);
     r_.record_rows(step.id, rows);
     return {rows, bytes, ""};
+  }
+
+  // A big table loaded by several sessions in chunks (split_load.hpp).
+  StepOutcome load_split(const model::Step& step, const archive::TocEntry& e, const std::string& copy, bool truncated,
+                         StepContext& ctx) {
+    SplitLoad job;
+    job.copy_sql = copy;
+    if (!truncated) job.truncate_sql = "TRUNCATE ONLY " + pg::qualified(e.namespace_, e.tag);
+    job.replica = step.params.count("replication_role") > 0;
+    job.sessions = model::sessions_of(step);
+    if (auto it = step.params.find("chunk_bytes"); it != step.params.end()) job.chunk_bytes = std::stoll(it->second);
+    auto reader = r_.archive().open_data(e);
+    std::function<pg::Connection()> open = [this] {
+      auto c = pg::Connection::open(r_.config().target_conninfo, r_.config().application_name);
+      setup_session(c);
+      return c;
+    };
+    StepOutcome out = split_load(job, *reader, open, ctx, cancelled_);
+    r_.record_rows(step.id, out.rows);
+    return out;
   }
 
   StepOutcome load_blobs(const archive::TocEntry& e, StepContext& ctx) {

@@ -35,6 +35,9 @@ struct RestoreRunnerConfig {
   // manifest at apply (never from the plan).
   std::map<std::string, std::string> role_passwords;
   std::map<std::string, std::string> session_settings;  // GUCs for every load session
+  // maintenance_work_mem of index builds by access method, where it differs from the session's
+  // (session_settings.hpp: GIN builds stay moderate).
+  std::map<std::string, std::string> index_mwm;
   // Rows loaded by data steps of earlier runs (from the journal), by step id.
   std::map<std::string, std::int64_t> prior_rows;
 };

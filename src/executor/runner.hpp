@@ -5,9 +5,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
+#include "executor/journal.hpp"
 #include "model/plan.hpp"
 #include "util/progress.hpp"
 
@@ -23,6 +25,13 @@ struct StepContext {
   bool was_in_flight = false;
   int run = 1;
   StepProgress* progress = nullptr;
+  // Steps that use several sessions (model::sessions_of > 1): how many worker slots the executor
+  // has given the step so far. It starts at 1 and grows while the step runs, as slots free up.
+  const std::atomic<int>* slots = nullptr;
+  // Steps loaded in parts: what earlier runs journaled about them, and a thread-safe way to
+  // journal a part (record.step and .run are filled in).
+  StepParts parts;
+  std::function<void(JournalRecord record, bool sync)> journal_part;
 };
 
 struct StepOutcome {

@@ -1,6 +1,7 @@
 #include "model/dag.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/topological_sort.hpp>
@@ -14,10 +15,19 @@ namespace {
 using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS>;
 }
 
+int sessions_of(const Step& s) {
+  auto it = s.params.find("sessions");
+  if (it == s.params.end()) return 1;
+  int n = std::atoi(it->second.c_str());
+  return std::clamp(n, 1, 64);
+}
+
 std::uint64_t step_cost(const Step& s) {
   if (s.action == Action::no_op) return 1;
   std::int64_t b = s.estimate.bytes;
-  // Index builds read the whole table and sort: weigh them like the table's data.
+  // Index builds read the whole table and sort: weigh them like the table's data. A load split
+  // across sessions takes about its share of one session's time.
+  b /= sessions_of(s);
   return b > 0 ? static_cast<std::uint64_t>(b) : 1;
 }
 

@@ -41,5 +41,8 @@ void sort_steps(std::vector<Step>& steps);
 
 // Step cost for scheduling: bytes to move or build, at least 1.
 std::uint64_t step_cost(const Step& s);
+// How many sessions (worker slots) a step can use at once: params "sessions" (a split table's
+// load), else 1.
+int sessions_of(const Step& s);
 
 }  // namespace pgr::model

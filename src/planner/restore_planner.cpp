@@ -498,6 +498,7 @@ model::Plan Planner::run() {
                      doc_.metadata.name, doc_.spec.database, list),
          "restore into a new database, or set existing: skip, truncate or replace");
   }
+  plan_splits();
   add_post_restore_steps();
   add_single_transaction();
   model::sort_steps(steps_);

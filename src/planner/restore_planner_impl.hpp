@@ -60,6 +60,7 @@ class Planner {
   void add_lost_steps();
   void plan_loads_into_existing();
   void add_single_transaction();
+  void plan_splits();  // restore_split.cpp: big tables loaded by several sessions
   std::string step_id(const TocEntry& e);
   void conflict(const std::string& what) { conflicts_.push_back(what); }
 

@@ -1,0 +1,213 @@
+#include "executor/split_load.hpp"
+
+#include <signal.h>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "executor/copy_chunks.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+namespace pgr::executor {
+
+namespace {
+
+constexpr std::size_t kPiece = 1 << 20;  // bytes per PQputCopyData
+
+// Which "part-commit" chunks of a killed run committed: txid_status tells, as long as the
+// transaction is younger than the commit log the server keeps (always, for a run resumed soon).
+void resolve_committing(StepParts& parts, pg::Connection& c, StepContext& ctx) {
+  for (const auto& [part, pc] : parts.committing) {
+    std::string status;
+    for (int attempt = 0;; ++attempt) {
+      auto r = c.exec("SELECT pg_catalog.txid_status($1::bigint)", {pc.xid});
+      status = r.is_null(0, 0) ? "" : r.str(0, 0);
+      // The killed apply's session may still be finishing its COMMIT: wait for it.
+      if (status != "in progress" || attempt >= 600) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (status == "committed") {
+      parts.done[part] = pc.rows;
+      ctx.journal_part({"part", "", "", 0, pc.rows, 0, 0, std::to_string(part)}, true);
+    } else if (status != "aborted") {
+      fail(ErrorKind::database,
+           fmt::format("cannot tell whether chunk {} (transaction {}) of an earlier run committed: txid_status "
+                       "says \"{}\"", part, pc.xid, status.empty() ? "unknown (too old)" : status),
+           "restore the table again from scratch (existing: truncate)");
+    }
+  }
+  parts.committing.clear();
+}
+
+class Pipeline {
+ public:
+  Pipeline(const SplitLoad& job, const std::function<pg::Connection()>& open, StepContext& ctx,
+           const std::atomic<bool>& cancelled)
+      : job_(job), open_(open), ctx_(ctx), cancelled_(cancelled) {
+    if (const char* k = std::getenv("PGRECOVER_TEST_KILL_AFTER_PARTS")) kill_after_ = std::atoi(k);
+  }
+
+  ~Pipeline() { close_and_join(); }
+
+  // Hands a chunk to a session; blocks while every session is busy and one chunk already waits.
+  void push(CopyChunk chunk) {
+    grow();
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return queue_.empty() || error_; });
+    if (error_) return;
+    queue_.push_back(std::move(chunk));
+    cv_.notify_all();
+  }
+
+  bool failed() {
+    std::lock_guard lock(mu_);
+    return error_ != nullptr;
+  }
+
+  // Waits for every chunk handed out; rethrows the first session error.
+  void finish() {
+    close_and_join();
+    if (error_) std::rethrow_exception(error_);
+  }
+
+  std::int64_t rows() const { return rows_.load(); }
+  std::int64_t bytes() const { return bytes_.load(); }
+
+ private:
+  void grow() {
+    int want = job_.sessions;
+    if (ctx_.slots) want = std::min(want, std::max(1, ctx_.slots->load()));
+    else want = 1;
+    while (static_cast<int>(threads_.size()) < want) threads_.emplace_back([this] { session(); });
+  }
+
+  void close_and_join() {
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+
+  void session() {
+    try {
+      pg::Connection c = open_();
+      for (;;) {
+        CopyChunk chunk;
+        {
+          std::unique_lock lock(mu_);
+          cv_.wait(lock, [&] { return !queue_.empty() || closed_ || error_; });
+          if (error_ || queue_.empty()) return;
+          chunk = std::move(queue_.front());
+          queue_.pop_front();
+        }
+        cv_.notify_all();
+        load(c, chunk);
+      }
+    } catch (...) {
+      std::lock_guard lock(mu_);
+      if (!error_) error_ = std::current_exception();
+      cv_.notify_all();
+    }
+  }
+
+  void load(pg::Connection& c, const CopyChunk& chunk) {
+    c.exec(job_.replica ? "BEGIN; SET LOCAL session_replication_role = replica" : "BEGIN");
+    std::string xid = c.exec("SELECT pg_catalog.txid_current()::text").str(0, 0);
+    {
+      auto in = c.copy_in(job_.copy_sql);
+      for (std::size_t pos = 0; pos < chunk.data.size(); pos += kPiece) {
+        if (cancelled_ || failed()) {
+          in.abort("cancelled by pgrecover");
+          c.exec("ROLLBACK");
+          if (cancelled_) fail(ErrorKind::cancelled, "the split load was cancelled");
+          return;  // another session failed: its error is the one reported
+        }
+        in.put(std::string_view(chunk.data).substr(pos, kPiece));
+      }
+      in.finish();
+    }
+    auto size = static_cast<std::int64_t>(chunk.data.size());
+    // Durable before COMMIT: a crash after the COMMIT is resolved with txid_status on resume.
+    ctx_.journal_part({"part-commit", "", "", 0, chunk.rows, size, 0, fmt::format("{} xid {}", chunk.index, xid)}, true);
+    c.exec("COMMIT");
+    if (kill_after_ > 0 && ++committed_ == kill_after_) ::raise(SIGKILL);  // test hook, see the header
+    ctx_.journal_part({"part", "", "", 0, chunk.rows, size, 0, std::to_string(chunk.index)}, false);
+    rows_ += chunk.rows;
+    bytes_ += size;
+    if (ctx_.progress) {
+      ctx_.progress->rows += chunk.rows;
+      ctx_.progress->bytes += size;
+    }
+  }
+
+  const SplitLoad& job_;
+  const std::function<pg::Connection()>& open_;
+  StepContext& ctx_;
+  const std::atomic<bool>& cancelled_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<CopyChunk> queue_;
+  bool closed_ = false;
+  std::exception_ptr error_;
+  std::vector<std::thread> threads_;
+  std::atomic<std::int64_t> rows_{0}, bytes_{0};
+  std::atomic<int> committed_{0};
+  int kill_after_ = 0;
+};
+
+}  // namespace
+
+StepOutcome split_load(const SplitLoad& job, archive::RowReader& reader,
+                       const std::function<pg::Connection()>& open_session, StepContext& ctx,
+                       const std::atomic<bool>& cancelled) {
+  StepParts parts = ctx.parts;
+  if (!parts.committing.empty() || (parts.done.empty() && !job.truncate_sql.empty())) {
+    pg::Connection c = open_session();
+    resolve_committing(parts, c, ctx);
+    // No chunk is in: whatever the table holds is not this load's (existing: truncate).
+    if (parts.done.empty() && !job.truncate_sql.empty()) c.exec(job.truncate_sql);
+  }
+  std::int64_t skipped_rows = 0;
+  int skipped = 0, total = 0;
+  {
+    Pipeline pipe(job, open_session, ctx, cancelled);
+    CopyChunker chunker(reader, job.chunk_bytes);
+    CopyChunk chunk;
+    while (!pipe.failed() && chunker.next(chunk)) {
+      ++total;
+      if (cancelled) fail(ErrorKind::cancelled, "the split load was cancelled");
+      if (auto d = parts.done.find(chunk.index); d != parts.done.end()) {
+        // Re-checked, not trusted: the same archive and plan give the same chunks.
+        if (d->second != chunk.rows) {
+          fail(ErrorKind::archive,
+               fmt::format("chunk {} has {} rows in the archive but {} were journaled as loaded", chunk.index,
+                           chunk.rows, d->second),
+               "the archive changed since the interrupted apply; plan again");
+        }
+        skipped_rows += chunk.rows;
+        ++skipped;
+        continue;
+      }
+      pipe.push(std::move(chunk));
+      chunk = CopyChunk();
+    }
+    pipe.finish();
+    StepOutcome out{skipped_rows + pipe.rows(), pipe.bytes(),
+                    fmt::format("{} chunks by up to {} sessions", total, job.sessions)};
+    if (skipped) out.note += fmt::format(" ({} loaded by an earlier run)", skipped);
+    return out;
+  }
+}
+
+}  // namespace pgr::executor
