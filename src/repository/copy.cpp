@@ -46,7 +46,7 @@ CopyResult copy_backup(const Repository& from, const BackupInfo& b, const Reposi
   CopyResult r;
   const std::string prefix = Repository::backup_prefix(b.policy, b.id);
   const std::string manifest_key = prefix + kManifestFile;
-  // The manifest's exact bytes: the copy's manifest is the same object, so fingerprints agree.
+  // The manifest's exact bytes: the copy's manifest is the same object (but for its key id).
   auto manifest_text = storage::get(from.storage(), manifest_key);
   if (!manifest_text) fail(ErrorKind::input, fmt::format("backup {}/{} has no manifest in {}", b.policy, b.id, from.describe()));
   Manifest m = manifest_from_json(nlohmann::json::parse(*manifest_text));
@@ -104,8 +104,14 @@ CopyResult copy_backup(const Repository& from, const BackupInfo& b, const Reposi
   }
   for (const auto& k : stray) to.storage().remove(k);
   check_cancel(cancel);
-  // Last: the manifest makes the copy exist.
-  storage::put(to.storage(), manifest_key, *manifest_text);
+  // Last: the manifest makes the copy exist. It says which key encrypts this copy (none, or the
+  // target repository's), whatever the first repository uses.
+  std::string text = *manifest_text;
+  if (std::string key_id = to.storage().encryption_key_id(); key_id != m.encryption_key_id) {
+    m.encryption_key_id = key_id;
+    text = to_json(m).dump(2) + "\n";
+  }
+  storage::put(to.storage(), manifest_key, text);
   r.copy = to.find(b.policy + "/" + b.id);
   return r;
 }

@@ -14,6 +14,7 @@
 #include <random>
 
 #include "config/settings.hpp"
+#include "repository/copy.hpp"
 #include "repository/repository.hpp"
 #include "storage/crypto/crypto.hpp"
 #include "storage/crypto/format.hpp"
@@ -326,4 +327,28 @@ path = "/srv/plain"
                  "must be an array of paths"));
   CHECK(contains(bad("[repositories.r]\npath = \"/x\"\nstaging_dir = \"/tmp\"\n"), "repositories.r.staging_dir is for type \"s3\" and encrypted"));
   CHECK(contains(bad("[repositories.r]\npath = \"/x\"\nencryption_key = \"abc\"\n"), "unknown key \"encryption_key\""));
+}
+
+TEST_CASE("crypto: a copy into an encrypted repository records that repository's key id, not the first's",
+          "[storage][crypto][copies]") {
+  TempDir dir{"pgrecover-crypto-copy-"};
+  repository::Repository plain(storage::open(storage::posix_location(dir.path() / "local"), "local", true), "local");
+  Repo off;
+  repository::Repository vault(off.enc, "vault");
+  auto pending = plain.begin("shop", std::chrono::system_clock::now());
+  write_file_atomic(pending.dir() / "data.dump", "COPY rows ZEBRAMARKER42\n");
+  repository::Manifest m;
+  m.format = "custom";
+  m.data = "data.dump";
+  auto b = pending.commit(m);
+  CHECK(plain.read_manifest(b).encryption_key_id.empty());
+  auto r = repository::copy_backup(plain, b, vault);
+  CHECK(vault.read_manifest(r.copy).encryption_key_id == off.key.id());
+  CHECK(vault.verify_files(r.copy).empty());
+  // Nothing of the copy is stored in clear, the manifest included.
+  for (const auto& o : off.raw->list("backups/")) {
+    INFO(o.key);
+    CHECK(off.stored(o.key).find("ZEBRAMARKER42") == std::string::npos);
+    CHECK(off.stored(o.key).rfind("PGRENC", 0) == 0);
+  }
 }
