@@ -65,13 +65,13 @@ bool empty_or_absent(const fs::path& dd) {
 
 // In place: the WAL files in the old data directory's pg_wal that the archive lacks (the old
 // server wrote them and crashed, or its archive_command failed), sorted.
-std::vector<std::string> unarchived_wal(const fs::path& repo_root, const planner::PhysicalBackup& chosen,
+std::vector<std::string> unarchived_wal(const repository::Repository& repo, const planner::PhysicalBackup& chosen,
                                         const fs::path& data_directory) {
   std::vector<std::string> out;
   std::error_code ec;
   fs::path pg_wal = data_directory / "pg_wal";
   if (!fs::is_directory(pg_wal, ec)) return out;
-  repository::WalArchive archive(repo_root, chosen.info.wal_cluster);
+  repository::WalArchive archive(repo.storage_ptr(), chosen.info.wal_cluster);  // whatever the driver
   // The server recycles old segments under future names: the end of the WAL is the segment
   // written last, and nothing after it is WAL of this cluster's history.
   std::string last_written;
@@ -178,7 +178,7 @@ model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::
   // The run rule (executor/run_folder.hpp): an unfinished run of this plan id is continued; a
   // finished one whose recovered cluster is still in the data directory makes an all no-op plan.
   auto choice = planner::choose_backup(f);
-  if (!f.data_directory_empty && s.move_aside_existing) f.unarchived_wal = unarchived_wal(rs.path, f.backups[choice.index], s.data_directory);
+  if (!f.data_directory_empty && s.move_aside_existing) f.unarchived_wal = unarchived_wal(repo, f.backups[choice.index], s.data_directory);
   std::string id = planner::pitr_plan_id(read_doc, f.backups[choice.index]);
   if (auto saved = unfinished_run(settings, id)) return *saved;
   if (!f.data_directory_empty && finished_run_exists(settings, id)) f.finished_run = id;
