@@ -224,8 +224,8 @@ model::Plan plan_backup_policy(const BackupFacts& facts) {
     add_wal_deletion({facts.backups, facts.physical, facts.wal_files, decisions, "", deps}, plan);
   }
   for (const auto& w : facts.warnings) plan.warnings.push_back(w);
-  for (const auto& d : facts.databases)
-    if (!d.dump) plan.warnings.push_back(fmt::format("database \"{}\" is not dumped: {}", d.name, d.reason));
+  for (const auto& d : facts.databases)  // template0 never is, as with pg_dumpall: no news
+    if (!d.dump && d.name != "template0") plan.warnings.push_back(fmt::format("database \"{}\" is not dumped: {}", d.name, d.reason));
   std::string actions;
   for (const auto& st : plan.steps) actions += st.id + "=" + model::to_string(st.action) + "\n";
   plan.id = "b-" + sha256_hex(fmt::format("backup\n{}\n{}\n{}{}", plan.fingerprints["documents"],
