@@ -335,7 +335,7 @@ TEST_CASE("crypto: a copy into an encrypted repository records that repository's
   repository::Repository plain(storage::open(storage::posix_location(dir.path() / "local"), "local", true), "local");
   Repo off;
   repository::Repository vault(off.enc, "vault");
-  auto pending = plain.begin("shop", std::chrono::system_clock::now());
+  auto pending = plain.begin("shop", std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
   write_file_atomic(pending.dir() / "data.dump", "COPY rows ZEBRAMARKER42\n");
   repository::Manifest m;
   m.format = "custom";
