@@ -8,15 +8,18 @@
 #include <nlohmann/json.hpp>
 
 #include "app/drill.hpp"
-#include "app/repositories.hpp"
 #include "app/runs.hpp"
+#include "catalog/archiver.hpp"
+#include "catalog/server_place.hpp"
 #include "config/policy_json.hpp"
 #include "engine/access_check.hpp"
 #include "engine/cluster_backup.hpp"
 #include "engine/physical.hpp"
 #include "executor/backup_runner.hpp"
 #include "pg/pg.hpp"
+#include "repository/physical.hpp"
 #include "repository/repository.hpp"
+#include "sources/repositories.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -25,17 +28,6 @@
 namespace pgr::app {
 
 namespace {
-
-// The device of a path, or of its nearest existing ancestor.
-std::optional<dev_t> device_of(fs::path p) {
-  struct stat st {};
-  while (!p.empty()) {
-    if (::stat(p.c_str(), &st) == 0) return st.st_dev;
-    if (p == p.parent_path()) break;
-    p = p.parent_path();
-  }
-  return std::nullopt;
-}
 
 // Where each repository of the policy sits relative to the source (3-2-1): on the filesystem of
 // its data directory, or on this host when the source runs here (a Unix socket or loopback
@@ -48,13 +40,12 @@ std::vector<planner::RepositoryPlacement> placements(const config::BackupPolicy&
   bool source_here = false;
   try {
     auto conn = pg::Connection::open(pg::with_dbname(settings.connect_string(policy.spec.source), "postgres"), "pgrecover plan");
-    auto r = conn.exec("SELECT current_setting('data_directory'), coalesce(host(inet_server_addr()), '')");
-    data_dir = r.str(0, 0);
-    std::string addr = r.str(0, 1);
+    auto place = catalog::read_server_place(conn);
+    data_dir = place.data_directory;
     struct stat st {};
     if (::stat(data_dir.c_str(), &st) == 0) {
       source_dev = st.st_dev;
-      source_here = addr.empty() || addr == "127.0.0.1" || addr == "::1";
+      source_here = place.on_this_host();
     }
   } catch (const Error& e) {
     log::debug("could not compare the repositories' places with the source's data directory: {}", e.what());
@@ -64,7 +55,7 @@ std::vector<planner::RepositoryPlacement> placements(const config::BackupPolicy&
     p.name = rs->name;
     p.type = rs->type;
     p.encrypted = rs->encrypted();
-    p.where = rs->type == "posix" ? rs->path.string() : (rs->prefix.empty() ? "s3://" + rs->bucket : fmt::format("s3://{}/{}", rs->bucket, rs->prefix));
+    p.where = rs->where();
     if (rs->type == "posix" && source_dev) {
       auto d = device_of(rs->path);
       p.same_filesystem = d && *d == *source_dev;
@@ -75,21 +66,6 @@ std::vector<planner::RepositoryPlacement> placements(const config::BackupPolicy&
   return out;
 }
 
-// Physical policies: each backup's manifest facts, the archived WAL of their clusters, and the
-// source's archiving health.
-void gather_wal(const repository::Repository& repo, const std::vector<repository::BackupInfo>& backups,
-                std::map<std::string, repository::PhysicalInfo>& physical,
-                std::map<std::string, std::vector<repository::WalArchive::Entry>>& wal_files) {
-  for (const auto& b : backups) {
-    if (b.kind != "physical") continue;
-    auto info = repository::physical_info(repo.read_manifest(b));
-    if (!wal_files.count(info.wal_cluster)) {
-      wal_files[info.wal_cluster] = repository::WalArchive(repo.storage_ptr(), info.wal_cluster).list();
-    }
-    physical[b.id] = std::move(info);
-  }
-}
-
 void gather_physical(const config::BackupPolicy& policy, const config::Settings& settings,
                      const repository::Repository& repo, planner::BackupFacts& f) {
   try {
@@ -98,7 +74,7 @@ void gather_physical(const config::BackupPolicy& policy, const config::Settings&
     auto names = config::repositories_of(policy.spec);
     if (names.size() > 1) {
       // WAL goes to every copy, or a point-in-time recovery from that copy has no WAL to replay.
-      std::string command = c.exec("SELECT current_setting('archive_command')").str(0, 0);
+      std::string command = catalog::read_archive_command(c);
       std::string all;
       for (const auto& n : names) all += (all.empty() ? "" : ",") + n;
       for (const auto& n : names) {
@@ -109,13 +85,11 @@ void gather_physical(const config::BackupPolicy& policy, const config::Settings&
         }
       }
     }
-    auto tli = c.exec("SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN '' "
-                      "ELSE substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8) END");
-    if (!tli.str(0, 0).empty()) f.source_timeline = static_cast<std::uint32_t>(std::stoul(tli.str(0, 0), nullptr, 16));
+    if (auto tli = catalog::read_current_timeline(c)) f.source_timeline = *tli;
   } catch (const Error& e) {
     f.warnings.push_back(fmt::format("could not check WAL archiving on the source: {}", e.what()));
   }
-  gather_wal(repo, f.backups, f.physical, f.wal_files);
+  repository::read_physical_facts(repo, f.backups, f.physical, f.wal_files);
 }
 
 // The policy's other repositories: what each holds. One that cannot be listed is planned for
@@ -129,11 +103,11 @@ void gather_copies(const config::BackupPolicy& policy, const config::Settings& s
     c.repository = rs.name;
     c.type = rs.type;
     try {
-      auto repo = open_repository(rs);
+      auto repo = sources::open_repository(rs);
       c.where = repo.describe();
       c.backups = repo.list(name);
       c.fingerprint = repo.fingerprint(name);
-      if (policy.spec.method == config::BackupMethod::physical) gather_wal(repo, c.backups, c.physical, c.wal_files);
+      if (policy.spec.method == config::BackupMethod::physical) repository::read_physical_facts(repo, c.backups, c.physical, c.wal_files);
       for (const auto& p : repo.unfinished(name)) {
         f.warnings.push_back(fmt::format("an unfinished copy is left in repository \"{}\": {} (ignored; completed or "
                                          "removed by the next copy)", rs.name, p));
@@ -142,7 +116,7 @@ void gather_copies(const config::BackupPolicy& policy, const config::Settings& s
       if (e.kind() != ErrorKind::io) throw;
       c.unreachable = e.what();
       c.backups.clear();
-      if (c.where.empty()) c.where = rs.type == "posix" ? rs.path.string() : (rs.prefix.empty() ? "s3://" + rs.bucket : fmt::format("s3://{}/{}", rs.bucket, rs.prefix));
+      if (c.where.empty()) c.where = rs.where();
       f.warnings.push_back(fmt::format("repository \"{}\" is unreachable: {}; the new backup's copy is planned and will fail "
                                        "if it still is, and nothing leaves repository \"{}\" until the copies have landed",
                                        rs.name, e.what(), f.repository));
@@ -157,7 +131,7 @@ planner::BackupFacts gather_backup_facts(const config::BackupPolicy& policy, con
   const std::string& name = policy.metadata.name;
   repository::check_policy_name(name);
   const auto& rs = settings.repository(policy.spec.repository, fmt::format("BackupPolicy \"{}\"", name));
-  auto repo = open_repository(rs);
+  auto repo = sources::open_repository(rs);
   planner::BackupFacts f;
   f.policy = &policy;
   f.repository = rs.name;
@@ -219,12 +193,12 @@ executor::ApplyResult apply_backup_plan(const model::Plan& given, const config::
   state.policy = config::policy_from_json(nlohmann::json::parse(plan.params.at("policy")));
   const std::string& name = state.policy.metadata.name;
   const auto& rs = settings.repository(state.policy.spec.repository, fmt::format("plan {}", plan.id));
-  state.repo = std::make_unique<repository::Repository>(open_repository(rs, /*create=*/true));
+  state.repo = std::make_unique<repository::Repository>(sources::open_repository(rs, /*create=*/true));
   auto names = config::repositories_of(state.policy.spec);
   for (size_t i = 1; i < names.size(); ++i) {
     const auto& cs = settings.repository(names[i], fmt::format("plan {}", plan.id));
     try {
-      state.copies[cs.name] = std::make_unique<repository::Repository>(open_repository(cs, /*create=*/true));
+      state.copies[cs.name] = std::make_unique<repository::Repository>(sources::open_repository(cs, /*create=*/true));
     } catch (const Error& e) {
       // A copy that is down must not stop the backup: its copy step fails (and the first
       // repository's deletes with it), the backup is taken.
@@ -244,50 +218,11 @@ executor::ApplyResult apply_backup_plan(const model::Plan& given, const config::
   state.driller = &driller;
 
   if (!folder.resumed()) {
-    if (state.repo->fingerprint(name) != plan.fingerprints.at("repository")) {
-      fail(ErrorKind::stale_plan,
-           fmt::format("plan is stale: the backups of policy \"{}\" in repository \"{}\" changed since the plan was made",
-                       name, rs.name),
-           "plan again and review the new plan");
-    }
-    for (const auto& [copy_name, copy] : state.copies) {
-      auto print = plan.fingerprints.find("repository:" + copy_name);
-      if (!copy || print == plan.fingerprints.end() || print->second.empty()) continue;  // unreachable
-      std::string now;
-      try {
-        now = copy->fingerprint(name);
-      } catch (const Error& e) {
-        if (e.kind() != ErrorKind::io) throw;
-        log::warn("repository \"{}\" is unreachable: {}; its copy step will fail", copy_name, e.what());
-        continue;
-      }
-      if (now != print->second) {
-        fail(ErrorKind::stale_plan,
-             fmt::format("plan is stale: the backups of policy \"{}\" in repository \"{}\" changed since the plan was made",
-                         name, copy_name),
-             "plan again and review the new plan");
-      }
-    }
+    executor::refuse_if_stale(state, rs.name);
   } else {
-    for (const auto& r : journal.records())
-      if (r.type == "done" && r.step == "backup:" + name && r.note.rfind("backup ", 0) == 0) state.new_backup_id = r.note.substr(7);
+    state.new_backup_id = executor::resumed_backup_id(journal, name);
   }
-  // Leftovers of crashed or failed backups and copies (never listed) are removed here, also when
-  // this apply continues a run that failed (a backup cut off by an unreachable endpoint), except a
-  // half copy this plan copies again (its copy step keeps the files already there and intact).
-  state.repo->remove_unfinished(name);
-  for (const auto& [copy_name, copy] : state.copies) {
-    if (!copy) continue;
-    std::set<std::string> catching_up;
-    for (const auto& st : plan.steps)
-      if (st.kind == "backup-copy" && st.params.at("repository") == copy_name) catching_up.insert(st.params.at("backup"));
-    try {
-      copy->remove_unfinished(name, catching_up);
-    } catch (const Error& e) {
-      if (e.kind() != ErrorKind::io) throw;
-      log::warn("could not clean repository \"{}\": {}", copy_name, e.what());
-    }
-  }
+  executor::remove_unfinished(state);
 
   folder.start();
   auto runner = executor::make_backup_runner(state);

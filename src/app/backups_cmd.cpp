@@ -3,14 +3,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "app/repositories.hpp"
 #include "config/settings.hpp"
-#include "engine/logical.hpp"
+#include "engine/verify_backup.hpp"
 #include "report/backups.hpp"
 #include "report/format.hpp"
-#include "repository/archive_source.hpp"
 #include "repository/cluster_manifest.hpp"
 #include "repository/repository.hpp"
+#include "sources/repositories.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/time.hpp"
@@ -20,29 +19,10 @@ namespace pgr::app {
 namespace {
 
 repository::Repository open_repository(const config::Settings& settings, const std::string& name) {
-  return app::open_repository(settings, name, "pgrecover backups");
+  return sources::open_repository(settings, name, "pgrecover backups");
 }
 
 std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }
-
-// One archive of a backup read end to end, its rows compared with the manifest's counts.
-void check_archive(const repository::Repository& repo, const repository::BackupInfo& b, const std::string& data,
-                   const std::map<std::string, std::int64_t>& expected, std::int64_t& rows,
-                   std::vector<repository::VerifyProblem>& problems) {
-  try {
-    auto counted = engine::count_archive_rows(*repository::open_backup_archive(repo, b, data));
-    for (const auto& [t, n] : counted) {
-      rows += n;
-      auto it = expected.find(t);
-      if (it == expected.end()) problems.push_back({data, fmt::format("table {} is not in the manifest", t)});
-      else if (it->second != n) problems.push_back({data, fmt::format("table {} has {} rows, the manifest says {}", t, n, it->second)});
-    }
-    for (const auto& [t, n] : expected)
-      if (!counted.count(t)) problems.push_back({data, fmt::format("table {} of the manifest has no data in the archive", t)});
-  } catch (const Error& e) {
-    problems.push_back({data, fmt::format("the archive cannot be read: {}", e.what())});
-  }
-}
 
 }  // namespace
 
@@ -97,29 +77,10 @@ int backups_verify_command(const BackupsOptions& o, std::ostream& out) {
   auto settings = config::load_settings(o.config_path);
   auto repo = open_repository(settings, o.repository);
   auto b = repo.find(o.id);
-  auto m = repo.read_manifest(b);
-  std::vector<repository::VerifyProblem> problems = repo.verify_files(b);
-  std::int64_t rows = 0;
-  // The archive, read end to end: only when the bytes are the ones the manifest describes.
-  std::vector<std::pair<std::string, std::map<std::string, std::int64_t>>> archives;  // data, expected rows
-  if (!m.data.empty()) archives.push_back({m.data, m.row_counts});
-  for (const auto& d : repository::cluster_databases(m)) archives.push_back({d.data, d.row_counts});
-  for (const auto& [data, expected] : archives) {
-    if (!problems.empty() || m.kind != "logical" || m.format == "plain") break;
-    check_archive(repo, b, data, expected, rows, problems);
-  }
-  auto v = repo.read_verification(b);
-  std::string now = now_iso8601();
-  if (problems.empty()) v.checked_at = now;
-  else {
-    v.last_failure_at = now;
-    v.last_failure = fmt::format("verify: {}: {}", problems.front().file, problems.front().message);
-  }
-  try {
-    repo.write_verification(b, v);
-  } catch (const Error& e) {
-    log::warn("could not record the verification in the repository: {}", e.what());
-  }
+  auto checked = engine::verify_backup(repo, b);
+  const auto& m = checked.manifest;
+  const auto& problems = checked.problems;
+  auto rows = checked.rows;
   if (o.json) {
     nlohmann::json ps = nlohmann::json::array();
     for (const auto& p : problems) ps.push_back({{"file", p.file}, {"message", p.message}});

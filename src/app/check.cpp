@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-#include "app/repositories.hpp"
 #include "catalog/archiver.hpp"
 #include "executor/run_history.hpp"
 #include "pg/pg.hpp"
@@ -15,6 +14,7 @@
 #include "report/health.hpp"
 #include "repository/repository.hpp"
 #include "repository/wal_archive.hpp"
+#include "sources/repositories.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/time.hpp"
@@ -47,7 +47,7 @@ model::HealthReport check_policies(const config::DocumentSet& docs, const config
   }
   for (const auto& p : docs.policies) {
     const auto& rs = settings.repository(p.spec.repository, fmt::format("BackupPolicy \"{}\"", p.metadata.name));
-    auto repo = open_repository(rs);  // through its driver and keys, like every command
+    auto repo = sources::open_repository(rs);  // through its driver and keys, like every command
     planner::PolicyHealthFacts f;
     f.policy = &p;
     f.repository = rs.name;

@@ -6,12 +6,12 @@
 
 #include "app/drill.hpp"
 #include "app/pitr.hpp"
-#include "app/repositories.hpp"
 #include "instance/amcheck.hpp"
 #include "instance/drill_folder.hpp"
 #include "instance/instance.hpp"
 #include "model/pitr_params.hpp"
 #include "repository/physical.hpp"
+#include "sources/repositories.hpp"
 #include "util/error.hpp"
 
 namespace pgr::app {
@@ -44,7 +44,7 @@ executor::DrillResult RestoreDriller::physical_drill(const config::BackupPolicy&
   s.settings = {{"hba_file", folder.hba().string()}};
   // The backup's tablespaces go into the drill's folder too, never to their original locations
   // (the source's, on this host perhaps).
-  auto repo = open_repository(settings_, s.repository, fmt::format("BackupPolicy \"{}\"", policy.metadata.name));
+  auto repo = sources::open_repository(settings_, s.repository, fmt::format("BackupPolicy \"{}\"", policy.metadata.name));
   for (const auto& t : repository::physical_info(repo.read_manifest(backup)).tablespaces) {
     s.tablespace_mapping[t.location] = folder.tablespace(t.oid).string();
   }

@@ -1,14 +1,12 @@
 #include "app/pitr.hpp"
 
 #include <signal.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "app/repositories.hpp"
 #include "app/runs.hpp"
 #include "executor/pitr_runner.hpp"
 #include "instance/instance.hpp"
@@ -17,6 +15,9 @@
 #include "repository/repository.hpp"
 #include "repository/restore_points.hpp"
 #include "repository/wal_archive.hpp"
+#include "repository/wal_view.hpp"
+#include "sources/physical_source.hpp"
+#include "sources/repositories.hpp"
 #include "util/error.hpp"
 #include "util/hash.hpp"
 #include "util/log.hpp"
@@ -25,79 +26,7 @@
 
 namespace pgr::app {
 
-namespace {
-
 namespace P = model::pitr_param;
-
-// The WAL archive of the repository, for the planner's continuity check.
-class RepositoryWal : public planner::WalArchiveView {
- public:
-  explicit RepositoryWal(std::shared_ptr<storage::Storage> storage) : storage_(std::move(storage)) {}
-  repository::Continuity continuity(const std::string& cluster, std::uint32_t start_timeline, std::uint64_t start_lsn,
-                                    std::optional<std::uint64_t> end_lsn, const std::string& timeline,
-                                    std::uint64_t seg_size) override {
-    repository::WalArchive archive(storage_, cluster);
-    return repository::check_continuity(archive, start_timeline, start_lsn, end_lsn, timeline, seg_size);
-  }
-  std::string archived_at(const std::string& cluster, const std::string& name) override {
-    repository::WalArchive archive(storage_, cluster);
-    auto e = repository::classify_wal_name(name) ? archive.find(name) : std::nullopt;
-    if (!e || e->stored_at <= 0) return "";
-    return format_iso8601(std::chrono::system_clock::from_time_t(static_cast<std::time_t>(e->stored_at)));
-  }
-
- private:
-  std::shared_ptr<storage::Storage> storage_;
-};
-
-// Can the server's OS user read this file? (archive_command and restore_command run as that user)
-bool readable_by(const fs::path& p, const UserIdentity& u) {
-  struct stat st {};
-  if (::stat(p.c_str(), &st) != 0) return false;
-  if (st.st_uid == u.uid) return (st.st_mode & S_IRUSR) != 0;
-  if (st.st_gid == u.gid) return (st.st_mode & S_IRGRP) != 0;
-  return (st.st_mode & S_IROTH) != 0;
-}
-
-bool empty_or_absent(const fs::path& dd) {
-  return !fs::exists(dd) || (fs::is_directory(dd) && fs::directory_iterator(dd) == fs::directory_iterator());
-}
-
-// In place: the WAL files in the old data directory's pg_wal that the archive lacks (the old
-// server wrote them and crashed, or its archive_command failed), sorted.
-std::vector<std::string> unarchived_wal(const repository::Repository& repo, const planner::PhysicalBackup& chosen,
-                                        const fs::path& data_directory) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  fs::path pg_wal = data_directory / "pg_wal";
-  if (!fs::is_directory(pg_wal, ec)) return out;
-  repository::WalArchive archive(repo.storage_ptr(), chosen.info.wal_cluster);  // whatever the driver
-  // The server recycles old segments under future names: the end of the WAL is the segment
-  // written last, and nothing after it is WAL of this cluster's history.
-  std::string last_written;
-  struct timespec newest {};
-  for (const auto& e : fs::directory_iterator(pg_wal)) {
-    std::string name = e.path().filename().string();
-    struct stat st {};
-    if (repository::classify_wal_name(name) != repository::WalFileKind::segment || ::stat(e.path().c_str(), &st) != 0) continue;
-    if (st.st_mtim.tv_sec > newest.tv_sec || (st.st_mtim.tv_sec == newest.tv_sec && st.st_mtim.tv_nsec > newest.tv_nsec)) {
-      newest = st.st_mtim;
-      last_written = name;
-    }
-  }
-  for (const auto& e : fs::directory_iterator(pg_wal)) {
-    std::string name = e.path().filename().string();
-    auto kind = repository::classify_wal_name(name);
-    if (!e.is_regular_file() || !kind || (*kind != repository::WalFileKind::segment && *kind != repository::WalFileKind::history)) continue;
-    // Same timeline and a later segment number: a later name (names sort by timeline, then segment).
-    if (*kind == repository::WalFileKind::segment && name.substr(0, 8) == last_written.substr(0, 8) && name > last_written) continue;
-    if (!archive.find(name)) out.push_back(name);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-}  // namespace
 
 model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::Settings& settings,
                           const std::string& only_backup) {
@@ -112,29 +41,10 @@ model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::
   std::string who = fmt::format("PointInTimeRecovery \"{}\"", doc.metadata.name);
   std::vector<std::string> names = {doc.spec.repository};
   names.insert(names.end(), doc.spec.fallback_repositories.begin(), doc.spec.fallback_repositories.end());
-  std::vector<std::string> skipped;
-  std::optional<repository::Repository> found;
-  const config::RepositorySettings* chosen = nullptr;
-  for (size_t i = 0; i < names.size(); ++i) {
-    const auto& rs = settings.repository(names[i], who);
-    bool last = i + 1 == names.size();
-    f.backups.clear();
-    try {
-      found.emplace(open_reachable_repository(rs));
-      for (const auto& b : found->list(doc.spec.policy)) {
-        if (b.kind != "physical" || (!only_backup.empty() && b.id != only_backup)) continue;
-        auto m = found->read_manifest(b);
-        f.backups.push_back({b, repository::physical_info(m), sha256_hex(repository::to_json(m).dump())});
-      }
-    } catch (const Error& e) {
-      if (e.kind() != ErrorKind::io || last) throw;
-      skipped.push_back(fmt::format("repository \"{}\" unreachable ({})", rs.name, e.what()));
-      continue;
-    }
-    chosen = &rs;
-    if (!f.backups.empty() || last) break;
-    skipped.push_back(fmt::format("repository \"{}\" has no physical backup of policy \"{}\"", rs.name, doc.spec.policy));
-  }
+  auto found = sources::find_physical_backups(settings, names, doc.spec.policy, only_backup, who);
+  f.backups = std::move(found.backups);
+  const auto& skipped = found.skipped;
+  const config::RepositorySettings* chosen = found.settings;
   config::PointInTimeRecovery read_doc = doc;  // the document as planned: reading from the chosen copy
   read_doc.spec.repository = chosen->name;
   read_doc.spec.fallback_repositories.clear();
@@ -142,7 +52,7 @@ model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::
     if (n != chosen->name) read_doc.spec.fallback_repositories.push_back(n);
   const auto& s = read_doc.spec;
   const auto& rs = *chosen;
-  auto& repo = *found;
+  auto& repo = *found.repository;
   if (!skipped.empty() && !f.backups.empty()) {
     std::string note;
     for (const auto& x : skipped) note += (note.empty() ? "" : "; ") + x;
@@ -150,7 +60,7 @@ model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::
     log::warn("{}", note);
     f.warnings.push_back(note);
   }
-  RepositoryWal wal(repo.storage_ptr());
+  repository::StoredWalArchives wal(repo.storage_ptr());
   f.document = &read_doc;
   f.repository_path = repo.describe();
   f.wal = &wal;
@@ -170,7 +80,7 @@ model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::
   f.created_at = now_iso8601();
   if (f.running_as_root) {
     auto user = lookup_user(settings.instance.run_as.empty() ? "postgres" : settings.instance.run_as);
-    if (!readable_by(f.settings_file, user)) {
+    if (!readable_by(user, f.settings_file)) {
       f.warnings.push_back(fmt::format("the settings file {} is not readable by user \"{}\", who runs restore_command",
                                        f.settings_file, user.name));
     }
@@ -178,7 +88,8 @@ model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::
   // The run rule (executor/run_folder.hpp): an unfinished run of this plan id is continued; a
   // finished one whose recovered cluster is still in the data directory makes an all no-op plan.
   auto choice = planner::choose_backup(f);
-  if (!f.data_directory_empty && s.move_aside_existing) f.unarchived_wal = unarchived_wal(repo, f.backups[choice.index], s.data_directory);
+  if (!f.data_directory_empty && s.move_aside_existing) f.unarchived_wal = repository::unarchived_wal(
+        repository::WalArchive(repo.storage_ptr(), f.backups[choice.index].info.wal_cluster), s.data_directory / "pg_wal");
   std::string id = planner::pitr_plan_id(read_doc, f.backups[choice.index]);
   if (auto saved = unfinished_run(settings, id)) return *saved;
   if (!f.data_directory_empty && finished_run_exists(settings, id)) f.finished_run = id;
@@ -203,7 +114,7 @@ executor::ApplyResult apply_recovery_plan(const model::Plan& given, const config
   const model::Plan& plan = folder.plan();
   // Stale check: the base backup is still there and unchanged.
   auto repo = std::make_shared<const repository::Repository>(
-      open_repository(settings, plan.params.at(P::repository), fmt::format("plan {}", plan.id)));
+      sources::open_repository(settings, plan.params.at(P::repository), fmt::format("plan {}", plan.id)));
   auto backup = repo->find(plan.params.at(P::policy) + "/" + plan.params.at(P::backup));
   if (sha256_hex(repository::to_json(repo->read_manifest(backup)).dump()) != plan.fingerprints.at("backup")) {
     fail(ErrorKind::stale_plan, fmt::format("plan is stale: backup {} changed since the plan was made", backup.id),

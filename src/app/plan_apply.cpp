@@ -13,6 +13,7 @@
 #include "executor/run_folder.hpp"
 #include "executor/run_history.hpp"
 #include "model/plan.hpp"
+#include "planner/time_estimate.hpp"
 #include "report/markdown.hpp"
 #include "report/plan_text.hpp"
 #include "report/progress.hpp"
@@ -52,36 +53,14 @@ std::vector<model::Plan> plan_documents(const config::DocumentSet& docs, const c
   return plans;
 }
 
-// An estimate of the apply time from what earlier restores in this state directory measured
-// (bytes of archive data per second of run time); none without such a run: never a guess.
+// An estimate of the apply time from the throughput the newest earlier restore in this state
+// directory measured (one that ran at least a second: shorter ones measure start-up, not speed);
+// none without such a run.
 void estimate_time(model::Plan& plan, const config::Settings& settings) {
   if (plan.kind != "restore") return;
-  std::int64_t bytes = 0;
-  for (const auto& s : plan.steps)
-    if (s.kind == "table-data" && s.action != model::Action::no_op) bytes += s.estimate.bytes;
-  if (bytes == 0) return;
-  double best_rate = 0;
-  std::string from;
-  for (const auto& r : executor::list_runs(settings.state_dir.string())) {
-    if (r.kind != "restore" || r.status != "ok" || r.ms < 1000 || r.id == plan.id) continue;
-    // the planned bytes of that run: its plan's data steps
-    try {
-      auto past = model::load_plan((executor::run_dir(settings.state_dir, r.id) / "plan.json").string());
-      std::int64_t past_bytes = 0;
-      for (const auto& s : past.steps)
-        if (s.kind == "table-data" && s.action != model::Action::no_op) past_bytes += s.estimate.bytes;
-      double rate = static_cast<double>(past_bytes) / (static_cast<double>(r.ms) / 1000.0);
-      if (rate > 0 && (from.empty() || r.started_at > from)) {
-        best_rate = rate;
-        from = r.started_at;
-      }
-    } catch (const Error&) {
-      continue;
-    }
-  }
-  if (best_rate <= 0) return;
-  plan.params["estimated_seconds"] = fmt::format("{:.0f}", static_cast<double>(bytes) / best_rate);
-  plan.params["estimated_from"] = fmt::format("the throughput of the restore run started {}", from);
+  auto runs = executor::list_runs(settings.state_dir.string());
+  std::erase_if(runs, [&](const executor::RunInfo& r) { return r.id == plan.id || r.ms < 1000; });
+  if (auto t = executor::newest_throughput(runs, "restore")) planner::add_time_estimate(plan, t->bytes_per_second, t->from);
 }
 
 bool is_yaml_name(const std::string& path) {
@@ -150,13 +129,7 @@ int apply_command(const ApplyCommandOptions& o, std::ostream& out) {
   for (const auto& plan : plans) {
     if (!plan.has_changes()) {
       // Every step is a no-op: no run is started (and none is recorded).
-      if (o.json) {
-        out << nlohmann::json{{"format_version", 1}, {"event", "summary"}, {"plan", plan.id}, {"status", "ok"},
-                              {"message", "no changes"}}.dump() << "\n";
-      } else {
-        out << report::render_plan_text(plan) << "\n"
-            << fmt::format("No changes: nothing to apply for plan {}.\n", plan.id);
-      }
+      out << report::render_nothing_to_apply(plan, o.json, /*already_applied=*/false);
       continue;
     }
     if (!o.json) out << report::render_plan_text(plan) << "\n";
@@ -173,19 +146,10 @@ int apply_command(const ApplyCommandOptions& o, std::ostream& out) {
                                             : apply_restore_plan(plan, settings, ao);
     progress.finish();
     if (res.already_finished) {
-      if (o.json) {
-        out << nlohmann::json{{"format_version", 1}, {"event", "summary"}, {"plan", plan.id}, {"status", "ok"},
-                              {"message", "already applied"}}.dump() << "\n";
-      } else {
-        out << fmt::format("Plan {} was already applied completely; nothing to do.\n", plan.id);
-      }
+      out << report::render_nothing_to_apply(plan, o.json, /*already_applied=*/true);
       continue;
     }
-    if (o.json) {
-      out << report::summary_json(plan, res.summary).dump() << "\n";
-    } else {
-      out << report::render_summary_text(plan, res.summary);
-    }
+    out << (o.json ? report::summary_json(plan, res.summary).dump() + "\n" : report::render_summary_text(plan, res.summary));
     if (res.summary.run_status == "cancelled") {
       fail(ErrorKind::cancelled, fmt::format("apply of plan {} was interrupted; run the same command again to resume", plan.id));
     }

@@ -15,8 +15,11 @@
 #include "model/plan.hpp"
 #include "planner/restore_planner.hpp"
 #include "repository/repository.hpp"
+#include "sources/restore_source.hpp"
 
 namespace pgr::app {
+
+using sources::RestoreSource;
 
 struct TargetAccess {
   std::string admin_conninfo;   // with password: never printed
@@ -28,27 +31,6 @@ TargetAccess resolve_target(const config::ConnectionRef& to, const std::string& 
 // For an applied plan: the same from what the plan recorded (passwords from settings, the
 // environment or a passfile).
 TargetAccess resolve_target(const model::Target& target, const config::Settings& settings);
-
-// Where a Restore's data comes from: an archive path, plus what a repository backup knows.
-struct RestoreSource {
-  std::string archive;                                 // pg_dump archive to read (a path, or where a backup is)
-  std::string repository;                              // set: the archive is file `data` of backup POLICY/ID
-  std::string backup_ref, data;                        //   "POLICY/ID", "data" / "data.dump" / "data.tar"
-  std::string backup_id;                               // empty for from: {archive: PATH}
-  std::map<std::string, std::int64_t> expected_rows;   // "schema.table" -> exact rows (manifest)
-  std::map<std::string, std::string> role_definitions; // role -> CREATE ROLE ... (backup globals)
-  std::optional<repository::Globals> globals;          // the backup's globals, when it has them
-  bool plain = false;                                  // a plain SQL script (restore_sql.cpp)
-  // Why the backup is read from another copy than the one named (shown in the plan and logged):
-  // "repository \"offsite\" unreachable (...): reading from \"local\"".
-  std::vector<std::string> fallback_notes;
-};
-RestoreSource resolve_restore_source(const config::Restore& doc, const config::Settings& settings);
-// The archive of a source, read in place (a repository backup is read from its storage).
-std::unique_ptr<archive::Archive> open_source_archive(const RestoreSource& src, const config::Settings& settings);
-
-// sha256 of everything in a Restore document that changes what a plan does.
-std::string restore_fingerprint(const config::Restore& doc);
 
 // Plans one Restore document: reads the archive's TOC and the target's catalog (or gives the
 // saved plan of an unfinished run of the same plan id).
@@ -70,8 +52,6 @@ executor::ApplyResult apply_sql_restore_plan(const model::Plan& plan, const conf
                                              const executor::ApplyOptions& options);
 // Throws Error(stale_plan) when the target's catalog differs from the plan's fingerprints.
 void refuse_if_target_changed(const model::Plan& plan, const TargetAccess& t);
-// Role password hashes a plan's role steps ask for, from the manifest of the backup it names.
-std::map<std::string, std::string> role_passwords(const model::Plan& plan, const config::Settings& settings);
 // Fills the role and tablespace facts of a backup's globals into planner inputs.
 void add_globals(const RestoreSource& src, planner::RestoreInputs& in);
 

@@ -10,9 +10,9 @@
 
 #include <fmt/format.h>
 
-#include "app/repositories.hpp"
 #include "app/restore.hpp"
 #include "repository/cluster_manifest.hpp"
+#include "sources/repositories.hpp"
 #include "util/error.hpp"
 
 namespace pgr::app {
@@ -45,10 +45,10 @@ std::vector<repository::ClusterDatabase> selected(const config::Restore& doc, co
 }  // namespace
 
 std::vector<model::Plan> plan_restore_documents(const config::Restore& doc, const config::Settings& settings) {
-  RestoreSource src = resolve_restore_source(doc, settings);
+  RestoreSource src = sources::resolve_restore_source(doc, settings);
   std::optional<repository::Manifest> m;
   if (!src.repository.empty()) {
-    auto repo = open_repository(settings, src.repository, "restore source");
+    auto repo = sources::open_repository(settings, src.repository, "restore source");
     m = repo.read_manifest(repo.find(src.backup_ref));
   }
   if (!m || !repository::is_cluster_backup(*m)) {

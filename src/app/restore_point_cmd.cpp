@@ -5,12 +5,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "app/repositories.hpp"
 #include "app/signals.hpp"
 #include "config/documents.hpp"
 #include "engine/restore_point.hpp"
-#include "repository/restore_points.hpp"
 #include "pg/pg.hpp"
+#include "repository/restore_points.hpp"
+#include "sources/repositories.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -34,7 +34,7 @@ int restore_point_command(const RestorePointOptions& o, std::ostream& out) {
   }
   const auto& rs = settings.repository(policy->spec.repository, fmt::format("BackupPolicy \"{}\"", o.policy));
   engine::RestorePointRequest req;
-  auto repo = open_repository(rs);
+  auto repo = sources::open_repository(rs);
   req.repository = &repo;
   req.policy = o.policy;
   req.cluster = policy->spec.cluster;
@@ -50,7 +50,7 @@ int restore_point_command(const RestorePointOptions& o, std::ostream& out) {
   auto names = config::repositories_of(policy->spec);
   for (size_t i = 1; i < names.size(); ++i) {
     try {
-      auto copy = open_repository(settings, names[i], fmt::format("BackupPolicy \"{}\"", o.policy), /*create=*/true);
+      auto copy = sources::open_repository(settings, names[i], fmt::format("BackupPolicy \"{}\"", o.policy), /*create=*/true);
       if (!repository::find_restore_point(copy.storage(), point.cluster, point.name)) repository::record_restore_point(copy.storage(), point);
     } catch (const Error& e) {
       log::warn("restore point \"{}\" is recorded in repository \"{}\" but not in \"{}\": {}", point.name, rs.name, names[i],

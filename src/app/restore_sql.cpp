@@ -23,7 +23,7 @@ model::Plan plan_sql_restore_document(const config::Restore& doc, const config::
                                       const RestoreSource& src) {
   archive::PlainScript script = archive::scan_plain_script(src.archive);
   TargetAccess t = resolve_target(doc.spec.to, doc.spec.database, settings);
-  std::string fingerprint = restore_fingerprint(doc);
+  std::string fingerprint = planner::restore_fingerprint(doc);
   std::string id = planner::restore_plan_id(fingerprint, script.sha256, t.display);
   if (auto saved = unfinished_run(settings, id)) return *saved;
   auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover plan");
@@ -75,7 +75,7 @@ executor::ApplyResult apply_sql_restore_plan(const model::Plan& given, const con
   cfg.target_conninfo = t.target_conninfo;
   cfg.application_name = fmt::format("pgrecover apply {} worker", plan.id);
   cfg.psql = instance::tool_path("psql", settings.instance.bin_dir);
-  cfg.role_passwords = role_passwords(plan, settings);
+  cfg.role_passwords = sources::role_passwords(plan, settings);
   auto runner = executor::make_sql_script_runner(plan, std::move(cfg));
   return folder.run(*runner, options, 1, [&] {
     return nlohmann::json{{"target", {{"connection", plan.target.connection},

@@ -5,9 +5,9 @@
 
 #include <fmt/format.h>
 
-#include "app/repositories.hpp"
 #include "config/settings.hpp"
 #include "repository/wal_archive.hpp"
+#include "sources/repositories.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -30,7 +30,7 @@ std::vector<std::string> repository_names(const WalOptions& o) {
 }
 
 repository::WalArchive open_archive(const config::Settings& settings, const WalOptions& o, const std::string& name, const char* who) {
-  return repository::WalArchive(open_repository(settings, name, who).storage_ptr(), o.cluster);
+  return repository::WalArchive(sources::open_repository(settings, name, who).storage_ptr(), o.cluster);
 }
 
 }  // namespace

@@ -26,4 +26,15 @@ ArchiverStatus read_archiver(pg::Connection& conn) {
   return a;
 }
 
+std::string read_archive_command(pg::Connection& conn) {
+  return conn.exec("SELECT current_setting('archive_command')").str(0, 0);
+}
+
+std::optional<std::uint32_t> read_current_timeline(pg::Connection& conn) {
+  auto r = conn.exec("SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN '' "
+                     "ELSE substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8) END");
+  if (r.str(0, 0).empty()) return std::nullopt;
+  return static_cast<std::uint32_t>(std::stoul(r.str(0, 0), nullptr, 16));
+}
+
 }  // namespace pgr::catalog

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "pg/pg.hpp"
@@ -18,5 +19,9 @@ struct ArchiverStatus {
 };
 
 ArchiverStatus read_archiver(pg::Connection& conn);
+// current_setting('archive_command').
+std::string read_archive_command(pg::Connection& conn);
+// The timeline the server writes WAL on; nullopt on a standby.
+std::optional<std::uint32_t> read_current_timeline(pg::Connection& conn);
 
 }  // namespace pgr::catalog

@@ -182,4 +182,21 @@ std::string fingerprint(const Cluster& cluster, const Database& db) {
   return sha256_hex(j.dump());
 }
 
+std::vector<std::string> changed_parts(const std::string& admin_conninfo, const std::string& target_conninfo,
+                                       const std::string& database, const std::map<std::string, std::string>& recorded) {
+  auto admin = pg::Connection::open(admin_conninfo, "pgrecover apply");
+  auto cluster = read_cluster(admin);
+  Database db;
+  if (cluster.databases.count(database)) {
+    auto c = pg::Connection::open(target_conninfo, "pgrecover apply");
+    db = read_database(c);
+  }
+  std::vector<std::string> changed;
+  for (const auto& [k, v] : fingerprint_parts(cluster, db)) {
+    auto it = recorded.find(k);
+    if (it != recorded.end() && it->second != v) changed.push_back(k);
+  }
+  return changed;
+}
+
 }  // namespace pgr::catalog

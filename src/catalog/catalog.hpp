@@ -81,6 +81,11 @@ std::string fingerprint(const Cluster& cluster, const Database& db);
 // The same, in parts ("roles", "database", "objects", "rows", "sequences"), so a stale plan can
 // say what changed.
 std::map<std::string, std::string> fingerprint_parts(const Cluster& cluster, const Database& db);
+// Reads the cluster (through admin_conninfo) and `database` (through target_conninfo, when it
+// exists) again and names the parts whose fingerprint differs from `recorded` (part -> hash);
+// parts not recorded are not compared.
+std::vector<std::string> changed_parts(const std::string& admin_conninfo, const std::string& target_conninfo,
+                                       const std::string& database, const std::map<std::string, std::string>& recorded);
 
 std::string key(const std::string& schema, const std::string& name);
 

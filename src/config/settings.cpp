@@ -94,6 +94,11 @@ const ConnectionSettings& named(const Settings& s, const std::string& name) {
 
 }  // namespace
 
+std::string RepositorySettings::where() const {
+  if (type == "posix") return path.string();
+  return prefix.empty() ? "s3://" + bucket : fmt::format("s3://{}/{}", bucket, prefix);
+}
+
 std::string Settings::connect_string(const ConnectionRef& ref) const {
   if (ref.connection.empty()) return ref.conninfo;
   const auto& c = named(*this, ref.connection);

@@ -38,6 +38,8 @@ struct RepositorySettings {
   std::string encryption_key_env;
   std::vector<std::filesystem::path> decryption_key_files;
   bool encrypted() const { return !encryption_key_file.empty() || !encryption_key_env.empty(); }
+  // For messages and plans: the folder, or s3://bucket[/prefix].
+  std::string where() const;
   std::string origin;  // for messages: "FILE [repositories.NAME]"
 };
 

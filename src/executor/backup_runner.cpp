@@ -1,6 +1,7 @@
 #include "executor/backup_runner.hpp"
 
 #include <chrono>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -190,5 +191,53 @@ class BackupRunner : public StepRunner {
 }  // namespace
 
 std::unique_ptr<StepRunner> make_backup_runner(BackupRunState& state) { return std::make_unique<BackupRunner>(state); }
+
+void refuse_if_stale(const BackupRunState& state, const std::string& repository) {
+  const auto& plan = *state.plan;
+  const std::string& name = state.policy.metadata.name;
+  auto stale = [&](const std::string& repo) {
+    fail(ErrorKind::stale_plan,
+         fmt::format("plan is stale: the backups of policy \"{}\" in repository \"{}\" changed since the plan was made", name, repo),
+         "plan again and review the new plan");
+  };
+  if (state.repo->fingerprint(name) != plan.fingerprints.at("repository")) stale(repository);
+  for (const auto& [copy_name, copy] : state.copies) {
+    auto print = plan.fingerprints.find("repository:" + copy_name);
+    if (!copy || print == plan.fingerprints.end() || print->second.empty()) continue;  // unreachable
+    std::string now;
+    try {
+      now = copy->fingerprint(name);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::io) throw;
+      log::warn("repository \"{}\" is unreachable: {}; its copy step will fail", copy_name, e.what());
+      continue;
+    }
+    if (now != print->second) stale(copy_name);
+  }
+}
+
+std::string resumed_backup_id(const Journal& journal, const std::string& policy) {
+  std::string id;
+  for (const auto& r : journal.records())
+    if (r.type == "done" && r.step == "backup:" + policy && r.note.rfind("backup ", 0) == 0) id = r.note.substr(7);
+  return id;
+}
+
+void remove_unfinished(BackupRunState& state) {
+  const std::string& name = state.policy.metadata.name;
+  state.repo->remove_unfinished(name);
+  for (const auto& [copy_name, copy] : state.copies) {
+    if (!copy) continue;
+    std::set<std::string> catching_up;
+    for (const auto& st : state.plan->steps)
+      if (st.kind == "backup-copy" && st.params.at("repository") == copy_name) catching_up.insert(st.params.at("backup"));
+    try {
+      copy->remove_unfinished(name, catching_up);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::io) throw;
+      log::warn("could not clean repository \"{}\": {}", copy_name, e.what());
+    }
+  }
+}
 
 }  // namespace pgr::executor

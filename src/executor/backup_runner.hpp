@@ -15,6 +15,7 @@
 #include <string>
 
 #include "config/documents.hpp"
+#include "executor/journal.hpp"
 #include "executor/runner.hpp"
 #include "model/plan.hpp"
 #include "repository/repository.hpp"
@@ -53,5 +54,15 @@ struct BackupRunState {
 };
 
 std::unique_ptr<StepRunner> make_backup_runner(BackupRunState& state);
+
+// Before a new run: throws Error(stale_plan) when the policy's backups in the first repository
+// (named `repository` in messages) or in a reachable copy changed since the plan was made.
+void refuse_if_stale(const BackupRunState& state, const std::string& repository);
+// A resumed run: the id of the backup its backup step took, from the journal ("" when none).
+std::string resumed_backup_id(const Journal& journal, const std::string& policy);
+// Leftovers of crashed or failed backups and copies (never listed) are removed, also when an
+// apply continues a run that failed, except a half copy the plan copies again (its copy step
+// keeps the files already there and intact). An unreachable copy is logged, not fatal.
+void remove_unfinished(BackupRunState& state);
 
 }  // namespace pgr::executor

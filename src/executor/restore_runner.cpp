@@ -517,4 +517,20 @@ void RestoreRunner::record_rows(const std::string& step_id, std::int64_t rows) {
   rows_[step_id] = rows;
 }
 
+void refuse_lost_dependents(const model::Plan& plan) {
+  if (plan.params.count("allow_dropping_dependents")) return;
+  std::vector<std::string> lost;
+  for (const auto& s : plan.steps)
+    if (s.params.count("lost") && s.action == model::Action::remove) lost.push_back(s.params.at("identity"));
+  if (lost.empty()) return;
+  std::string list;
+  for (const auto& l : lost) list += "\n  - " + l;
+  fail(ErrorKind::input,
+       fmt::format("plan {} would drop {} object(s) of database \"{}\" that depend on replaced tables and that the "
+                   "restore does not recreate:{}",
+                   plan.id, lost.size(), plan.target.database, list),
+       "set allow_dropping_dependents: true in the Restore document to accept their loss, or recreate them "
+       "yourself after the restore; nothing was changed");
+}
+
 }  // namespace pgr::executor

@@ -72,4 +72,8 @@ bool is_duplicate_object(const std::string& sqlstate);
 // Inserts NOT VALID before the final semicolon of an ADD CONSTRAINT ... FOREIGN KEY statement.
 std::string add_not_valid(const std::string& sql);
 
+// existing: replace may drop objects it cannot recreate (steps with a "lost" param): throws
+// Error(input) listing them unless the plan allows dropping dependents. Nothing is changed.
+void refuse_lost_dependents(const model::Plan& plan);
+
 }  // namespace pgr::executor

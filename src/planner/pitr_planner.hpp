@@ -19,31 +19,14 @@
 #include "repository/repository.hpp"
 #include "repository/restore_points.hpp"
 #include "repository/wal_archive.hpp"
+#include "repository/wal_view.hpp"
 
 namespace pgr::planner {
 
-// Is every WAL segment recovery needs in the archive of `cluster`? (repository::check_continuity
-// over the real archive; a fixture in tests.)
-class WalArchiveView {
- public:
-  virtual ~WalArchiveView() = default;
-  virtual repository::Continuity continuity(const std::string& cluster, std::uint32_t start_timeline,
-                                            std::uint64_t start_lsn, std::optional<std::uint64_t> end_lsn,
-                                            const std::string& timeline, std::uint64_t seg_size) = 0;
-  // When the archived file `name` of `cluster` was stored (ISO-8601 UTC), or "" when unknown or
-  // not archived (a segment that came with the base backup).
-  virtual std::string archived_at(const std::string& cluster, const std::string& name) {
-    (void)cluster;
-    (void)name;
-    return "";
-  }
-};
+// Is every WAL segment recovery needs in the archive? (repository/wal_view.hpp; a fixture in tests.)
+using WalArchiveView = repository::WalArchiveView;
 
-struct PhysicalBackup {
-  repository::BackupInfo backup;
-  repository::PhysicalInfo info;
-  std::string manifest_sha256;  // of the manifest as JSON: the plan's fingerprint of the backup
-};
+using PhysicalBackup = repository::PhysicalBackup;
 
 struct PitrFacts {
   const config::PointInTimeRecovery* document = nullptr;

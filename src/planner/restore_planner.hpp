@@ -91,4 +91,7 @@ model::Plan plan_restore(const RestoreInputs& in);
 std::string restore_plan_id(const std::string& documents_fingerprint, const std::string& toc_checksum,
                             const model::Target& target);
 
+// sha256 of everything in a Restore document that changes what a plan does (part of the plan id).
+std::string restore_fingerprint(const config::Restore& doc);
+
 }  // namespace pgr::planner

@@ -141,4 +141,13 @@ nlohmann::json summary_json(const model::Plan& plan, const executor::Summary& s)
           {"failures", failures}};
 }
 
+std::string render_nothing_to_apply(const model::Plan& plan, bool json, bool already_applied) {
+  if (json) {
+    return nlohmann::json{{"format_version", 1}, {"event", "summary"}, {"plan", plan.id}, {"status", "ok"},
+                          {"message", already_applied ? "already applied" : "no changes"}}.dump() + "\n";
+  }
+  if (already_applied) return fmt::format("Plan {} was already applied completely; nothing to do.\n", plan.id);
+  return render_plan_text(plan) + "\n" + fmt::format("No changes: nothing to apply for plan {}.\n", plan.id);
+}
+
 }  // namespace pgr::report

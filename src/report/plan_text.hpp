@@ -22,5 +22,8 @@ std::string render_plan_text(const model::Plan& plan, bool show_unchanged = fals
 // The end of an apply: steps by kind, rows, bytes, time, slowest steps, failures.
 std::string render_summary_text(const model::Plan& plan, const executor::Summary& s);
 nlohmann::json summary_json(const model::Plan& plan, const executor::Summary& s);
+// What apply prints for a plan it does not run: every step a no-op ("No changes", with the plan),
+// or a plan whose run finished before ("already applied"); a JSON summary event with --json.
+std::string render_nothing_to_apply(const model::Plan& plan, bool json, bool already_applied);
 
 }  // namespace pgr::report

@@ -339,4 +339,15 @@ ExtractStats extract_tar(const storage::Storage& s, const std::string& key, cons
   return extract_tar(stored_tar(s, key), dest, progress);
 }
 
+void read_physical_facts(const Repository& repo, const std::vector<BackupInfo>& backups,
+                         std::map<std::string, PhysicalInfo>& physical,
+                         std::map<std::string, std::vector<WalArchive::Entry>>& wal_files) {
+  for (const auto& b : backups) {
+    if (b.kind != "physical") continue;
+    auto info = physical_info(repo.read_manifest(b));
+    if (!wal_files.count(info.wal_cluster)) wal_files[info.wal_cluster] = WalArchive(repo.storage_ptr(), info.wal_cluster).list();
+    physical[b.id] = std::move(info);
+  }
+}
+
 }  // namespace pgr::repository

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "repository/repository.hpp"
+#include "repository/wal_archive.hpp"
 
 namespace pgr::repository {
 
@@ -47,6 +48,18 @@ struct PhysicalInfo {
 nlohmann::json to_extra(const PhysicalInfo& p);
 // Throws pgr::Error(input) naming the backup when a field is missing.
 PhysicalInfo physical_info(const Manifest& m);
+
+// A physical backup as recovery planning sees it.
+struct PhysicalBackup {
+  BackupInfo backup;
+  PhysicalInfo info;
+  std::string manifest_sha256;  // of the manifest as JSON: the plan's fingerprint of the backup
+};
+// For planning: each physical backup's manifest facts (into `physical`, by backup id) and the
+// archived WAL of their clusters (into `wal_files`, by cluster, each cluster listed once).
+void read_physical_facts(const Repository& repo, const std::vector<BackupInfo>& backups,
+                         std::map<std::string, PhysicalInfo>& physical,
+                         std::map<std::string, std::vector<WalArchive::Entry>>& wal_files);
 
 // WAL-Ranges of PostgreSQL's backup_manifest.
 struct WalRange {

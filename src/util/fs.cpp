@@ -173,4 +173,18 @@ FileLock::~FileLock() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+std::optional<dev_t> device_of(fs::path p) {
+  struct stat st {};
+  while (!p.empty()) {
+    if (::stat(p.c_str(), &st) == 0) return st.st_dev;
+    if (p == p.parent_path()) break;
+    p = p.parent_path();
+  }
+  return std::nullopt;
+}
+
+bool empty_or_absent(const fs::path& dir) {
+  return !fs::exists(dir) || (fs::is_directory(dir) && fs::directory_iterator(dir) == fs::directory_iterator());
+}
+
 }  // namespace pgr

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -58,6 +59,10 @@ class TempDir {
 };
 
 std::string errno_text(int err);
+// The device (st_dev) of a path, or of its nearest existing ancestor; nullopt when none exists.
+std::optional<dev_t> device_of(fs::path p);
+// A folder that does not exist or holds nothing.
+bool empty_or_absent(const fs::path& dir);
 
 // An exclusive, non-blocking flock held for the life of the object; the holder's pid is written
 // into the file so that the error can name it. Throws Error(locked) when taken.

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -218,6 +219,14 @@ std::string describe_failure(const std::string& what, const ProcessResult& resul
                         ? fmt::format("was killed by signal {}", result.term_signal)
                         : fmt::format("exited with code {}", result.exit_code);
   return redact_secrets(fmt::format("{} {}{}{}", what, how, excerpt.empty() ? "" : ":\n", excerpt));
+}
+
+bool readable_by(const UserIdentity& u, const std::filesystem::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return false;
+  if (st.st_uid == u.uid) return (st.st_mode & S_IRUSR) != 0;
+  if (st.st_gid == u.gid) return (st.st_mode & S_IRGRP) != 0;
+  return (st.st_mode & S_IROTH) != 0;
 }
 
 }  // namespace pgr

@@ -58,4 +58,8 @@ std::string describe_failure(const std::string& what, const ProcessResult& resul
 // Finds an executable on PATH; empty when absent.
 std::filesystem::path find_on_path(const std::string& name);
 
+// Can user `u` read the file at `p` (by its mode bits for owner, group or others)? archive_command
+// and restore_command run as the server's user.
+bool readable_by(const UserIdentity& u, const std::filesystem::path& p);
+
 }  // namespace pgr

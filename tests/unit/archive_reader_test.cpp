@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "archive/archive.hpp"
+#include "archive/table_rows.hpp"
 #include "report/inspect.hpp"
 #include "support/archive_writer.hpp"
 #include "util/error.hpp"
@@ -128,6 +129,23 @@ TEST_CASE("archive: directory format, every version and compression", "[archive]
       }
     }
   }
+}
+
+TEST_CASE("archive: a table's rows counted, its columns, and a digest that ignores row order", "[archive]") {
+  TempDir tmp;
+  w::directory_archive(tmp.path() / "d", w::sample_entries(), w::Options{});
+  auto a = archive::Archive::open(tmp.path() / "d");
+  const auto& data = *a->find(3340);
+  CHECK(archive::count_rows(*a, data) == 3);
+  CHECK(archive::copy_columns(data) == std::optional<std::string>("id, t"));
+  MultisetDigest same, other;
+  for (const char* row : {"3\ttab\\there\n", "1\tann\n", "2\t\\N\n"}) same.add(row);
+  for (const char* row : {"1\tann\n", "2\t\\N\n"}) other.add(row);
+  CHECK(archive::row_digest(*a, data) == same);
+  CHECK_FALSE(archive::row_digest(*a, data) == other);
+  archive::TocEntry no_columns;
+  no_columns.copy_stmt = "COPY public.t FROM stdin;\n";
+  CHECK_FALSE(archive::copy_columns(no_columns).has_value());
 }
 
 TEST_CASE("archive: COPY terminator handling keeps rows that only look like it", "[archive]") {

@@ -28,9 +28,10 @@ const std::map<std::string, std::set<std::string>> kMayUse = {
     {"engine", {"config", "pg", "instance", "archive", "repository", "util"}},
     {"planner", {"config", "model", "archive", "catalog", "repository", "pg", "util"}},
     {"executor", {"model", "pg", "archive", "instance", "repository", "engine", "config", "util"}},
-    {"report", {"model", "executor", "archive", "repository", "util"}},
+    {"report", {"model", "config", "executor", "archive", "repository", "util"}},
+    {"sources", {"config", "model", "archive", "storage", "repository", "engine", "util"}},
     {"app", {"util", "pg", "config", "model", "archive", "catalog", "instance", "storage", "repository", "engine",
-             "planner", "executor", "report"}},
+             "planner", "executor", "report", "sources"}},
     {"cli", {"app", "util"}},
 };
 
@@ -65,10 +66,11 @@ TEST_CASE("layout: app/ only gathers facts and wires, it stays small", "[layout]
     std::ifstream in(e.path());
     for (std::string line; std::getline(in, line);) ++lines;
   }
-  // 2,000 until several copies, whole-cluster restores and tablespace drills came in (2,692 lines
-  // with them); raised to 2,800 rather than hidden. The next step is to move the row counter and
-  // the copy placements' fact reads out of app/ and bring this back down.
-  CHECK(lines <= 2800);
+  // 2,692 lines after several copies, whole-cluster restores and tablespace drills; 2,032 once
+  // what was not gathering or wiring moved down: finding a backup across copies to sources/,
+  // row comparison to archive/ and catalog/, backup verification to engine/, the validate
+  // rendering to report/, the time estimate to planner/, WAL views to repository/.
+  CHECK(lines <= 2050);
 }
 
 TEST_CASE("layout: no test case name holds a semicolon, which ctest would split and never run", "[layout]") {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "repository/wal_archive.hpp"
+#include "repository/wal_view.hpp"
 #include "support/harness.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -177,6 +178,30 @@ TEST_CASE("continuity: missing segments are named, timeline switches are followe
   // to an end past the archive on the new timeline
   auto past = check_continuity(archive, 1, 0x5000000, 0x9000000, "latest", kSeg);
   CHECK(past.missing == std::vector<std::string>{"000000020000000000000008", "000000020000000000000009"});
+}
+
+TEST_CASE("unarchived WAL: what pg_wal holds and the archive lacks, without recycled future segments", "[wal]") {
+  TempDir repo, src, old;
+  WalArchive archive(repo.path(), "main");
+  archive.push(write_source(src, "000000010000000000000002", "two"));
+  auto pg_wal = old.path() / "pg_wal";
+  fs::create_directories(pg_wal / "archive_status");
+  // written in this order: 2 (archived), 3 (never archived), 4 (the last written, never archived);
+  // 9 is a recycled segment with an older mtime: a future name, not history.
+  auto put = [&](const std::string& name, std::time_t mtime) {
+    write_file_atomic(pg_wal / name, "x" + name);
+    fs::last_write_time(pg_wal / name, fs::file_time_type::clock::now() - std::chrono::seconds(std::time(nullptr) - mtime));
+  };
+  std::time_t t = std::time(nullptr) - 100;
+  put("000000010000000000000009", t);
+  put("000000010000000000000002", t + 10);
+  put("000000010000000000000003", t + 20);
+  put("000000010000000000000004", t + 30);
+  put("00000001.history", t + 5);
+  put("000000010000000000000004.partial", t + 40);
+  CHECK(unarchived_wal(archive, pg_wal) ==
+        std::vector<std::string>{"00000001.history", "000000010000000000000003", "000000010000000000000004"});
+  CHECK(unarchived_wal(archive, old.path() / "absent").empty());
 }
 
 TEST_CASE("remove_before deletes old segments on every timeline and keeps history files", "[wal]") {

@@ -1,4 +1,4 @@
-#include "app/repositories.hpp"
+#include "sources/repositories.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -9,7 +9,7 @@
 #include "storage/crypto/crypto.hpp"
 #include "util/error.hpp"
 
-namespace pgr::app {
+namespace pgr::sources {
 
 namespace fs = std::filesystem;
 
@@ -87,4 +87,4 @@ repository::Repository open_reachable_repository(const config::RepositorySetting
   return open_repository(r);
 }
 
-}  // namespace pgr::app
+}  // namespace pgr::sources

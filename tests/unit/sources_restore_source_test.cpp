@@ -2,7 +2,7 @@
 // gets from the manifest (archive, row counts, role definitions), and the role SQL itself.
 #include <catch2/catch.hpp>
 
-#include "app/restore.hpp"
+#include "sources/restore_source.hpp"
 #include "pg/pg.hpp"
 #include "repository/repository.hpp"
 #include "util/error.hpp"
@@ -59,25 +59,25 @@ TEST_CASE("backup restore source: latest, an id and {before: T} choose the right
   auto b = add(repo, "shop", "2025-01-02T02:00:00Z", 20);
   add(repo, "other", "2025-01-03T02:00:00Z", 30);
 
-  auto latest = app::resolve_restore_source(restore_of("shop", {}), settings);
+  auto latest = sources::resolve_restore_source(restore_of("shop", {}), settings);
   CHECK(latest.backup_id == b.id);
   CHECK(latest.archive == b.location + "/data");
   CHECK(latest.repository == "local");
   CHECK(latest.backup_ref == "shop/" + b.id);
   CHECK(latest.expected_rows.at("public.orders") == 20);
 
-  auto by_id = app::resolve_restore_source(restore_of("shop", {config::BackupRef::Kind::id, a.id, ""}), settings);
+  auto by_id = sources::resolve_restore_source(restore_of("shop", {config::BackupRef::Kind::id, a.id, ""}), settings);
   CHECK(by_id.backup_id == a.id);
   CHECK(by_id.expected_rows.at("public.orders") == 10);
 
-  auto before = app::resolve_restore_source(
+  auto before = sources::resolve_restore_source(
       restore_of("shop", {config::BackupRef::Kind::before, "", "2025-01-02T03:00:00+02:00"}), settings);
   CHECK(before.backup_id == a.id);  // 01:00Z: the second backup started after that
 
-  CHECK_THROWS_AS(app::resolve_restore_source(restore_of("shop", {config::BackupRef::Kind::before, "", "2024-12-31T00:00:00Z"}), settings),
+  CHECK_THROWS_AS(sources::resolve_restore_source(restore_of("shop", {config::BackupRef::Kind::before, "", "2024-12-31T00:00:00Z"}), settings),
                   Error);
-  CHECK_THROWS_AS(app::resolve_restore_source(restore_of("shop", {config::BackupRef::Kind::id, "../../x", ""}), settings), Error);
-  CHECK_THROWS_AS(app::resolve_restore_source(restore_of("nothing", {}), settings), Error);
+  CHECK_THROWS_AS(sources::resolve_restore_source(restore_of("shop", {config::BackupRef::Kind::id, "../../x", ""}), settings), Error);
+  CHECK_THROWS_AS(sources::resolve_restore_source(restore_of("nothing", {}), settings), Error);
 }
 
 TEST_CASE("backup restore source: role definitions recreate attributes and memberships, never passwords", "[repository][backup]") {
@@ -86,7 +86,7 @@ TEST_CASE("backup restore source: role definitions recreate attributes and membe
   settings.repositories["local"] = config::RepositorySettings{.name = "local", .path = dir.path()};
   auto repo = Repository::open(dir.path(), "local");
   add(repo, "shop", "2025-01-01T02:00:00Z", 1);
-  auto src = app::resolve_restore_source(restore_of("shop", {}), settings);
+  auto src = sources::resolve_restore_source(restore_of("shop", {}), settings);
   REQUIRE(src.role_definitions.count("shop owner"));
   const std::string& sql = src.role_definitions.at("shop owner");
   CHECK(sql.find("CREATE ROLE \"shop owner\" WITH NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB LOGIN") == 0);

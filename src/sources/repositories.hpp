@@ -8,7 +8,7 @@
 #include "config/settings.hpp"
 #include "repository/repository.hpp"
 
-namespace pgr::app {
+namespace pgr::sources {
 
 repository::Repository open_repository(const config::RepositorySettings& r, bool create = false);
 // settings.repository(name, who) opened; `who` names the asker in errors.
@@ -20,4 +20,4 @@ repository::Repository open_repository(const config::Settings& settings, std::st
 // unreachable when its first listing fails (Error(io) too).
 repository::Repository open_reachable_repository(const config::RepositorySettings& r);
 
-}  // namespace pgr::app
+}  // namespace pgr::sources

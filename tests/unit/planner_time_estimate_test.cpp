@@ -1,0 +1,49 @@
+// The apply-time estimate of a restore plan: the table data it loads over a measured rate.
+#include <catch2/catch.hpp>
+
+#include "model/plan.hpp"
+#include "planner/time_estimate.hpp"
+
+using namespace pgr;
+
+namespace {
+model::Step data_step(std::string id, std::int64_t bytes, model::Action action) {
+  model::Step s;
+  s.id = std::move(id);
+  s.kind = "table-data";
+  s.action = action;
+  s.estimate.bytes = bytes;
+  return s;
+}
+}  // namespace
+
+TEST_CASE("time estimate: loaded bytes over the measured rate, no-op steps and other kinds left out", "[planner]") {
+  model::Plan p;
+  p.kind = "restore";
+  p.steps = {data_step("a", 3000, model::Action::create), data_step("b", 1000, model::Action::create),
+             data_step("c", 50000, model::Action::no_op)};
+  model::Step idx;
+  idx.id = "i";
+  idx.kind = "index";
+  idx.estimate.bytes = 90000;
+  p.steps.push_back(idx);
+  planner::add_time_estimate(p, 100.0, "run X of orders at T");
+  CHECK(p.params.at("estimated_seconds") == "40");
+  CHECK(p.params.at("estimated_from") == "the throughput of run X of orders at T");
+}
+
+TEST_CASE("time estimate: none without a rate, without data to load, or for other plan kinds", "[planner]") {
+  model::Plan p;
+  p.kind = "restore";
+  p.steps = {data_step("a", 3000, model::Action::create)};
+  planner::add_time_estimate(p, 0, "nothing");
+  CHECK(p.params.count("estimated_seconds") == 0);
+  model::Plan nothing = p;
+  nothing.steps = {data_step("a", 3000, model::Action::no_op)};
+  planner::add_time_estimate(nothing, 100, "run");
+  CHECK(nothing.params.count("estimated_seconds") == 0);
+  model::Plan backup = p;
+  backup.kind = "backup";
+  planner::add_time_estimate(backup, 100, "run");
+  CHECK(backup.params.count("estimated_seconds") == 0);
+}
