@@ -12,6 +12,7 @@
 #include "app/runs.hpp"
 #include "executor/pitr_runner.hpp"
 #include "instance/instance.hpp"
+#include "instance/tablespace_links.hpp"
 #include "planner/pitr_planner.hpp"
 #include "repository/physical.hpp"
 #include "repository/repository.hpp"
@@ -156,6 +157,7 @@ model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::
   f.wal = &wal;
   if (!f.backups.empty()) f.restore_points = repository::list_restore_points(repo.storage(), f.backups.back().info.wal_cluster);
   f.data_directory_empty = empty_or_absent(s.data_directory);
+  if (!f.data_directory_empty && s.move_aside_existing) f.old_tablespace_links = instance::tablespace_links(s.data_directory);
   for (const auto& b : f.backups) {
     for (const auto& t : b.info.tablespaces) {
       if (!empty_or_absent(t.location)) f.occupied_folders.insert(t.location);

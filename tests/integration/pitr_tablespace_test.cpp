@@ -11,6 +11,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "instance/instance.hpp"
 #include "pg/pg.hpp"
@@ -223,4 +224,43 @@ TEST_CASE("a physical drill maps the tablespace into its throwaway folder", "[pi
   REQUIRE(backups.size() == 1);
   CHECK_FALSE(backups.front().verified_at.empty());
   CHECK(src().sql("SELECT count(*) FROM fast_orders") == "5");
+}
+
+// Last: it replaces the shared source in place.
+TEST_CASE("in place, the crashed source's tablespace folder moves aside with its data directory", "[pitr][in-place]") {
+  auto& s = src();
+  fs::path dd = s.server->data_dir();
+  std::string oid = s.sql("SELECT oid FROM pg_tablespace WHERE spcname = 'fast'");
+  stop_server(dd);  // the crash
+  struct Stop {
+    fs::path d;
+    ~Stop() { stop_server(d); }
+  } stop{dd};
+  fs::path doc = s.write("in-place.yaml", recovery_doc(dd, ", move_aside_existing: true"));
+  fs::path saved = s.base.path() / "in-place.plan";
+  auto plan = s.pgrecover({"plan", doc.string(), "--only", "ts-recovery", "--out", saved.string()});
+  INFO(plan.out << plan.err);
+  REQUIRE(plan.exit_code == 0);
+  auto params = nlohmann::json::parse(read_file(saved)).at("params");
+  std::string dd_aside = params.at("moved_aside_to");
+  std::string ts_aside = nlohmann::json::parse(params.at("tablespaces").get<std::string>())[0].at("moved_aside_to");
+  CHECK(ts_aside.rfind(s.tablespace.string() + ".pgrecover-", 0) == 0);
+  CHECK(plan.out.find(s.tablespace.string() + " is renamed to " + ts_aside) != std::string::npos);
+  CHECK(plan.out.find("pg_tblspc/" + oid + " is pointed at it") != std::string::npos);
+
+  auto apply = s.pgrecover({"apply", saved.string()});
+  INFO(apply.out << apply.err);
+  REQUIRE(apply.exit_code == 0);
+  // The old cluster is whole beside the new one: its tablespace renamed, its link following it.
+  CHECK(fs::exists(fs::path(dd_aside) / "PG_VERSION"));
+  CHECK(fs::read_symlink(fs::path(dd_aside) / "pg_tblspc" / oid) == fs::path(ts_aside));
+  bool old_files = false;
+  for (const auto& e : fs::directory_iterator(ts_aside)) old_files = old_files || e.path().filename().string().rfind("PG_", 0) == 0;
+  CHECK(old_files);
+  // The recovered cluster uses the original location again, with every archived row.
+  CHECK(fs::read_symlink(dd / "pg_tblspc" / oid) == s.tablespace);
+  instance::PostmasterInfo pm;
+  REQUIRE(instance::read_postmaster_pid(dd, pm));
+  auto c = pg::Connection::open(fmt::format("host={} port={} user=postgres dbname=postgres", pm.socket_dir, pm.port));
+  CHECK(c.exec("SELECT string_agg(id::text, ',' ORDER BY id) FROM fast_orders").str(0, 0) == "1,2,3,4,5");
 }
