@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/repositories.hpp"
+#include "app/restore_point_before.hpp"
 #include "app/runs.hpp"
 #include "executor/pitr_runner.hpp"
 #include "instance/instance.hpp"
@@ -194,7 +195,9 @@ model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::
                      pm.pid, s.data_directory.string()),
          "stop it first (pg_ctl stop -D DIR); nothing was changed");
   }
-  return planner::plan_recovery(f);
+  model::Plan plan = planner::plan_recovery(f);
+  add_restore_point_before(plan, s.before, who, settings, !f.finished_run.empty());
+  return plan;
 }
 
 executor::ApplyResult apply_recovery_plan(const model::Plan& given, const config::Settings& settings,
@@ -212,7 +215,8 @@ executor::ApplyResult apply_recovery_plan(const model::Plan& given, const config
          "plan again and review the new plan");
   }
   folder.start();
-  auto runner = executor::make_pitr_runner(plan, {settings.instance.bin_dir, settings.instance.run_as, repo});
+  auto pitr = executor::make_pitr_runner(plan, {settings.instance.bin_dir, settings.instance.run_as, repo});
+  auto runner = with_restore_point_before(*pitr, plan, settings, folder.dir(), options.cancel);
   executor::ApplyResult result = folder.run(*runner, options, 1, [&] {
     return nlohmann::json{{"data_directory", plan.params.at(P::data_directory)},
                           {"backup", plan.params.at(P::backup)},

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/repositories.hpp"
+#include "app/restore_point_before.hpp"
 #include "app/runs.hpp"
 #include "catalog/catalog.hpp"
 #include "engine/globals.hpp"
@@ -250,6 +251,7 @@ std::string restore_fingerprint(const config::Restore& doc) {
   if (s.single_transaction) j["single_transaction"] = true;
   if (s.allow_dropping_dependents) j["allow_dropping_dependents"] = true;
   if (!s.sql_file.empty()) j["sql_file"] = s.sql_file;
+  if (!s.before.name.empty()) j["before"] = {s.before.name, s.before.resolved_policy};
   if (s.tablespaces_default || !s.tablespace_map.empty()) j["tablespaces"] = {s.tablespaces_default, s.tablespace_map};
   if (!s.encoding.empty() || !s.locale.empty()) j["new_database"] = {s.encoding, s.locale};
   return sha256_hex(j.dump());
@@ -426,8 +428,9 @@ executor::ApplyResult apply_restore_plan(const model::Plan& given, const config:
   executor::DdlScript ddl = executor::render_ddl_script(instance::tool_path("pg_restore", settings.instance.bin_dir).string(),
                                                         ddl_source, cfg.no_owner,
                                                         cfg.no_tablespaces || !cfg.tablespace_map.empty());
-  executor::RestoreRunner runner(plan, *archive, std::move(ddl), cfg);
-  auto result = folder.run(runner, options, jobs, [&] {
+  executor::RestoreRunner restore_runner(plan, *archive, std::move(ddl), cfg);
+  auto runner = with_restore_point_before(restore_runner, plan, settings, folder.dir(), options.cancel);
+  auto result = folder.run(*runner, options, jobs, [&] {
     return nlohmann::json{{"target", {{"connection", plan.target.connection},
                                       {"conninfo", plan.target.conninfo},
                                       {"database", plan.target.database}}}};

@@ -440,6 +440,7 @@ std::string pitr_plan_id(const config::PointInTimeRecovery& doc, const PhysicalB
   if (!s.settings.empty()) j["settings"] = s.settings;
   if (s.archive_resume) j["archive"] = "resume";
   if (!s.tablespace_mapping.empty()) j["tablespace_mapping"] = s.tablespace_mapping;
+  if (!s.before.name.empty()) j["before"] = {s.before.name, s.before.resolved_policy};
   return "pitr-" + sha256_hex(j.dump()).substr(0, 16);
 }
 
