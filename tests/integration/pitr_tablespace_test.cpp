@@ -7,9 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <thread>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -17,6 +14,7 @@
 #include "pg/pg.hpp"
 #include "repository/physical.hpp"
 #include "repository/repository.hpp"
+#include "support/archiving_source.hpp"
 #include "support/harness.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
@@ -25,14 +23,8 @@ using namespace pgr;
 
 namespace {
 
-std::optional<UserIdentity> server_user() {
-  if (!running_as_root()) return std::nullopt;
-  return lookup_user("postgres");
-}
-
-void give(const fs::path& p) {
-  if (auto u = server_user()) REQUIRE(::chown(p.c_str(), u->uid, u->gid) == 0);
-}
+using test::server_user;
+using test::stop_server;
 
 fs::path reachable_dir(const fs::path& p) {
   fs::create_directories(p);
@@ -40,50 +32,23 @@ fs::path reachable_dir(const fs::path& p) {
   return p;
 }
 
-struct Source {
-  TempDir base{"pgrecover-pitr-ts-test-"};
-  fs::path repo, config, tablespace;
-  std::unique_ptr<instance::Instance> server;
+struct Source : test::ArchivingSource {
+  fs::path repo, tablespace;
 
-  Source() {
-    fs::permissions(base.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  Source()
+      : ArchivingSource("pgrecover-pitr-ts-test-", test::posix_repository, "local", "ts") {
     repo = base.path() / "repo";
-    fs::create_directory(repo);
-    fs::permissions(repo, fs::perms::owner_all, fs::perm_options::replace);
-    give(repo);
-    config = base.path() / "pgrecover.toml";
-    write_file_atomic(config, fmt::format("state_dir = \"{}\"\n[repositories.local]\npath = \"{}\"\n",
-                                          (base.path() / "state").string(), repo.string()));
-    give(config);
     tablespace = base.path() / "ts-live";
     fs::create_directory(tablespace);
     fs::permissions(tablespace, fs::perms::owner_all, fs::perm_options::replace);
-    give(tablespace);
-    instance::Options o;
-    o.settings = {{"wal_level", "replica"},
-                  {"archive_mode", "on"},
-                  {"archive_command", fmt::format("'{} --config {} wal push %p --repository local --cluster ts'",
-                                                  PGRECOVER_BINARY, config.string())}};
-    server = std::make_unique<instance::Instance>(o);
-  }
-
-  std::string sql(const std::string& q) {
-    auto r = server->run_client({"psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", q});
-    if (!r.ok()) FAIL(describe_failure("psql", r));
-    while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
-    return r.out;
-  }
-  fs::path write(const std::string& name, const std::string& text) {
-    fs::path p = base.path() / name;
-    write_file_atomic(p, text);
-    return p;
+    test::give_to_server_user(tablespace);
   }
   std::string policy() const {
     return fmt::format(R"(apiVersion: pgrecover/v1
 kind: BackupPolicy
 metadata: {{name: ts-physical}}
 spec:
-  source: {{conninfo: "host={} port={} user=postgres dbname=postgres"}}
+  source: {{conninfo: "{}"}}
   method: physical
   compression: gzip
   repository: local
@@ -91,11 +56,7 @@ spec:
   schedule: {{every: 24h}}
   verify: {{drill: {{every: 1h, sql: ["SELECT count(*) = 3 FROM fast_orders"]}}}}
 )",
-                       server->socket_dir().string(), server->port());
-  }
-  ProcessResult pgrecover(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--config", config.string()});
-    return test::run_pgrecover(args);
+                       conninfo());
   }
 };
 
@@ -112,11 +73,7 @@ Source& src() {
   REQUIRE(applied.exit_code == 0);
   // Rows after the base backup, in the archive.
   s.sql("INSERT INTO fast_orders VALUES (4), (5)");
-  std::string segment = s.sql("SELECT pg_walfile_name(pg_switch_wal())");
-  for (int i = 0; i < 600; ++i) {
-    if (s.sql(fmt::format("SELECT coalesce(last_archived_wal >= '{}', false) FROM pg_stat_archiver", segment)) == "t") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  s.archive_current_segment();
   return s;
 }
 
@@ -133,15 +90,6 @@ spec:
   timeout: 2m
 )",
                                       dd.string(), to_extra);
-}
-
-void stop_server(const fs::path& data_dir) {
-  if (!fs::exists(data_dir / "postmaster.pid")) return;
-  ProcessSpec ps;
-  ps.argv = {(instance::find_bin_dir() / "pg_ctl").string(), "stop", "-D", data_dir.string(), "-m", "immediate", "-w"};
-  ps.run_as = server_user();
-  ps.cwd = "/";
-  run_process(ps);
 }
 
 }  // namespace
