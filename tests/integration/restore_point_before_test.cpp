@@ -191,3 +191,33 @@ spec:
   CHECK(c.exec("SELECT count(*) FROM orders").str(0, 0) == "20");
   CHECK(c.exec("SELECT count(*) FROM orders WHERE note = 'after the dump'").str(0, 0) == "10");
 }
+
+TEST_CASE("a Restore into a server no physical policy backs up makes the restore point there, recorded nowhere, and "
+          "says so", "[restore-point][before]") {
+  auto& w = world();
+  auto& s = source();  // for the archive
+  test::psql("postgres", "CREATE EXTENSION IF NOT EXISTS pg_walinspect");
+  std::string other = test::server_conninfo();
+  std::string from = sql(other, "SELECT pg_current_wal_lsn()::text");
+  fs::path doc = w.write("side.yaml", s.policy() + fmt::format(R"(---
+apiVersion: pgrecover/v1
+kind: Restore
+metadata: {{name: side-copy}}
+spec:
+  from: {{archive: "{}"}}
+  to: {{conninfo: "{}", database: side_copy}}
+  before: {{restore_point: before_side_copy}}
+)", s.archive.string(), other));
+  auto plan = w.pgrecover({"plan", doc.string()});
+  INFO(plan.out << plan.err);
+  REQUIRE(plan.exit_code == 0);
+  CHECK((plan.out + plan.err).find("restore point \"before_side_copy\" is made on the target server but recorded nowhere") !=
+        std::string::npos);
+  auto apply = w.pgrecover({"apply", "--auto-approve", doc.string()});
+  INFO(apply.out << apply.err);
+  REQUIRE(apply.exit_code == 0);
+  CHECK(sql(other, fmt::format("SELECT count(*) FROM pg_get_wal_records_info_till_end_of_wal('{}') WHERE record_type = "
+                               "'RESTORE_POINT' AND description = 'before_side_copy'", from)) == "1");
+  CHECK(sql(pg::with_dbname(other, "side_copy"), "SELECT count(*) FROM orders") == "10");
+  CHECK_FALSE(repository::find_restore_point(w.repo, "rp", "before_side_copy"));
+}
