@@ -7,9 +7,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/restore_point_before.hpp"
 #include "app/runs.hpp"
 #include "executor/pitr_runner.hpp"
 #include "instance/instance.hpp"
+#include "instance/tablespace_links.hpp"
 #include "planner/pitr_planner.hpp"
 #include "repository/physical.hpp"
 #include "repository/repository.hpp"
@@ -66,6 +68,7 @@ model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::
   f.wal = &wal;
   if (!f.backups.empty()) f.restore_points = repository::list_restore_points(repo.storage(), f.backups.back().info.wal_cluster);
   f.data_directory_empty = empty_or_absent(s.data_directory);
+  if (!f.data_directory_empty && s.move_aside_existing) f.old_tablespace_links = instance::tablespace_links(s.data_directory);
   for (const auto& b : f.backups) {
     for (const auto& t : b.info.tablespaces) {
       if (!empty_or_absent(t.location)) f.occupied_folders.insert(t.location);
@@ -103,7 +106,9 @@ model::Plan plan_recovery(const config::PointInTimeRecovery& doc, const config::
                      pm.pid, s.data_directory.string()),
          "stop it first (pg_ctl stop -D DIR); nothing was changed");
   }
-  return planner::plan_recovery(f);
+  model::Plan plan = planner::plan_recovery(f);
+  add_restore_point_before(plan, s.before, who, settings, !f.finished_run.empty());
+  return plan;
 }
 
 executor::ApplyResult apply_recovery_plan(const model::Plan& given, const config::Settings& settings,
@@ -121,7 +126,8 @@ executor::ApplyResult apply_recovery_plan(const model::Plan& given, const config
          "plan again and review the new plan");
   }
   folder.start();
-  auto runner = executor::make_pitr_runner(plan, {settings.instance.bin_dir, settings.instance.run_as, repo});
+  auto pitr = executor::make_pitr_runner(plan, {settings.instance.bin_dir, settings.instance.run_as, repo});
+  auto runner = with_restore_point_before(*pitr, plan, settings, folder.dir(), options.cancel);
   executor::ApplyResult result = folder.run(*runner, options, 1, [&] {
     return nlohmann::json{{"data_directory", plan.params.at(P::data_directory)},
                           {"backup", plan.params.at(P::backup)},

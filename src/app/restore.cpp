@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/restore_point_before.hpp"
 #include "app/runs.hpp"
 #include "archive/table_rows.hpp"
 #include "catalog/catalog.hpp"
@@ -231,8 +232,9 @@ executor::ApplyResult apply_restore_plan(const model::Plan& given, const config:
   executor::DdlScript ddl = executor::render_ddl_script(instance::tool_path("pg_restore", settings.instance.bin_dir).string(),
                                                         ddl_source, cfg.no_owner,
                                                         cfg.no_tablespaces || !cfg.tablespace_map.empty());
-  executor::RestoreRunner runner(plan, *archive, std::move(ddl), cfg);
-  auto result = folder.run(runner, options, jobs, [&] {
+  executor::RestoreRunner restore_runner(plan, *archive, std::move(ddl), cfg);
+  auto runner = with_restore_point_before(restore_runner, plan, settings, folder.dir(), options.cancel);
+  auto result = folder.run(*runner, options, jobs, [&] {
     return nlohmann::json{{"target", {{"connection", plan.target.connection},
                                       {"conninfo", plan.target.conninfo},
                                       {"database", plan.target.database}}}};

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "app/restore_point_before.hpp"
 #include "app/restore.hpp"
 #include "repository/cluster_manifest.hpp"
 #include "sources/repositories.hpp"
@@ -44,7 +45,9 @@ std::vector<repository::ClusterDatabase> selected(const config::Restore& doc, co
 
 }  // namespace
 
-std::vector<model::Plan> plan_restore_documents(const config::Restore& doc, const config::Settings& settings) {
+namespace {
+
+std::vector<model::Plan> plans_of(const config::Restore& doc, const config::Settings& settings) {
   RestoreSource src = sources::resolve_restore_source(doc, settings);
   std::optional<repository::Manifest> m;
   if (!src.repository.empty()) {
@@ -85,6 +88,15 @@ std::vector<model::Plan> plan_restore_documents(const config::Restore& doc, cons
     p.params["cluster_database"] = d.name;
     plans.push_back(std::move(p));
   }
+  return plans;
+}
+
+}  // namespace
+
+std::vector<model::Plan> plan_restore_documents(const config::Restore& doc, const config::Settings& settings) {
+  auto plans = plans_of(doc, settings);
+  // before.restore_point: first in the first plan (a whole-cluster backup gives one per database).
+  if (!plans.empty()) add_restore_point_before(plans.front(), doc.spec.before, fmt::format("Restore \"{}\"", doc.metadata.name), settings);
   return plans;
 }
 

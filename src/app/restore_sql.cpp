@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/restore.hpp"
+#include "app/restore_point_before.hpp"
 #include "app/runs.hpp"
 #include "archive/plain_script.hpp"
 #include "catalog/catalog.hpp"
@@ -76,7 +77,8 @@ executor::ApplyResult apply_sql_restore_plan(const model::Plan& given, const con
   cfg.application_name = fmt::format("pgrecover apply {} worker", plan.id);
   cfg.psql = instance::tool_path("psql", settings.instance.bin_dir);
   cfg.role_passwords = sources::role_passwords(plan, settings);
-  auto runner = executor::make_sql_script_runner(plan, std::move(cfg));
+  auto script_runner = executor::make_sql_script_runner(plan, std::move(cfg));
+  auto runner = with_restore_point_before(*script_runner, plan, settings, folder.dir(), options.cancel);
   return folder.run(*runner, options, 1, [&] {
     return nlohmann::json{{"target", {{"connection", plan.target.connection},
                                       {"conninfo", plan.target.conninfo},

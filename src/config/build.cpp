@@ -115,6 +115,13 @@ std::chrono::seconds read_duration(Reader& r, const std::string& pointer, std::c
   return r.parse(pointer, [&] { return parse_duration(text); }).value_or(fallback);
 }
 
+RestorePointBefore read_before(const Reader& r) {
+  RestorePointBefore b;
+  b.name = r.str("/spec/before/restore_point");
+  b.policy = r.str("/spec/before/policy");
+  return b;
+}
+
 int default_jobs(const Settings& settings) { return settings.defaults.jobs > 0 ? settings.defaults.jobs : 1; }
 
 std::string absolute_from(const std::filesystem::path& base_dir, const std::string& path) {
@@ -364,6 +371,7 @@ Restore build_restore(Reader& r, const YamlDocument& doc, const Settings& settin
                                                       : value.dump();
     }
   }
+  s.before = read_before(r);
   return out;
 }
 
@@ -454,6 +462,7 @@ PointInTimeRecovery build_recovery(Reader& r, const YamlDocument& doc, const std
   s.archive_resume = r.str("/spec/archive", "off") == "resume";
   s.verify_sql = r.strings("/spec/verify/sql");
   s.timeout = read_duration(r, "/spec/timeout", std::chrono::seconds(3600));
+  s.before = read_before(r);
   return out;
 }
 

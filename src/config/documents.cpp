@@ -244,6 +244,10 @@ class CrossChecker {
     return out;
   }
   void restore(Loaded& l, Restore& r) {
+    before(l, r.spec.before, nullptr, &r.spec.to);
+    restore_source(l, r);
+  }
+  void restore_source(Loaded& l, Restore& r) {
     connection(l, "/spec/to", r.spec.to);
     if (r.spec.policy.empty()) return;
     // Without the policy's document (retired, or only the repository survived a disaster) the
@@ -264,6 +268,67 @@ class CrossChecker {
     x.spec.fallback_repositories = fallbacks(p, x.spec.repository);
     repository(l, l.yaml.value["spec"]["from"].contains("repository") ? "/spec/from/repository" : "/spec/from/policy",
                x.spec.repository);
+    before(l, x.spec.before, p && p->spec.method == BackupMethod::physical ? p : nullptr, nullptr);
+  }
+
+  // The same server, as far as the documents and settings tell without connecting: the same
+  // connection name, or the same conninfo text.
+  bool same_server(const ConnectionRef& a, const ConnectionRef& b) const {
+    auto text = [&](const ConnectionRef& r) {
+      if (!r.conninfo.empty()) return r.conninfo;
+      const auto* c = settings_.find_connection(r.connection);
+      return c ? c->conninfo : std::string();
+    };
+    if (!a.connection.empty() && a.connection == b.connection) return true;
+    return !text(a).empty() && text(a) == text(b);
+  }
+
+  // before.restore_point: which physical policy's source gets it and which repository records
+  // it. A PointInTimeRecovery: before.policy, else its own from.policy. A Restore: before.policy,
+  // else the one physical policy whose source is the restore's target server, else none (the
+  // restore point is made on the target server and not recorded).
+  void before(const Loaded& l, RestorePointBefore& b, const BackupPolicy* recovered, const ConnectionRef* restore_target) {
+    if (b.name.empty()) return;
+    const BackupPolicy* p = nullptr;
+    if (!b.policy.empty()) {
+      p = find_policy(b.policy);
+      if (!p) {
+        add(l, "/spec/before/policy",
+            fmt::format("spec.before.policy: {} among the documents", not_found("BackupPolicy", b.policy, policy_names(), settings_, false)));
+        return;
+      }
+      if (p->spec.method != BackupMethod::physical) {
+        add(l, "/spec/before/policy",
+            fmt::format("spec.before.policy: BackupPolicy \"{}\" takes logical backups; a restore point needs a physical "
+                        "policy and its WAL archive", b.policy));
+        return;
+      }
+    } else if (recovered) {
+      p = recovered;
+    } else if (restore_target) {
+      std::vector<const BackupPolicy*> matches;
+      for (const auto& other : loaded_) {
+        const auto* q = std::get_if<BackupPolicy>(&other.doc);
+        if (q && q->spec.method == BackupMethod::physical && same_server(q->spec.source, *restore_target)) matches.push_back(q);
+      }
+      if (matches.size() > 1) {
+        add(l, "/spec/before/restore_point",
+            fmt::format("spec.before.restore_point: the target server is the source of several physical policies (\"{}\", "
+                        "\"{}\"); name the one whose WAL archive records it in spec.before.policy",
+                        matches[0]->metadata.name, matches[1]->metadata.name));
+        return;
+      }
+      if (matches.size() == 1) p = matches[0];
+    }
+    if (!p) {
+      if (restore_target) b.server = *restore_target;
+      return;
+    }
+    auto repos = repositories_of(p->spec);
+    b.resolved_policy = p->metadata.name;
+    b.server = p->spec.source;
+    b.repository = repos.empty() ? std::string() : repos.front();
+    b.cluster = p->spec.cluster.empty() ? p->metadata.name : p->spec.cluster;
   }
 
   std::vector<Loaded>& loaded_;

@@ -119,6 +119,22 @@ inline std::vector<std::string> repositories_of(const BackupPolicySpec& s) {
   return s.repository.empty() ? std::vector<std::string>{} : std::vector<std::string>{s.repository};
 }
 
+// `before: {restore_point: NAME, policy: P}`: a named restore point created as the first step of
+// a Restore or PointInTimeRecovery plan, for change tickets that do risky work (docs/documents.md).
+struct RestorePointBefore {
+  std::string name;    // empty: none asked for
+  std::string policy;  // as written (empty: chosen when the documents are loaded)
+  // Resolved when the documents are loaded: the physical policy whose source gets the restore
+  // point and whose first repository records it (WAL cluster `cluster`); for a Restore whose
+  // target server is no physical policy's source, `policy`, `repository` and `cluster` stay empty
+  // and the restore point is made on the target server and not recorded.
+  std::string resolved_policy;
+  ConnectionRef server;
+  std::string repository, cluster;
+  bool recorded() const { return !repository.empty(); }
+  bool operator==(const RestorePointBefore&) const = default;
+};
+
 struct RestoreSpec {
   // Source: either archive, or repository + policy + backup.
   std::string archive;  // absolute after loading
@@ -153,6 +169,7 @@ struct RestoreSpec {
   // A table whose stored data is larger than this is loaded by several sessions in parallel
   // (chunks of whole rows, each its own transaction); 0 never splits.
   std::int64_t split_tables_larger_than = std::int64_t{256} << 20;
+  RestorePointBefore before;
   bool operator==(const RestoreSpec&) const = default;
 };
 
@@ -188,6 +205,7 @@ struct PointInTimeRecoverySpec {
   bool archive_resume = false;                // archive: resume | off
   std::vector<std::string> verify_sql;
   std::chrono::seconds timeout{3600};         // how long to wait for the target
+  RestorePointBefore before;
   bool operator==(const PointInTimeRecoverySpec&) const = default;
 };
 

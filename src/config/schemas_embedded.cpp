@@ -175,6 +175,7 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
             "sql": {"$ref": "common.schema.json#/definitions/sqlList", "description": "Checks run read-only in the postgres database of the recovered server; each must return exactly one row holding true, else the run fails and the server stays paused."}
           }
         },
+        "before": {"$ref": "common.schema.json#/definitions/before", "description": "Create a named restore point before the first step (the plan's first step), so that a PointInTimeRecovery with target {name: ...} can undo the work that follows: before: {restore_point: before_chg_1234}."},
         "timeout": {"$ref": "common.schema.json#/definitions/duration", "description": "How long to wait for recovery to reach the target before giving up.", "default": "1h"}
       }
     }
@@ -272,6 +273,7 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
           "type": "object",
           "additionalProperties": {"type": ["string", "integer", "number", "boolean"]}
         },
+        "before": {"$ref": "common.schema.json#/definitions/before", "description": "Create a named restore point before the first step (the plan's first step), so that a PointInTimeRecovery with target {name: ...} can undo the change: before: {restore_point: before_chg_1234}."},
         "post": {
           "description": "What runs after the data is in.",
           "type": "object",
@@ -423,6 +425,17 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
       "description": "SQL checks. Each runs read-only (a transaction that is rolled back, with the server's default search_path) and passes only when it returns exactly one row of one boolean column that is true, such as select count(*) = 5000 from sales.orders; NULL, no row, several rows, a number or an error fail it.",
       "type": "array",
       "items": {"type": "string", "minLength": 1}
+    },
+    "before": {
+      "title": "before the first step",
+      "description": "What is done before the plan's first step, for change tickets that do risky work.",
+      "type": "object",
+      "additionalProperties": false,
+      "required": ["restore_point"],
+      "properties": {
+        "restore_point": {"title": "restore point name", "description": "Create this named restore point first, as pgrecover restore-point does: pg_create_restore_point on the source of a physical policy, its segment archived and the name, LSN and time recorded in the policy's repository. A PointInTimeRecovery with target {name: NAME} then recovers the cluster to the moment before the change. Refused at plan time when the name is already recorded. Letters, digits, '.', '_', '-'; at most 63 characters, not starting with '.'.", "type": "string", "pattern": "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,62}$", "examples": ["before_chg_1234"]},
+        "policy": {"$ref": "#/definitions/name", "description": "The physical BackupPolicy (among the documents) whose source gets the restore point and whose first repository records it. Default: a PointInTimeRecovery's from.policy; for a Restore, the physical policy whose source is the target server (same connection name or conninfo), else none: the restore point is created on the target server and not recorded (the server's own WAL archiving must keep it)."}
+      }
     }
   }
 }

@@ -10,13 +10,8 @@
 
 namespace pgr::engine {
 
-repository::RestorePoint create_restore_point(pg::Connection& source, const RestorePointRequest& req) {
+repository::RestorePoint mark_restore_point(pg::Connection& source, const RestorePointRequest& req) {
   repository::check_restore_point_name(req.name);
-  if (repository::find_restore_point(req.repository->storage(), req.cluster, req.name)) {
-    fail(ErrorKind::input,
-         fmt::format("restore point \"{}\" is already recorded for cluster \"{}\"", req.name, req.cluster),
-         "choose another name: recovery to a name stops at the first restore point of that name");
-  }
   auto r = source.exec(
       "WITH p AS (SELECT pg_catalog.pg_create_restore_point($1) AS lsn) "
       "SELECT p.lsn::text, pg_catalog.pg_walfile_name(p.lsn), "
@@ -34,6 +29,11 @@ repository::RestorePoint create_restore_point(pg::Connection& source, const Rest
   point.timeline = static_cast<std::uint32_t>(std::stoul(segment.substr(0, 8), nullptr, 16));
   // The restore point record ends before the switch: the segment holding it is complete now.
   source.exec("SELECT pg_catalog.pg_switch_wal()");
+  return point;
+}
+
+void await_archived(pg::Connection& source, const RestorePointRequest& req, const repository::RestorePoint& point) {
+  const std::string& segment = point.segment;
   log::info("restore point \"{}\" at {} (segment {}); waiting for the segment to be archived", point.name, point.lsn, segment);
   repository::WalArchive archive(req.repository->storage_ptr(), req.cluster);
   auto deadline = std::chrono::steady_clock::now() + req.timeout;
@@ -53,6 +53,17 @@ repository::RestorePoint create_restore_point(pg::Connection& source, const Rest
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
+}
+
+repository::RestorePoint create_restore_point(pg::Connection& source, const RestorePointRequest& req) {
+  repository::check_restore_point_name(req.name);
+  if (repository::find_restore_point(req.repository->storage(), req.cluster, req.name)) {
+    fail(ErrorKind::input,
+         fmt::format("restore point \"{}\" is already recorded for cluster \"{}\"", req.name, req.cluster),
+         "choose another name: recovery to a name stops at the first restore point of that name");
+  }
+  auto point = mark_restore_point(source, req);
+  await_archived(source, req, point);
   repository::record_restore_point(req.repository->storage(), point);
   return point;
 }

@@ -29,4 +29,11 @@ struct RestorePointRequest {
 // another name).
 repository::RestorePoint create_restore_point(pg::Connection& source, const RestorePointRequest& req);
 
+// The parts of create_restore_point, for the restore-point step of a plan (which journals in
+// between): pg_create_restore_point + pg_switch_wal (no check, no wait, nothing recorded; the
+// cluster may be empty for a server whose archive pgrecover does not keep) ...
+repository::RestorePoint mark_restore_point(pg::Connection& source, const RestorePointRequest& req);
+// ... and the wait until its segment is in the WAL archive of req.cluster (Error(io) on timeout).
+void await_archived(pg::Connection& source, const RestorePointRequest& req, const repository::RestorePoint& point);
+
 }  // namespace pgr::engine

@@ -24,10 +24,12 @@ std::vector<PlannedTablespace> PitrRunner::tablespaces() const {
   if (param(P::tablespaces).empty()) return out;
   for (const auto& j : nlohmann::json::parse(param(P::tablespaces))) {
     PlannedTablespace t{j.at("oid").get<std::string>(), j.value("name", ""), j.at("file").get<std::string>(),
-                        j.at("location").get<std::string>()};
+                        j.at("location").get<std::string>(), j.value("moved_aside_to", ""), j.value("old_oid", "")};
     // The oid names a link in pg_tblspc and the file a repository key: neither may be a path.
     if (t.oid.empty() || t.oid.find_first_not_of("0123456789") != std::string::npos || t.file.empty() ||
-        t.file.find('/') != std::string::npos || t.file == ".." || !t.location.is_absolute()) {
+        t.file.find('/') != std::string::npos || t.file == ".." || !t.location.is_absolute() ||
+        (!t.moved_aside_to.empty() && (!t.moved_aside_to.is_absolute() || t.old_oid.empty() ||
+                                       t.old_oid.find_first_not_of("0123456789") != std::string::npos))) {
       fail(ErrorKind::input, fmt::format("plan {}: a tablespace entry is not valid (oid \"{}\")", plan_.id, t.oid));
     }
     out.push_back(std::move(t));
@@ -35,11 +37,43 @@ std::vector<PlannedTablespace> PitrRunner::tablespaces() const {
   return out;
 }
 
+// In place: the old cluster's tablespace folder is renamed (never deleted) and the moved-aside
+// data directory's link is pointed at its new name, so the old cluster stays whole beside the new
+// one. Again after a crash: a folder already renamed is not renamed twice.
+std::string PitrWorker::move_old_tablespace_aside(const PlannedTablespace& t) {
+  const fs::path& dir = t.location;
+  const fs::path& aside = t.moved_aside_to;
+  std::string note;
+  if (fs::exists(dir) && !is_empty_dir(dir)) {
+    if (fs::exists(aside)) {
+      fail(ErrorKind::input, fmt::format("cannot move \"{}\" aside: \"{}\" exists", dir.string(), aside.string()),
+           "plan again (the new plan names another folder)");
+    }
+    fs::rename(dir, aside);
+    fsync_dir(dir.parent_path());
+    note = fmt::format("the old tablespace folder was moved to {}", aside.string());
+  } else if (fs::exists(aside)) {
+    note = fmt::format("the old tablespace folder is in {} (moved by an interrupted run)", aside.string());
+  } else {
+    note = "the old tablespace folder was gone already";
+  }
+  fs::path link = fs::path(r_.param(P::moved_aside_to)) / "pg_tblspc" / t.old_oid;
+  std::error_code ec;
+  if (fs::is_symlink(link, ec) && fs::read_symlink(link, ec) == dir) {
+    fs::remove(link);
+    fs::create_directory_symlink(aside, link);
+    fsync_dir(link.parent_path());
+    note += fmt::format("; {} points to it", link.string());
+  }
+  return note;
+}
+
 StepOutcome PitrWorker::tablespace_directory(const model::Step& step) {
   for (const auto& t : r_.tablespaces()) {
     if (step.id != "tablespace-" + t.oid) continue;
     const fs::path& dir = t.location;
     std::string note = "created";
+    if (!t.moved_aside_to.empty()) note = move_old_tablespace_aside(t);
     if (fs::exists(dir)) {
       if (!fs::is_directory(dir)) fail(ErrorKind::input, fmt::format("\"{}\" exists and is not a folder", dir.string()));
       if (!is_empty_dir(dir)) {
@@ -48,7 +82,7 @@ StepOutcome PitrWorker::tablespace_directory(const model::Step& step) {
              "it was empty or absent when the plan was made; plan again, mapping the tablespace elsewhere "
              "(to.tablespace_mapping)");
       }
-      note = "empty folder taken";
+      if (t.moved_aside_to.empty()) note = "empty folder taken";
     }
     check_reachable(dir.parent_path(), r_.user_);
     create_owned_dirs(dir, r_.user_);

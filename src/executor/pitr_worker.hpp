@@ -30,6 +30,10 @@ class PitrRunner;
 struct PlannedTablespace {
   std::string oid, name, file;
   fs::path location;  // where it is recovered (mapped or original)
+  // In place: where the old cluster's folder at `location` goes, and the old data directory's
+  // link to repoint there (empty: nothing moves).
+  fs::path moved_aside_to;
+  std::string old_oid;
 };
 using ExtractStats = repository::ExtractStats;
 
@@ -44,6 +48,7 @@ class PitrWorker : public Worker {
   StepOutcome prepare();
   StepOutcome extract(StepContext& ctx);
   StepOutcome tablespace_directory(const model::Step& step);
+  std::string move_old_tablespace_aside(const PlannedTablespace& t);
   // Each tablespace tar into its folder (emptied first when an interrupted extract left files)
   // and the pg_tblspc links; after pg_verifybackup, finish_tablespaces drops tablespace_map
   // (its locations are the source's) and gives the folders to the server's user.

@@ -323,12 +323,8 @@ void add_in_place(const PitrFacts& facts, const PhysicalBackup& chosen, model::P
   const auto& s = facts.document->spec;
   std::string aside;
   std::vector<std::string> local;
-  if (!facts.data_directory_empty && s.move_aside_existing && facts.finished_run.empty()) {
-    std::string stamp;
-    for (char c : facts.created_at.substr(0, 19)) {
-      if (c != ':' && c != '-') stamp += c;
-    }
-    aside = s.data_directory.string() + ".pgrecover-" + stamp;
+  if (in_place(facts)) {
+    aside = moved_aside_name(facts, s.data_directory.string());
     const auto& info = chosen.info;
     std::uint64_t start = repository::segment_number(repository::parse_lsn(info.start_lsn), info.wal_segment_size);
     for (const auto& name : facts.unarchived_wal) {
@@ -356,6 +352,18 @@ void add_in_place(const PitrFacts& facts, const PhysicalBackup& chosen, model::P
 }
 
 }  // namespace
+
+bool in_place(const PitrFacts& facts) {
+  return !facts.data_directory_empty && facts.document->spec.move_aside_existing && facts.finished_run.empty();
+}
+
+std::string moved_aside_name(const PitrFacts& facts, const std::string& path) {
+  std::string stamp;
+  for (char c : facts.created_at.substr(0, 19)) {
+    if (c != ':' && c != '-') stamp += c;
+  }
+  return path + ".pgrecover-" + stamp;
+}
 
 BackupChoice choose_backup(const PitrFacts& facts) {
   const auto& doc = *facts.document;
@@ -432,6 +440,7 @@ std::string pitr_plan_id(const config::PointInTimeRecovery& doc, const PhysicalB
   if (!s.settings.empty()) j["settings"] = s.settings;
   if (s.archive_resume) j["archive"] = "resume";
   if (!s.tablespace_mapping.empty()) j["tablespace_mapping"] = s.tablespace_mapping;
+  if (!s.before.name.empty()) j["before"] = {s.before.name, s.before.resolved_policy};
   return "pitr-" + sha256_hex(j.dump()).substr(0, 16);
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -44,6 +45,10 @@ struct PitrFacts {
   // files in its pg_wal that the WAL archive lacks, sorted. Those at or after the chosen backup's
   // start are copied into the new pg_wal and replayed after the archive.
   std::vector<std::string> unarchived_wal;
+  // In-place recovery: the old data directory's tablespace links (pg_tblspc/<oid> -> folder), by
+  // folder. A tablespace whose original location is one of them is moved aside with the data
+  // directory instead of refused as occupied.
+  std::map<std::string, std::string> old_tablespace_links;
   // A finished run of this very plan id whose recovered cluster is still in the data directory:
   // the plan is then all no-op ("already recovered").
   std::string finished_run;
@@ -67,5 +72,10 @@ std::string pitr_plan_id(const config::PointInTimeRecovery& doc, const PhysicalB
 // A plan of kind "pitr". Throws Error(input) for a gap in the WAL before the target or a data
 // directory that is not empty (unless move_aside_existing).
 model::Plan plan_recovery(const PitrFacts& facts);
+
+// In-place recovery (a non-empty data directory moved aside) that is not already done.
+bool in_place(const PitrFacts& facts);
+// "<path>.pgrecover-<plan time, 20261201T183000>": where an in-place recovery moves `path`.
+std::string moved_aside_name(const PitrFacts& facts, const std::string& path);
 
 }  // namespace pgr::planner

@@ -28,8 +28,13 @@ std::vector<TablespacePlacement> place_tablespaces(const PitrFacts& facts, const
   }
   for (const auto& t : chosen.info.tablespaces) {
     auto m = mapping.find(t.location);
-    TablespacePlacement p{t, m == mapping.end() ? t.location : m->second, m != mapping.end()};
-    if (facts.finished_run.empty() && facts.occupied_folders.count(p.location)) {
+    TablespacePlacement p{t, m == mapping.end() ? t.location : m->second, m != mapping.end(), "", ""};
+    auto old = facts.old_tablespace_links.find(p.location);
+    if (facts.occupied_folders.count(p.location) && !p.mapped && in_place(facts) && old != facts.old_tablespace_links.end()) {
+      // The replaced cluster's own tablespace: it goes aside with its data directory.
+      p.moved_aside_to = moved_aside_name(facts, p.location);
+      p.old_oid = old->second;
+    } else if (facts.finished_run.empty() && facts.occupied_folders.count(p.location)) {
       if (p.mapped) {
         fail(ErrorKind::input,
              fmt::format("PointInTimeRecovery \"{}\": tablespace \"{}\" (oid {}) is mapped to \"{}\", which is not empty",
@@ -52,18 +57,29 @@ void add_tablespace_steps(const std::vector<TablespacePlacement>& placed, model:
   nlohmann::json params = nlohmann::json::array();
   for (const auto& p : placed) {
     const auto& t = p.tablespace;
-    params.push_back({{"oid", t.oid}, {"name", t.name}, {"file", t.file}, {"original", t.location}, {"location", p.location}});
+    nlohmann::json entry = {{"oid", t.oid}, {"name", t.name}, {"file", t.file}, {"original", t.location}, {"location", p.location}};
+    if (!p.moved_aside_to.empty()) {
+      entry["moved_aside_to"] = p.moved_aside_to;
+      entry["old_oid"] = p.old_oid;
+    }
+    params.push_back(std::move(entry));
     model::Step s;
     s.id = "tablespace-" + t.oid;
     s.kind = "tablespace-directory";
     s.phase = "recovery";
     s.object = p.location;
-    s.action = model::Action::create;
+    s.action = p.moved_aside_to.empty() ? model::Action::create : model::Action::replace;
     s.reason = fmt::format("tablespace \"{}\" (oid {}, {} bytes) from {}: {}; pg_tblspc/{} will point here", t.name, t.oid,
                            t.bytes, t.file,
                            p.mapped ? fmt::format("mapped from \"{}\" by to.tablespace_mapping", t.location)
-                                    : "its original location (absent or empty)",
+                           : p.moved_aside_to.empty()
+                               ? std::string("its original location (absent or empty)")
+                               : fmt::format("its original location, which holds the old cluster's tablespace: {} is "
+                                             "renamed to {} (kept, never deleted) and the old data directory's "
+                                             "pg_tblspc/{} is pointed at it",
+                                             p.location, p.moved_aside_to, p.old_oid),
                            t.oid);
+    if (!p.moved_aside_to.empty()) s.depends_on = {"data-directory"};
     s.estimate.bytes = static_cast<std::int64_t>(t.bytes);
     plan.steps.push_back(std::move(s));
   }

@@ -42,7 +42,7 @@ std::string render_plan_text(const model::Plan& plan, bool show_unchanged) {
   for (auto& [k, v] : plan.annotations) out += fmt::format("  {}: {}\n", k, v);
   out += fmt::format("  plan {}\n\n", plan.id);
   // Phases in execution order
-  const std::vector<std::string> order = {"globals", "database", "pre-data", "data", "post-data", "acl", "post-restore",
+  const std::vector<std::string> order = {"before", "globals", "database", "pre-data", "data", "post-data", "acl", "post-restore",
                                           "backup", "copy", "retention", "verify", "recovery"};
   std::map<std::string, std::vector<const model::Step*>> by_phase;
   for (const auto& s : plan.steps) by_phase[s.phase].push_back(&s);

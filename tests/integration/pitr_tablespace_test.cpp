@@ -7,15 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <thread>
-
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "instance/instance.hpp"
 #include "pg/pg.hpp"
 #include "repository/physical.hpp"
 #include "repository/repository.hpp"
+#include "support/archiving_source.hpp"
 #include "support/harness.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
@@ -24,14 +23,8 @@ using namespace pgr;
 
 namespace {
 
-std::optional<UserIdentity> server_user() {
-  if (!running_as_root()) return std::nullopt;
-  return lookup_user("postgres");
-}
-
-void give(const fs::path& p) {
-  if (auto u = server_user()) REQUIRE(::chown(p.c_str(), u->uid, u->gid) == 0);
-}
+using test::server_user;
+using test::stop_server;
 
 fs::path reachable_dir(const fs::path& p) {
   fs::create_directories(p);
@@ -39,50 +32,23 @@ fs::path reachable_dir(const fs::path& p) {
   return p;
 }
 
-struct Source {
-  TempDir base{"pgrecover-pitr-ts-test-"};
-  fs::path repo, config, tablespace;
-  std::unique_ptr<instance::Instance> server;
+struct Source : test::ArchivingSource {
+  fs::path repo, tablespace;
 
-  Source() {
-    fs::permissions(base.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  Source()
+      : ArchivingSource("pgrecover-pitr-ts-test-", test::posix_repository, "local", "ts") {
     repo = base.path() / "repo";
-    fs::create_directory(repo);
-    fs::permissions(repo, fs::perms::owner_all, fs::perm_options::replace);
-    give(repo);
-    config = base.path() / "pgrecover.toml";
-    write_file_atomic(config, fmt::format("state_dir = \"{}\"\n[repositories.local]\npath = \"{}\"\n",
-                                          (base.path() / "state").string(), repo.string()));
-    give(config);
     tablespace = base.path() / "ts-live";
     fs::create_directory(tablespace);
     fs::permissions(tablespace, fs::perms::owner_all, fs::perm_options::replace);
-    give(tablespace);
-    instance::Options o;
-    o.settings = {{"wal_level", "replica"},
-                  {"archive_mode", "on"},
-                  {"archive_command", fmt::format("'{} --config {} wal push %p --repository local --cluster ts'",
-                                                  PGRECOVER_BINARY, config.string())}};
-    server = std::make_unique<instance::Instance>(o);
-  }
-
-  std::string sql(const std::string& q) {
-    auto r = server->run_client({"psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", q});
-    if (!r.ok()) FAIL(describe_failure("psql", r));
-    while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
-    return r.out;
-  }
-  fs::path write(const std::string& name, const std::string& text) {
-    fs::path p = base.path() / name;
-    write_file_atomic(p, text);
-    return p;
+    test::give_to_server_user(tablespace);
   }
   std::string policy() const {
     return fmt::format(R"(apiVersion: pgrecover/v1
 kind: BackupPolicy
 metadata: {{name: ts-physical}}
 spec:
-  source: {{conninfo: "host={} port={} user=postgres dbname=postgres"}}
+  source: {{conninfo: "{}"}}
   method: physical
   compression: gzip
   repository: local
@@ -90,11 +56,7 @@ spec:
   schedule: {{every: 24h}}
   verify: {{drill: {{every: 1h, sql: ["SELECT count(*) = 3 FROM fast_orders"]}}}}
 )",
-                       server->socket_dir().string(), server->port());
-  }
-  ProcessResult pgrecover(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--config", config.string()});
-    return test::run_pgrecover(args);
+                       conninfo());
   }
 };
 
@@ -111,11 +73,7 @@ Source& src() {
   REQUIRE(applied.exit_code == 0);
   // Rows after the base backup, in the archive.
   s.sql("INSERT INTO fast_orders VALUES (4), (5)");
-  std::string segment = s.sql("SELECT pg_walfile_name(pg_switch_wal())");
-  for (int i = 0; i < 600; ++i) {
-    if (s.sql(fmt::format("SELECT coalesce(last_archived_wal >= '{}', false) FROM pg_stat_archiver", segment)) == "t") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  s.archive_current_segment();
   return s;
 }
 
@@ -132,15 +90,6 @@ spec:
   timeout: 2m
 )",
                                       dd.string(), to_extra);
-}
-
-void stop_server(const fs::path& data_dir) {
-  if (!fs::exists(data_dir / "postmaster.pid")) return;
-  ProcessSpec ps;
-  ps.argv = {(instance::find_bin_dir() / "pg_ctl").string(), "stop", "-D", data_dir.string(), "-m", "immediate", "-w"};
-  ps.run_as = server_user();
-  ps.cwd = "/";
-  run_process(ps);
 }
 
 }  // namespace
@@ -223,4 +172,43 @@ TEST_CASE("a physical drill maps the tablespace into its throwaway folder", "[pi
   REQUIRE(backups.size() == 1);
   CHECK_FALSE(backups.front().verified_at.empty());
   CHECK(src().sql("SELECT count(*) FROM fast_orders") == "5");
+}
+
+// Last: it replaces the shared source in place.
+TEST_CASE("in place, the crashed source's tablespace folder moves aside with its data directory", "[pitr][in-place]") {
+  auto& s = src();
+  fs::path dd = s.server->data_dir();
+  std::string oid = s.sql("SELECT oid FROM pg_tablespace WHERE spcname = 'fast'");
+  stop_server(dd);  // the crash
+  struct Stop {
+    fs::path d;
+    ~Stop() { stop_server(d); }
+  } stop{dd};
+  fs::path doc = s.write("in-place.yaml", recovery_doc(dd, ", move_aside_existing: true"));
+  fs::path saved = s.base.path() / "in-place.plan";
+  auto plan = s.pgrecover({"plan", doc.string(), "--only", "ts-recovery", "--out", saved.string()});
+  INFO(plan.out << plan.err);
+  REQUIRE(plan.exit_code == 0);
+  auto params = nlohmann::json::parse(read_file(saved)).at("params");
+  std::string dd_aside = params.at("moved_aside_to");
+  std::string ts_aside = nlohmann::json::parse(params.at("tablespaces").get<std::string>())[0].at("moved_aside_to");
+  CHECK(ts_aside.rfind(s.tablespace.string() + ".pgrecover-", 0) == 0);
+  CHECK(plan.out.find(s.tablespace.string() + " is renamed to " + ts_aside) != std::string::npos);
+  CHECK(plan.out.find("pg_tblspc/" + oid + " is pointed at it") != std::string::npos);
+
+  auto apply = s.pgrecover({"apply", saved.string()});
+  INFO(apply.out << apply.err);
+  REQUIRE(apply.exit_code == 0);
+  // The old cluster is whole beside the new one: its tablespace renamed, its link following it.
+  CHECK(fs::exists(fs::path(dd_aside) / "PG_VERSION"));
+  CHECK(fs::read_symlink(fs::path(dd_aside) / "pg_tblspc" / oid) == fs::path(ts_aside));
+  bool old_files = false;
+  for (const auto& e : fs::directory_iterator(ts_aside)) old_files = old_files || e.path().filename().string().rfind("PG_", 0) == 0;
+  CHECK(old_files);
+  // The recovered cluster uses the original location again, with every archived row.
+  CHECK(fs::read_symlink(dd / "pg_tblspc" / oid) == s.tablespace);
+  instance::PostmasterInfo pm;
+  REQUIRE(instance::read_postmaster_pid(dd, pm));
+  auto c = pg::Connection::open(fmt::format("host={} port={} user=postgres dbname=postgres", pm.socket_dir, pm.port));
+  CHECK(c.exec("SELECT string_agg(id::text, ',' ORDER BY id) FROM fast_orders").str(0, 0) == "1,2,3,4,5");
 }

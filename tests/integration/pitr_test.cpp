@@ -24,6 +24,7 @@
 #include "repository/physical.hpp"
 #include "repository/repository.hpp"
 #include "repository/wal_archive.hpp"
+#include "support/archiving_source.hpp"
 #include "support/harness.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
@@ -36,48 +37,15 @@ namespace {
 
 void give(const fs::path& p) { test::give_to_server_user(p); }
 
-struct Source {
-  TempDir base{"pgrecover-pitr-test-"};
-  fs::path repo, config;
-  std::unique_ptr<instance::Instance> server;
+struct Source : test::ArchivingSource {
+  fs::path repo;
   std::string between;  // a time stamp taken between two committed inserts
   repository::BackupInfo backup;
 
-  Source() {
-    fs::permissions(base.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  Source() : ArchivingSource("pgrecover-pitr-test-", test::posix_repository, "local", "src", {{"full_page_writes", "on"}}) {
     repo = base.path() / "repo";
-    fs::create_directory(repo);
-    fs::permissions(repo, fs::perms::owner_all, fs::perm_options::replace);
-    give(repo);
-    config = base.path() / "pgrecover.toml";
-    write_file_atomic(config, fmt::format("state_dir = \"{}\"\n[repositories.local]\npath = \"{}\"\n",
-                                          (base.path() / "state").string(), repo.string()));
-    give(config);
-    instance::Options o;
-    o.settings = {{"wal_level", "replica"},
-                  {"archive_mode", "on"},
-                  {"full_page_writes", "on"},
-                  {"archive_command", fmt::format("'{} --config {} wal push %p --repository local --cluster src'",
-                                                  PGRECOVER_BINARY, config.string())}};
-    server = std::make_unique<instance::Instance>(o);
   }
-
-  std::string sql(const std::string& q) {
-    auto r = server->run_client({"psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", q});
-    if (!r.ok()) FAIL(describe_failure("psql", r));
-    while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
-    return r.out;
-  }
-
-  fs::path write(const std::string& name, const std::string& text) {
-    fs::path p = base.path() / name;
-    write_file_atomic(p, text);
-    return p;
-  }
-
-  std::string source_conninfo() const {
-    return fmt::format("host={} port={} user=postgres dbname=postgres", server->socket_dir().string(), server->port());
-  }
+  std::string source_conninfo() const { return conninfo(); }
 };
 
 Source& src() {
@@ -126,12 +94,7 @@ spec:
   REQUIRE(point.out.find("restore point \"before_drop\" at ") != std::string::npos);
   s.sql("DROP TABLE orders");
   s.sql("INSERT INTO audit SELECT generate_series(1, 100)");
-  std::string segment = s.sql("SELECT pg_walfile_name(pg_switch_wal())");
-  // Wait until the archiver has pushed that segment.
-  for (int i = 0; i < 600; ++i) {
-    if (s.sql(fmt::format("SELECT coalesce(last_archived_wal >= '{}', false) FROM pg_stat_archiver", segment)) == "t") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  std::string segment = s.archive_current_segment();
   REQUIRE(repository::WalArchive(s.repo, "src").find(segment).has_value());
   return s;
 }
@@ -175,14 +138,7 @@ std::string recovered_sql(const fs::path& data_dir, const std::string& q) {
   return r.rows() ? r.str(0, 0) : "";
 }
 
-void stop_server(const fs::path& data_dir) {
-  if (!fs::exists(data_dir / "postmaster.pid")) return;
-  ProcessSpec ps;
-  ps.argv = {(instance::find_bin_dir() / "pg_ctl").string(), "stop", "-D", data_dir.string(), "-m", "immediate", "-w"};
-  ps.run_as = server_user();
-  ps.cwd = "/";
-  run_process(ps);
-}
+using test::stop_server;
 
 // <base>/<name>/data: each recovered server gets its own folder (and server log beside it),
 // which the server's user can reach.

@@ -22,4 +22,6 @@ TEST_CASE("the runbook \"the server is gone\" of docs/pitr.md runs, in order", "
   CHECK(r.out.find("data-loss window") != std::string::npos);
   CHECK(r.err.find("the last transaction replayed committed at") != std::string::npos);
   CHECK(r.out.find("the source writes on timeline 2") != std::string::npos);
+  CHECK(r.out.find("restore point \"after_failover\" at ") != std::string::npos);
+  CHECK(r.out.find("(timeline 2, ") != std::string::npos);
 }

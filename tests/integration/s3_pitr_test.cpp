@@ -16,6 +16,7 @@
 
 #include "instance/instance.hpp"
 #include "pg/pg.hpp"
+#include "support/archiving_source.hpp"
 #include "support/harness.hpp"
 #include "support/s3_server.hpp"
 #include "util/fs.hpp"
@@ -28,36 +29,21 @@ namespace {
 constexpr const char* kPolicy = "s3-physical";
 constexpr const char* kCluster = "s3src";
 
-std::optional<UserIdentity> server_user() {
-  if (!running_as_root()) return std::nullopt;
-  return lookup_user("postgres");
-}
-
-void give(const fs::path& p) {
-  if (auto u = server_user()) REQUIRE(::chown(p.c_str(), u->uid, u->gid) == 0);
-}
-
 test::S3Server& s3() { return test::S3Server::shared(); }
 
 // A source cluster archiving into the bucket, and the settings and policy that say so.
-struct Source {
-  TempDir base{"pgrecover-s3-pitr-test-"};
+struct Source : test::ArchivingSource {
   std::string prefix = fmt::format("pitr-{}", ::getpid());
-  fs::path config, policy;
-  std::unique_ptr<instance::Instance> server;
+  fs::path policy;
 
-  Source() {
-    fs::permissions(base.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
-    config = base.path() / "pgrecover.toml";
-    write_file_atomic(config, fmt::format("state_dir = \"{}\"\n", (base.path() / "state").string()) + s3().settings("offsite", prefix));
-    give(config);
-    s3().export_env();  // archive_command runs in the server's environment: it needs the credential variables
-    instance::Options o;
-    o.settings = {{"wal_level", "replica"},
-                  {"archive_mode", "on"},
-                  {"archive_command", fmt::format("'{} --config {} wal push %p --repository offsite --cluster {}'",
-                                                  PGRECOVER_BINARY, config.string(), kCluster)}};
-    server = std::make_unique<instance::Instance>(o);
+  // archive_command runs in the server's environment: it needs the credential variables.
+  Source()
+      : ArchivingSource("pgrecover-s3-pitr-test-",
+                        [](const fs::path&) {
+                          s3().export_env();
+                          return s3().settings("offsite", fmt::format("pitr-{}", ::getpid()));
+                        },
+                        "offsite", kCluster) {
     policy = write("policy.yaml", policy_text());
   }
 
@@ -66,47 +52,21 @@ struct Source {
 kind: BackupPolicy
 metadata: {{name: {}}}
 spec:
-  source: {{conninfo: "host={} port={} user=postgres dbname=postgres"}}
+  source: {{conninfo: "{}"}}
   method: physical
   compression: gzip
   repository: offsite
   cluster: {}
   retention: {{keep_last: 2}}
 )",
-                       kPolicy, server->socket_dir().string(), server->port(), kCluster);
+                       kPolicy, conninfo(), kCluster);
   }
 
-  std::string sql(const std::string& q) {
-    auto r = server->run_client({"psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", q});
-    if (!r.ok()) FAIL(describe_failure("psql", r));
-    while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
-    return r.out;
-  }
-
-  fs::path write(const std::string& name, const std::string& text) {
-    fs::path p = base.path() / name;
-    write_file_atomic(p, text);
-    return p;
-  }
-
-  ProcessResult cli(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--config", config.string()});
-    return test::run_pgrecover(args, s3().env());
-  }
+  ProcessResult cli(std::vector<std::string> args) { return pgrecover(std::move(args), s3().env()); }
 
   void backup() {
     auto r = cli({"apply", policy.string(), "--auto-approve"});
     if (!r.ok()) FAIL(describe_failure("apply of the physical policy", r) + "\nstdout:\n" + r.out);
-  }
-
-  // Switches to a new segment and waits until the archiver pushed the old one; returns its name.
-  std::string archive_current_segment() {
-    std::string segment = sql("SELECT pg_walfile_name(pg_switch_wal())");
-    for (int i = 0; i < 600; ++i) {
-      if (sql(fmt::format("SELECT coalesce(last_archived_wal >= '{}', false) FROM pg_stat_archiver", segment)) == "t") break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return segment;
   }
 
   std::vector<std::string> backup_ids() {
@@ -130,14 +90,7 @@ Source& src() {
   return s;
 }
 
-void stop_server(const fs::path& data_dir) {
-  if (!fs::exists(data_dir / "postmaster.pid")) return;
-  ProcessSpec ps;
-  ps.argv = {(instance::find_bin_dir() / "pg_ctl").string(), "stop", "-D", data_dir.string(), "-m", "immediate", "-w"};
-  ps.run_as = server_user();
-  ps.cwd = "/";
-  run_process(ps);
-}
+using test::stop_server;
 
 struct StopAtEnd {
   fs::path dir;

@@ -136,7 +136,7 @@ TEST_CASE("config: a misspelt field is reported at its line with a suggestion", 
   CHECK(msg == "unknown field \"rowcounts\" in spec.post.verify (did you mean \"row_counts\"?)");
   msg = only_problem(check(replace(kMinimalRestore, "  jobs: 2", "  jobs: 2\n  colour: blue")), 13);
   CHECK_THAT(msg, Catch::Contains("unknown field \"colour\" in spec; known fields: \"allow_dropping_dependents\", "
-                                  "\"existing\""));
+                                  "\"before\", \"existing\""));
   // every unknown field is reported, not just the first
   auto r = check(replace(kMinimalRestore, "  jobs: 2", "  jbos: 2\n  anlyze: true"));
   CHECK(r.problems.size() == 2);

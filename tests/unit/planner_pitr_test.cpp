@@ -286,3 +286,31 @@ TEST_CASE("pitr planner: each tablespace gets a step saying where it goes, a bus
   f.doc.spec.tablespace_mapping = {{"/srv/ts/typo", "/srv/x"}};
   CHECK_THROWS_WITH(planner::plan_recovery(f.facts), Catch::Contains("/srv/ts/typo"));
 }
+
+TEST_CASE("pitr planner: in place, the old cluster's tablespace folders move aside with its data directory", "[pitr][in-place]") {
+  Fixture f;
+  f.doc.spec.target = {Kind::latest, ""};
+  f.doc.spec.move_aside_existing = true;
+  f.facts.data_directory_empty = false;
+  f.facts.backups.back().info.tablespaces = {{"16384", "fast", "/srv/ts/fast", "16384.tar.gz", 8192},
+                                             {"16390", "slow", "/srv/ts/slow", "16390.tar.gz", 4096}};
+  f.facts.occupied_folders = {"/srv/ts/fast", "/srv/ts/slow"};
+  f.facts.old_tablespace_links = {{"/srv/ts/fast", "16384"}, {"/srv/ts/slow", "16390"}};
+  auto plan = f.plan();
+  const auto* fast = plan.find("tablespace-16384");
+  REQUIRE(fast != nullptr);
+  CHECK(fast->action == model::Action::replace);
+  CHECK_THAT(fast->reason, Catch::Contains("/srv/ts/fast is renamed to /srv/ts/fast.pgrecover-20261121T000000 (kept, "
+                                           "never deleted) and the old data directory's pg_tblspc/16384 is pointed at it"));
+  CHECK(fast->depends_on == std::vector<std::string>{"data-directory"});
+  auto params = nlohmann::json::parse(plan.params.at(P::tablespaces));
+  CHECK(params[1]["moved_aside_to"] == "/srv/ts/slow.pgrecover-20261121T000000");
+  CHECK(params[1]["old_oid"] == "16390");
+  // A busy folder the old data directory does not link to is someone else's: refused as before.
+  f.facts.old_tablespace_links.erase("/srv/ts/slow");
+  CHECK_THROWS_WITH(f.plan(), Catch::Contains("tablespace \"slow\""));
+  // Not in place (an empty data directory): never moved, refused.
+  f.facts.old_tablespace_links = {{"/srv/ts/fast", "16384"}, {"/srv/ts/slow", "16390"}};
+  f.facts.data_directory_empty = true;
+  CHECK_THROWS_WITH(f.plan(), Catch::Contains("which is not empty"));
+}
