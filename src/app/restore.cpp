@@ -130,6 +130,7 @@ std::map<std::string, std::string> role_passwords(const model::Plan& plan, const
 }
 
 RestoreSource resolve_restore_source(const config::Restore& doc, const config::Settings& settings) {
+  if (doc.spec.is_live()) return {};  // restore_live.cpp
   if (!doc.spec.archive.empty() || !doc.spec.sql_file.empty()) {
     RestoreSource src;
     src.archive = doc.spec.archive.empty() ? doc.spec.sql_file : doc.spec.archive;
@@ -250,6 +251,10 @@ std::string restore_fingerprint(const config::Restore& doc) {
   if (s.single_transaction) j["single_transaction"] = true;
   if (s.allow_dropping_dependents) j["allow_dropping_dependents"] = true;
   if (!s.sql_file.empty()) j["sql_file"] = s.sql_file;
+  if (s.is_live()) {
+    j["live"] = {s.live.source.connection, pg::split_password(s.live.source.conninfo).conninfo, s.live.database,
+                 s.live.allow_mixed};
+  }
   if (s.tablespaces_default || !s.tablespace_map.empty()) j["tablespaces"] = {s.tablespaces_default, s.tablespace_map};
   if (!s.encoding.empty() || !s.locale.empty()) j["new_database"] = {s.encoding, s.locale};
   return sha256_hex(j.dump());
@@ -274,6 +279,7 @@ model::Plan plan_restore_document(const config::Restore& doc, const config::Sett
 
 model::Plan plan_restore_from(const config::Restore& doc, const config::Settings& settings, const RestoreSource& src) {
   if (src.plain) return plan_sql_restore_document(doc, settings, src);
+  if (doc.spec.is_live()) return plan_live_restore_document(doc, settings);
   auto archive = open_source_archive(src, settings);
   TargetAccess t = resolve_target(doc.spec.to, doc.spec.database, settings);
   std::string fingerprint = restore_fingerprint(doc);
@@ -351,10 +357,10 @@ executor::ApplyResult apply_restore_plan(const model::Plan& given, const config:
   if (auto it = given.params.find("source_format"); it != given.params.end() && it->second == "sql") {
     return apply_sql_restore_plan(given, settings, options);
   }
+  if (given.params.count(kSourceLive)) return apply_live_restore_plan(given, settings, options);
   executor::RunFolder folder(settings.state_dir, given);
   if (folder.finished()) return folder.finished_result();
   const model::Plan& plan = folder.plan();
-  auto& journal = folder.journal();
   TargetAccess t = resolve_target(plan.target, settings);
   executor::TargetLock target_lock(t.admin_conninfo, t.display.database, plan.id);
   target_lock.end_orphans(plan.id);
@@ -367,6 +373,17 @@ executor::ApplyResult apply_restore_plan(const model::Plan& given, const config:
          fmt::format("plan is stale: the archive \"{}\" changed since the plan was made", plan.source),
          "plan again and review the new plan");
   }
+  // pg_restore renders the schema from a local copy of the TOC alone: the data stays where it is.
+  TempDir toc_copy("pgrecover-toc-");
+  fs::path ddl_source = src.repository.empty() ? fs::path(plan.source) : archive->write_toc_only_copy(toc_copy.path());
+  return run_restore(folder, t, *archive, ddl_source, settings, options);
+}
+
+executor::ApplyResult run_restore(executor::RunFolder& folder, const TargetAccess& t, const archive::Archive& archive,
+                                  const fs::path& ddl_source, const config::Settings& settings,
+                                  const executor::ApplyOptions& options) {
+  const model::Plan& plan = folder.plan();
+  auto& journal = folder.journal();
   if (!folder.resumed()) refuse_if_target_changed(plan, t);
   // existing: replace may drop objects it cannot recreate: only when the document says so.
   if (!plan.params.count("allow_dropping_dependents")) {
@@ -420,13 +437,10 @@ executor::ApplyResult apply_restore_plan(const model::Plan& given, const config:
     cfg.tablespace_map = nlohmann::json::parse(it->second).get<std::map<std::string, std::string>>();
   }
   cfg.role_passwords = role_passwords(plan, settings);
-  // pg_restore renders the schema from a local copy of the TOC alone: the data stays where it is.
-  TempDir toc_copy("pgrecover-toc-");
-  fs::path ddl_source = src.repository.empty() ? fs::path(plan.source) : archive->write_toc_only_copy(toc_copy.path());
   executor::DdlScript ddl = executor::render_ddl_script(instance::tool_path("pg_restore", settings.instance.bin_dir).string(),
                                                         ddl_source, cfg.no_owner,
                                                         cfg.no_tablespaces || !cfg.tablespace_map.empty());
-  executor::RestoreRunner runner(plan, *archive, std::move(ddl), cfg);
+  executor::RestoreRunner runner(plan, archive, std::move(ddl), cfg);
   auto result = folder.run(runner, options, jobs, [&] {
     return nlohmann::json{{"target", {{"connection", plan.target.connection},
                                       {"conninfo", plan.target.conninfo},

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <memory>
@@ -77,5 +78,18 @@ void add_globals(const RestoreSource& src, planner::RestoreInputs& in);
 
 executor::ApplyResult apply_restore_plan(const model::Plan& plan, const config::Settings& settings,
                                          const executor::ApplyOptions& options);
+// The part of an apply shared by every archive-like source, once the run folder is open, the
+// target locked and the archive checked against the plan: the existing-policy checks, the load
+// settings, the DDL rendered by pg_restore from `ddl_source` and the run itself.
+executor::ApplyResult run_restore(executor::RunFolder& folder, const TargetAccess& t, const archive::Archive& archive,
+                                  const std::filesystem::path& ddl_source, const config::Settings& settings,
+                                  const executor::ApplyOptions& options);
+
+// Live sources (spec.from.live, restore_live.cpp): a running database cloned in one snapshot.
+// A plan's params carry kSourceLive and where the source is (never a password).
+inline constexpr const char* kSourceLive = "source_live";
+model::Plan plan_live_restore_document(const config::Restore& doc, const config::Settings& settings);
+executor::ApplyResult apply_live_restore_plan(const model::Plan& plan, const config::Settings& settings,
+                                              const executor::ApplyOptions& options);
 
 }  // namespace pgr::app

@@ -1,0 +1,244 @@
+// Restores from a live database (spec.from.live): the source is read through the same archive
+// interface as a pg_dump archive (archive/live.hpp), so planning and applying are those of an
+// archive restore (restore.cpp) with a different source: the schema from pg_dump in the snapshot
+// of a coordinating session, the rows streamed by COPY in that snapshot (executor/live_copy.hpp),
+// and a resume that reads from a new snapshot (executor/live_resume.hpp).
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "app/restore.hpp"
+#include "app/runs.hpp"
+#include "archive/live.hpp"
+#include "catalog/catalog.hpp"
+#include "catalog/live_source.hpp"
+#include "engine/live_schema.hpp"
+#include "executor/live_copy.hpp"
+#include "executor/live_resume.hpp"
+#include "executor/target_lock.hpp"
+#include "pg/pg.hpp"
+#include "planner/restore_planner.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/log.hpp"
+#include "util/time.hpp"
+
+namespace pgr::app {
+
+namespace {
+
+constexpr const char* kLiveConnection = "source_live_connection";
+constexpr const char* kLiveConninfo = "source_live_conninfo";
+constexpr const char* kLiveDatabase = "source_live_database";
+constexpr const char* kLiveConsistent = "source_live_consistent";
+
+struct LiveSource {
+  std::string conninfo;  // of the source database, with its password: never printed
+  config::ConnectionRef ref;  // as the document says (conninfo without a password)
+  std::string database;
+  bool allow_mixed = false;
+  std::string display() const {
+    return fmt::format("live database \"{}\" on {}", database,
+                       ref.connection.empty() ? "\"" + ref.conninfo + "\"" : "connection \"" + ref.connection + "\"");
+  }
+};
+
+LiveSource live_source(const config::ConnectionRef& ref, const std::string& database, bool allow_mixed,
+                       const config::Settings& settings) {
+  LiveSource s;
+  s.ref = {ref.connection, ref.connection.empty() ? pg::split_password(ref.conninfo).conninfo : ""};
+  s.conninfo = pg::with_dbname(settings.connect_string(ref), database);
+  s.database = database;
+  s.allow_mixed = allow_mixed;
+  return s;
+}
+
+LiveSource live_source_of(const model::Plan& plan, const config::Settings& settings) {
+  const std::string& name = plan.params.at(kLiveConnection);
+  if (!name.empty() && !settings.find_connection(name)) {
+    fail(ErrorKind::input, fmt::format("the plan's source connection \"{}\" is not in the settings", name),
+         "apply with the same pgrecover.toml that was used to plan (--config)");
+  }
+  // Plans hold no password: libpq finds it (settings' password_env, PGPASSWORD, a passfile).
+  return live_source({name, plan.params.at(kLiveConninfo)}, plan.params.at(kLiveDatabase),
+                     plan.params.at(kLiveConsistent) == "allow-mixed", settings);
+}
+
+std::vector<archive::LiveTable> live_tables(const std::vector<catalog::SourceTable>& tables) {
+  std::vector<archive::LiveTable> out;
+  for (const auto& t : tables) out.push_back({t.oid, t.schema, t.name, t.columns, t.bytes});
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> table_names(const std::vector<catalog::SourceTable>& tables) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& t : tables) out.emplace_back(t.schema, t.name);
+  return out;
+}
+
+// A clone onto its own source would truncate the rows it reads: refused before anything runs.
+// The same server is the same system identifier; where the role may not read it, the same
+// server address, port and data directory.
+void refuse_same_database(pg::Connection& source, pg::Connection& target_admin, const LiveSource& src,
+                          const std::string& target_database) {
+  if (src.database != target_database) return;
+  auto sys_s = catalog::system_identifier(source);
+  auto sys_t = catalog::system_identifier(target_admin);
+  bool same;
+  if (!sys_s.empty() && !sys_t.empty()) {
+    same = sys_s == sys_t;
+  } else {
+    const char* q = "SELECT coalesce(pg_catalog.inet_server_addr()::text, '') || ':' || "
+                    "pg_catalog.current_setting('port') || ':' || pg_catalog.current_setting('cluster_name')";
+    same = source.exec(q).str(0, 0) == target_admin.exec(q).str(0, 0);
+  }
+  if (same) {
+    fail(ErrorKind::input,
+         fmt::format("the target database \"{}\" is the live source itself (same server{}): a clone onto its source "
+                     "would empty the tables it reads",
+                     target_database, sys_s.empty() ? "" : ", system identifier " + sys_s),
+         "restore into another database (spec.to.database) or onto another server; nothing was changed");
+  }
+}
+
+// Reads the source's rows for the planner's comparisons with a target that already holds rows.
+class LiveCounter : public planner::RowCounter {
+ public:
+  LiveCounter(pg::Connection& source, pg::Connection& target) : source_(source), target_(target) {}
+  std::int64_t archive_rows(const archive::TocEntry& e) override {
+    return source_.exec(fmt::format("SELECT count(*) FROM ONLY {}", pg::qualified(e.namespace_, e.tag))).int64(0, 0);
+  }
+  std::int64_t target_rows(const std::string& schema, const std::string& table) override {
+    return target_.exec(fmt::format("SELECT count(*) FROM ONLY {}", pg::qualified(schema, table))).int64(0, 0);
+  }
+
+ private:
+  pg::Connection& source_;
+  pg::Connection& target_;
+};
+
+std::string resume_note(bool allow_mixed) {
+  return allow_mixed
+             ? "live source, consistent: allow-mixed: the snapshot of the interrupted apply died with it; the tables "
+               "not finished are loaded again from a new snapshot, so the result mixes two moments of the source"
+             : "live source, consistent: strict: the snapshot of the interrupted apply died with it; every table is "
+               "emptied and loaded again from a new snapshot (with large objects, sequences and materialized views), "
+               "so the result is the source at one moment";
+}
+
+// Test hook (tests only, docs/development.md): PGRECOVER_TEST_LIVE_PAUSE=DIR makes an apply
+// create DIR/snapshot once its snapshot is exported, then wait (up to 60 s) for DIR/go, so a
+// test can write to the source while the clone runs.
+void test_pause_after_snapshot() {
+  const char* dir = std::getenv("PGRECOVER_TEST_LIVE_PAUSE");
+  if (!dir || !*dir) return;
+  fs::path d(dir);
+  write_file_atomic(d / "snapshot", "taken\n");
+  for (int i = 0; i < 600 && !fs::exists(d / "go"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+}
+
+}  // namespace
+
+model::Plan plan_live_restore_document(const config::Restore& doc, const config::Settings& settings) {
+  const auto& live = doc.spec.live;
+  LiveSource src = live_source(live.source, live.database, live.allow_mixed, settings);
+  TargetAccess t = resolve_target(doc.spec.to, doc.spec.database, settings);
+  auto source = executor::open_source_session(src.conninfo, "pgrecover plan");
+  auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover plan");
+  refuse_same_database(source, admin, src, doc.spec.database);
+  auto tables = catalog::read_source_tables(source);
+  TempDir tmp("pgrecover-live-");
+  fs::path dump = tmp.path() / "schema.dump";
+  engine::dump_live_schema({src.conninfo, src.database, settings.instance.bin_dir, "", table_names(tables), nullptr}, dump);
+  auto archive = archive::LiveArchive::open(dump, live_tables(tables), nullptr);
+
+  std::string fingerprint = restore_fingerprint(doc);
+  std::string id = planner::restore_plan_id(fingerprint, archive->toc().checksum, t.display);
+  if (auto saved = unfinished_run(settings, id)) {
+    saved->warnings.push_back(resume_note(live.allow_mixed));
+    return *saved;
+  }
+  catalog::Cluster cluster = catalog::read_cluster(admin);
+  catalog::Database db;
+  db.name = doc.spec.database;
+  std::optional<pg::Connection> conn;
+  if (cluster.databases.count(doc.spec.database)) {
+    conn.emplace(pg::Connection::open(t.target_conninfo, "pgrecover plan"));
+    db = catalog::read_database(*conn);
+  }
+  pg::Connection& target_conn = conn ? *conn : admin;
+  LiveCounter counter(source, target_conn);
+  auto who = admin.exec("SELECT current_user::text, current_setting('is_superuser') = 'on'");
+  planner::RestoreInputs in;
+  in.document = &doc;
+  in.toc = &archive->toc();
+  in.cluster = &cluster;
+  in.database = &db;
+  in.counter = &counter;
+  in.target_role = who.str(0, 0);
+  in.target_superuser = who.boolean(0, 1);
+  in.source = src.display();
+  in.documents_fingerprint = fingerprint;
+  in.target = t.display;
+  in.created_at = now_iso8601();
+  auto parts = catalog::fingerprint_parts(cluster, db);
+  in.target_fingerprint = catalog::fingerprint(cluster, db);
+  model::Plan plan = planner::plan_restore(in);
+  for (auto& [k, v] : parts) plan.fingerprints["target." + k] = v;
+  plan.params[kSourceLive] = "true";
+  plan.params[kLiveConnection] = src.ref.connection;
+  plan.params[kLiveConninfo] = src.ref.conninfo;
+  plan.params[kLiveDatabase] = src.database;
+  plan.params[kLiveConsistent] = live.allow_mixed ? "allow-mixed" : "strict";
+  return plan;
+}
+
+executor::ApplyResult apply_live_restore_plan(const model::Plan& given, const config::Settings& settings,
+                                              const executor::ApplyOptions& options) {
+  executor::RunFolder folder(settings.state_dir, given);
+  if (folder.finished()) return folder.finished_result();
+  const model::Plan& plan = folder.plan();
+  TargetAccess t = resolve_target(plan.target, settings);
+  executor::TargetLock target_lock(t.admin_conninfo, t.display.database, plan.id);
+  target_lock.end_orphans(plan.id);
+  LiveSource src = live_source_of(plan, settings);
+
+  // The coordinating session: its snapshot is the moment the clone copies, held until the end.
+  auto snapshot = executor::SourceSnapshot::open(src.conninfo, fmt::format("pgrecover apply {} snapshot", plan.id));
+  {
+    auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover apply");
+    refuse_same_database(snapshot.session(), admin, src, plan.target.database);
+  }
+  auto tables = catalog::read_source_tables(snapshot.session());
+  log::info("{}: snapshot {} exported; {} tables are read in it", src.display(), snapshot.id(), tables.size());
+  test_pause_after_snapshot();
+  fs::path dump = folder.dir() / "source-schema.dump";
+  engine::dump_live_schema(
+      {src.conninfo, src.database, settings.instance.bin_dir, snapshot.id(), table_names(tables), options.cancel}, dump);
+  auto rows = std::make_shared<executor::SnapshotRows>(src.conninfo, snapshot.id(),
+                                                       fmt::format("pgrecover apply {} worker", plan.id));
+  auto archive = archive::LiveArchive::open(dump, live_tables(tables), rows);
+  if (archive->toc().checksum != plan.fingerprints.at("archive")) {
+    fail(ErrorKind::stale_plan, fmt::format("plan is stale: the schema of the {} changed since the plan was made", src.display()),
+         "plan again and review the new plan");
+  }
+  if (folder.resumed() && !folder.journal().records().empty()) {
+    auto target = pg::Connection::open(t.target_conninfo, "pgrecover apply");
+    auto r = executor::prepare_live_resume(plan, folder.journal(), *archive, target, src.allow_mixed);
+    log::warn("{}", resume_note(src.allow_mixed));
+    if (src.allow_mixed && !r.kept.empty()) {
+      log::warn("the result mixes two moments of the source: {} table(s) keep the rows of the interrupted apply's snapshot, "
+                "{} are loaded from snapshot {}", r.kept.size(), r.reloaded.size(), snapshot.id());
+    } else if (!src.allow_mixed) {
+      log::info("strict resume: {} table(s) emptied and reloaded from snapshot {}, {} foreign key(s) dropped to be "
+                "added again, {} step record(s) voided", r.reloaded.size(), snapshot.id(), r.foreign_keys_dropped, r.voided);
+    }
+  }
+  auto result = run_restore(folder, t, *archive, dump, settings, options);
+  snapshot.session().exec("COMMIT");  // read-only: ends the snapshot, nothing written
+  return result;
+}
+
+}  // namespace pgr::app
