@@ -226,7 +226,7 @@ executor::ApplyResult apply_live_restore_plan(const model::Plan& given, const co
   }
   if (folder.resumed() && !folder.journal().records().empty()) {
     auto target = pg::Connection::open(t.target_conninfo, "pgrecover apply");
-    auto r = executor::prepare_live_resume(plan, folder.journal(), *archive, target, src.allow_mixed);
+    auto r = executor::prepare_live_resume(plan, folder.journal(), archive->toc(), target, src.allow_mixed);
     log::warn("{}", resume_note(src.allow_mixed));
     if (src.allow_mixed && !r.kept.empty()) {
       log::warn("the result mixes two moments of the source: {} table(s) keep the rows of the interrupted apply's snapshot, "

@@ -1,5 +1,6 @@
 #include "executor/live_resume.hpp"
 
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -41,9 +42,15 @@ std::pair<std::string, std::string> constraint_of(const std::string& defn) {
   return {table, *name};
 }
 
-LiveResume prepare_live_resume(const model::Plan& plan, Journal& journal, const archive::Archive& archive,
+LiveResume prepare_live_resume(const model::Plan& plan, Journal& journal, const archive::Toc& toc,
                                pg::Connection& target, bool allow_mixed) {
   LiveResume out;
+  std::map<int, const archive::TocEntry*> entries;
+  for (const auto& e : toc.entries) entries[e.id] = &e;
+  auto entry_of = [&](const model::Step& s) -> const archive::TocEntry* {
+    auto it = entries.find(s.toc_id);
+    return s.toc_id && it != entries.end() ? it->second : nullptr;
+  };
   auto done = journal.done_steps();
   auto in_flight = journal.in_flight_steps();
   auto parts = journal.parts();
@@ -57,7 +64,7 @@ LiveResume prepare_live_resume(const model::Plan& plan, Journal& journal, const 
   };
   if (allow_mixed) {
     for (const auto& s : plan.steps) {
-      const archive::TocEntry* e = s.toc_id ? archive.find(s.toc_id) : nullptr;
+      const archive::TocEntry* e = entry_of(s);
       if (!e || e->desc != "TABLE DATA") continue;
       if (done.count(s.id)) {
         out.kept.push_back(s.object);
@@ -72,7 +79,7 @@ LiveResume prepare_live_resume(const model::Plan& plan, Journal& journal, const 
   // strict: foreign keys first (TRUNCATE refuses a table other tables' keys point at).
   std::vector<std::string> tables;
   for (const auto& s : plan.steps) {
-    const archive::TocEntry* e = s.toc_id ? archive.find(s.toc_id) : nullptr;
+    const archive::TocEntry* e = entry_of(s);
     bool touched = done.count(s.id) || in_flight.count(s.id);
     if (e && e->desc == "FK CONSTRAINT" && touched) {
       auto [table, name] = constraint_of(e->defn);

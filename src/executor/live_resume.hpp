@@ -29,7 +29,8 @@ struct LiveResume {
   int foreign_keys_dropped = 0;       // strict
 };
 
-LiveResume prepare_live_resume(const model::Plan& plan, Journal& journal, const archive::Archive& archive,
+// `toc` is the live source's (archive/live.hpp); `target` is used only under strict.
+LiveResume prepare_live_resume(const model::Plan& plan, Journal& journal, const archive::Toc& toc,
                                pg::Connection& target, bool allow_mixed);
 
 // The table and constraint an "ALTER TABLE ONLY t ADD CONSTRAINT c ..." entry (FK CONSTRAINT)

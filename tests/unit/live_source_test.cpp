@@ -12,6 +12,7 @@
 #include "engine/live_schema.hpp"
 #include "executor/live_resume.hpp"
 #include "planner/restore_planner.hpp"
+#include "util/fs.hpp"
 
 using namespace pgr;
 using archive::Section;
@@ -203,4 +204,42 @@ spec:
   CHECK(all.find("nowhere") != std::string::npos);
   CHECK(all.find("database") != std::string::npos);
   CHECK(all.find("loose") != std::string::npos);
+}
+
+TEST_CASE("live: an allow-mixed resume keeps finished loads and forgets the chunks of the unfinished ones", "[live]") {
+  auto toc = archive::add_live_table_data(dump_toc(), source_tables()).first;
+  model::Plan plan;
+  plan.id = "r-live";
+  for (const auto& e : toc.entries) {
+    if (e.desc != "TABLE DATA") continue;
+    model::Step s;
+    s.id = "table-data:" + e.namespace_ + "." + e.tag;
+    s.kind = "table-data";
+    s.object = e.namespace_ + "." + e.tag;
+    s.toc_id = e.id;
+    plan.steps.push_back(s);
+  }
+  REQUIRE(plan.steps.size() == 2);
+  TempDir dir("pgrecover-live-resume-");
+  auto journal = executor::Journal::open(dir.path(), plan.id);
+  const std::string done = plan.steps[0].id, cut = plan.steps[1].id;
+  journal.append({"start", done, "t", 1, 0, 0, 0, ""}, false);
+  journal.append({"done", done, "t", 1, 10, 100, 1, ""}, false);
+  journal.append({"start", cut, "t", 1, 0, 0, 0, ""}, false);
+  journal.append({"part", cut, "t", 1, 0, 5, 0, "0"}, false);
+  journal.append({"part-commit", cut, "t", 1, 5, 50, 0, "1 xid 777"}, true);
+  REQUIRE(journal.parts().count(cut));
+  pg::Connection unused;
+  auto r = executor::prepare_live_resume(plan, journal, toc, unused, true);
+  CHECK(r.kept == std::vector<std::string>{plan.steps[0].object});
+  CHECK(r.reloaded == std::vector<std::string>{plan.steps[1].object});
+  CHECK(r.voided == 0);
+  // The cut table's chunks of the old snapshot are forgotten: it is loaded again, whole (its
+  // split load truncates first when no chunk is journaled). The finished one stays done.
+  CHECK_FALSE(journal.parts().count(cut));
+  CHECK(journal.done_steps().count(done));
+  CHECK(journal.in_flight_steps().count(cut));
+  // and so after reopening (the records are in the file)
+  auto reopened = executor::Journal::open(dir.path(), plan.id);
+  CHECK_FALSE(reopened.parts().count(cut));
 }
