@@ -3,10 +3,6 @@
 // archive restore (restore.cpp) with a different source: the schema from pg_dump in the snapshot
 // of a coordinating session, the rows streamed by COPY in that snapshot (executor/live_copy.hpp),
 // and a resume that reads from a new snapshot (executor/live_resume.hpp).
-#include <chrono>
-#include <cstdlib>
-#include <thread>
-
 #include <fmt/format.h>
 
 #include "app/restore.hpp"
@@ -78,31 +74,6 @@ std::vector<std::pair<std::string, std::string>> table_names(const std::vector<c
   return out;
 }
 
-// A clone onto its own source would truncate the rows it reads: refused before anything runs.
-// The same server is the same system identifier; where the role may not read it, the same
-// server address, port and data directory.
-void refuse_same_database(pg::Connection& source, pg::Connection& target_admin, const LiveSource& src,
-                          const std::string& target_database) {
-  if (src.database != target_database) return;
-  auto sys_s = catalog::system_identifier(source);
-  auto sys_t = catalog::system_identifier(target_admin);
-  bool same;
-  if (!sys_s.empty() && !sys_t.empty()) {
-    same = sys_s == sys_t;
-  } else {
-    const char* q = "SELECT coalesce(pg_catalog.inet_server_addr()::text, '') || ':' || "
-                    "pg_catalog.current_setting('port') || ':' || pg_catalog.current_setting('cluster_name')";
-    same = source.exec(q).str(0, 0) == target_admin.exec(q).str(0, 0);
-  }
-  if (same) {
-    fail(ErrorKind::input,
-         fmt::format("the target database \"{}\" is the live source itself (same server{}): a clone onto its source "
-                     "would empty the tables it reads",
-                     target_database, sys_s.empty() ? "" : ", system identifier " + sys_s),
-         "restore into another database (spec.to.database) or onto another server; nothing was changed");
-  }
-}
-
 // Reads the source's rows for the planner's comparisons with a target that already holds rows.
 class LiveCounter : public planner::RowCounter {
  public:
@@ -119,26 +90,6 @@ class LiveCounter : public planner::RowCounter {
   pg::Connection& target_;
 };
 
-std::string resume_note(bool allow_mixed) {
-  return allow_mixed
-             ? "live source, consistent: allow-mixed: the snapshot of the interrupted apply died with it; the tables "
-               "not finished are loaded again from a new snapshot, so the result mixes two moments of the source"
-             : "live source, consistent: strict: the snapshot of the interrupted apply died with it; every table is "
-               "emptied and loaded again from a new snapshot (with large objects, sequences and materialized views), "
-               "so the result is the source at one moment";
-}
-
-// Test hook (tests only, docs/development.md): PGRECOVER_TEST_LIVE_PAUSE=DIR makes an apply
-// create DIR/snapshot once its snapshot is exported, then wait (up to 60 s) for DIR/go, so a
-// test can write to the source while the clone runs.
-void test_pause_after_snapshot() {
-  const char* dir = std::getenv("PGRECOVER_TEST_LIVE_PAUSE");
-  if (!dir || !*dir) return;
-  fs::path d(dir);
-  write_file_atomic(d / "snapshot", "taken\n");
-  for (int i = 0; i < 600 && !fs::exists(d / "go"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-}
-
 }  // namespace
 
 model::Plan plan_live_restore_document(const config::Restore& doc, const config::Settings& settings) {
@@ -147,7 +98,7 @@ model::Plan plan_live_restore_document(const config::Restore& doc, const config:
   TargetAccess t = resolve_target(doc.spec.to, doc.spec.database, settings);
   auto source = executor::open_source_session(src.conninfo, "pgrecover plan");
   auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover plan");
-  refuse_same_database(source, admin, src, doc.spec.database);
+  catalog::refuse_clone_onto_source(source, admin, src.database, doc.spec.database);
   auto tables = catalog::read_source_tables(source);
   TempDir tmp("pgrecover-live-");
   fs::path dump = tmp.path() / "schema.dump";
@@ -157,7 +108,7 @@ model::Plan plan_live_restore_document(const config::Restore& doc, const config:
   std::string fingerprint = restore_fingerprint(doc);
   std::string id = planner::restore_plan_id(fingerprint, archive->toc().checksum, t.display);
   if (auto saved = unfinished_run(settings, id)) {
-    saved->warnings.push_back(resume_note(live.allow_mixed));
+    saved->warnings.push_back(executor::live_resume_note(live.allow_mixed));
     return *saved;
   }
   catalog::Cluster cluster = catalog::read_cluster(admin);
@@ -209,11 +160,10 @@ executor::ApplyResult apply_live_restore_plan(const model::Plan& given, const co
   auto snapshot = executor::SourceSnapshot::open(src.conninfo, fmt::format("pgrecover apply {} snapshot", plan.id));
   {
     auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover apply");
-    refuse_same_database(snapshot.session(), admin, src, plan.target.database);
+    catalog::refuse_clone_onto_source(snapshot.session(), admin, src.database, plan.target.database);
   }
   auto tables = catalog::read_source_tables(snapshot.session());
   log::info("{}: snapshot {} exported; {} tables are read in it", src.display(), snapshot.id(), tables.size());
-  test_pause_after_snapshot();
   fs::path dump = folder.dir() / "source-schema.dump";
   engine::dump_live_schema(
       {src.conninfo, src.database, settings.instance.bin_dir, snapshot.id(), table_names(tables), options.cancel}, dump);
@@ -227,7 +177,7 @@ executor::ApplyResult apply_live_restore_plan(const model::Plan& given, const co
   if (folder.resumed() && !folder.journal().records().empty()) {
     auto target = pg::Connection::open(t.target_conninfo, "pgrecover apply");
     auto r = executor::prepare_live_resume(plan, folder.journal(), archive->toc(), target, src.allow_mixed);
-    log::warn("{}", resume_note(src.allow_mixed));
+    log::warn("{}", executor::live_resume_note(src.allow_mixed));
     if (src.allow_mixed && !r.kept.empty()) {
       log::warn("the result mixes two moments of the source: {} table(s) keep the rows of the interrupted apply's snapshot, "
                 "{} are loaded from snapshot {}", r.kept.size(), r.reloaded.size(), snapshot.id());

@@ -2,6 +2,10 @@
 
 #include <map>
 
+#include <fmt/format.h>
+
+#include "util/error.hpp"
+
 namespace pgr::catalog {
 
 std::vector<SourceTable> read_source_tables(pg::Connection& c) {
@@ -43,6 +47,28 @@ std::string system_identifier(pg::Connection& c) {
   auto r = c.exec("SELECT CASE WHEN pg_catalog.has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE') "
                   "THEN (SELECT system_identifier::text FROM pg_catalog.pg_control_system()) ELSE '' END");
   return r.str(0, 0);
+}
+
+void refuse_clone_onto_source(pg::Connection& source, pg::Connection& target_admin, const std::string& source_database,
+                              const std::string& target_database) {
+  if (source_database != target_database) return;
+  auto sys_s = system_identifier(source);
+  auto sys_t = system_identifier(target_admin);
+  bool same;
+  if (!sys_s.empty() && !sys_t.empty()) {
+    same = sys_s == sys_t;
+  } else {
+    const char* q = "SELECT coalesce(pg_catalog.inet_server_addr()::text, '') || ':' || "
+                    "pg_catalog.current_setting('port') || ':' || pg_catalog.current_setting('cluster_name')";
+    same = source.exec(q).str(0, 0) == target_admin.exec(q).str(0, 0);
+  }
+  if (same) {
+    fail(ErrorKind::input,
+         fmt::format("the target database \"{}\" is the live source itself (same server{}): a clone onto its source "
+                     "would empty the tables it reads",
+                     target_database, sys_s.empty() ? "" : ", system identifier " + sys_s),
+         "restore into another database (spec.to.database) or onto another server; nothing was changed");
+  }
 }
 
 }  // namespace pgr::catalog

@@ -29,4 +29,10 @@ std::vector<SourceTable> read_source_tables(pg::Connection& c);
 // pg_control_system().system_identifier, or "" when the role may not call it.
 std::string system_identifier(pg::Connection& c);
 
+// A clone onto its own source would empty the tables it reads: throws Error(input) when the
+// target database is the source database on the same server (the same system identifier; where
+// the role may not read it, the same server address, port and cluster name).
+void refuse_clone_onto_source(pg::Connection& source, pg::Connection& target_admin, const std::string& source_database,
+                              const std::string& target_database);
+
 }  // namespace pgr::catalog

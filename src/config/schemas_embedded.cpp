@@ -216,7 +216,7 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
                 "connection": {"$ref": "common.schema.json#/definitions/connectionName", "description": "The source server: a connection name from the settings."},
                 "conninfo": {"$ref": "common.schema.json#/definitions/conninfo", "description": "The source server as a libpq connection string (no password in it)."},
                 "database": {"description": "The database to clone on the source server.", "type": "string", "minLength": 1},
-                "consistent": {"title": "consistent: strict | allow-mixed", "description": "What a resumed clone does, since the snapshot of the interrupted run died with its session. strict (default): every data step starts over from a new snapshot (the tables are truncated and reloaded), so the target is the source at one moment. allow-mixed: only the tables not finished are loaded from a new snapshot; the result mixes two moments, and the apply says so.", "enum": ["strict", "allow-mixed"], "default": "strict"}
+                "consistent": {"title": "consistent: strict | allow-mixed", "type": "string", "description": "What a resumed clone does, since the snapshot of the interrupted run died with its session. strict (default): every data step starts over from a new snapshot (the tables are truncated and reloaded), so the target is the source at one moment. allow-mixed: only the tables not finished are loaded from a new snapshot; the result mixes two moments, and the apply says so.", "enum": ["strict", "allow-mixed"], "default": "strict"}
               },
               "required": ["database"],
               "oneOf": [{"required": ["connection"]}, {"required": ["conninfo"]}]

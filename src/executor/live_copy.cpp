@@ -1,9 +1,15 @@
 #include "executor/live_copy.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <thread>
 
 #include <fmt/format.h>
+
+#include "util/fs.hpp"
 
 
 namespace pgr::executor {
@@ -121,6 +127,13 @@ SourceSnapshot SourceSnapshot::open(const std::string& conninfo, const std::stri
   auto c = open_source_session(conninfo, application_name);
   c.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   std::string id = c.exec("SELECT pg_catalog.pg_export_snapshot()").str(0, 0);
+  // Test hook (tests only, docs/development.md): hold here so a test writes to the source.
+  if (const char* dir = std::getenv("PGRECOVER_TEST_LIVE_PAUSE"); dir && *dir) {
+    std::filesystem::path d(dir);
+    write_file_atomic(d / "snapshot", "taken\n");
+    for (int i = 0; i < 600 && !std::filesystem::exists(d / "go"); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   return SourceSnapshot(std::move(c), std::move(id));
 }
 

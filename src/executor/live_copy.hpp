@@ -23,8 +23,9 @@ pg::Connection open_source_session(const std::string& conninfo, const std::strin
 
 class SourceSnapshot {
  public:
-  // Throws pg::DbError when the source cannot export a snapshot (e.g. a standby in recovery
-  // before PostgreSQL 10, or max_connections reached).
+  // Throws pg::DbError when the source cannot export a snapshot (e.g. max_connections reached).
+  // Test hook (tests only, docs/development.md): PGRECOVER_TEST_LIVE_PAUSE=DIR creates
+  // DIR/snapshot once the snapshot is exported, then waits (up to 60 s) for DIR/go.
   static SourceSnapshot open(const std::string& conninfo, const std::string& application_name);
   const std::string& id() const { return id_; }
   pg::Connection& session() { return conn_; }

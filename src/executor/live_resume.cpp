@@ -26,6 +26,15 @@ bool checks_data(const std::string& kind) {
 
 }  // namespace
 
+std::string live_resume_note(bool allow_mixed) {
+  return allow_mixed
+             ? "live source, consistent: allow-mixed: the snapshot of the interrupted apply died with it; the tables "
+               "not finished are loaded again from a new snapshot, so the result mixes two moments of the source"
+             : "live source, consistent: strict: the snapshot of the interrupted apply died with it; every table is "
+               "emptied and loaded again from a new snapshot (with large objects, sequences and materialized views), "
+               "so the result is the source at one moment";
+}
+
 std::pair<std::string, std::string> constraint_of(const std::string& defn) {
   static const std::string kAlter = "ALTER TABLE ONLY ";
   size_t pos = defn.find(kAlter);

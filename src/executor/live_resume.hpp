@@ -33,6 +33,9 @@ struct LiveResume {
 LiveResume prepare_live_resume(const model::Plan& plan, Journal& journal, const archive::Toc& toc,
                                pg::Connection& target, bool allow_mixed);
 
+// What a resumed clone does, for the plan's warnings and the log.
+std::string live_resume_note(bool allow_mixed);
+
 // The table and constraint an "ALTER TABLE ONLY t ADD CONSTRAINT c ..." entry (FK CONSTRAINT)
 // names, as written (t) and unquoted (c); empty when the definition is not of that shape.
 std::pair<std::string, std::string> constraint_of(const std::string& defn);
