@@ -175,8 +175,11 @@ executor::ApplyResult apply_live_restore_plan(const model::Plan& given, const co
          "plan again and review the new plan");
   }
   if (folder.resumed() && !folder.journal().records().empty()) {
-    auto target = pg::Connection::open(t.target_conninfo, "pgrecover apply");
-    auto r = executor::prepare_live_resume(plan, folder.journal(), archive->toc(), target, src.allow_mixed);
+    // Killed before the database was created: nothing was loaded, there is nothing to empty.
+    auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover apply");
+    bool exists = admin.exec("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", {plan.target.database}).rows() > 0;
+    pg::Connection target = exists ? pg::Connection::open(t.target_conninfo, "pgrecover apply") : pg::Connection();
+    auto r = executor::prepare_live_resume(plan, folder.journal(), archive->toc(), target, src.allow_mixed || !exists);
     log::warn("{}", executor::live_resume_note(src.allow_mixed));
     if (src.allow_mixed && !r.kept.empty()) {
       log::warn("the result mixes two moments of the source: {} table(s) keep the rows of the interrupted apply's snapshot, "
