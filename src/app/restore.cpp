@@ -1,5 +1,7 @@
 #include "app/restore.hpp"
 
+#include <functional>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -19,6 +21,7 @@
 #include "planner/restore_planner.hpp"
 #include "repository/archive_source.hpp"
 #include "repository/repository.hpp"
+#include "sources/live_source.hpp"
 #include "sources/repositories.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -106,47 +109,53 @@ model::Plan plan_restore_document(const config::Restore& doc, const config::Sett
   return plan_restore_from(doc, settings, sources::resolve_restore_source(doc, settings));
 }
 
+model::Plan plan_against_target(planner::RestoreInputs in, const TargetAccess& t,
+                                const std::function<std::unique_ptr<planner::RowCounter>(pg::Connection&)>& make_counter) {
+  auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover plan");
+  catalog::Cluster cluster = catalog::read_cluster(admin);
+  catalog::Database db;
+  db.name = in.document->spec.database;
+  std::optional<pg::Connection> conn;
+  if (cluster.databases.count(db.name)) {
+    conn.emplace(pg::Connection::open(t.target_conninfo, "pgrecover plan"));
+    db = catalog::read_database(*conn);
+  }
+  pg::Connection& target_conn = conn ? *conn : admin;
+  auto counter = make_counter(target_conn);
+  Dependencies dependencies(target_conn);
+  auto who = admin.exec("SELECT current_user::text, current_setting('is_superuser') = 'on'");
+  in.cluster = &cluster;
+  in.database = &db;
+  in.counter = counter.get();
+  in.dependencies = &dependencies;
+  in.target_role = who.str(0, 0);
+  in.target_superuser = who.boolean(0, 1);
+  in.target = t.display;
+  in.created_at = now_iso8601();
+  in.target_fingerprint = catalog::fingerprint(cluster, db);
+  model::Plan plan = planner::plan_restore(in);
+  for (auto& [k, v] : catalog::fingerprint_parts(cluster, db)) plan.fingerprints["target." + k] = v;
+  return plan;
+}
+
 model::Plan plan_restore_from(const config::Restore& doc, const config::Settings& settings, const RestoreSource& src) {
   if (src.plain) return plan_sql_restore_document(doc, settings, src);
+  if (doc.spec.is_live()) return plan_live_restore_document(doc, settings);
   auto archive = sources::open_source_archive(src, settings);
   TargetAccess t = resolve_target(doc.spec.to, doc.spec.database, settings);
   std::string fingerprint = planner::restore_fingerprint(doc);
   // An interrupted run of this very plan id is continued: the target now holds its partial work.
   std::string id = planner::restore_plan_id(fingerprint, archive->toc().checksum, t.display);
   if (auto saved = unfinished_run(settings, id)) return *saved;
-  auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover plan");
-  catalog::Cluster cluster = catalog::read_cluster(admin);
-  catalog::Database db;
-  db.name = doc.spec.database;
-  std::optional<pg::Connection> conn;
-  if (cluster.databases.count(doc.spec.database)) {
-    conn.emplace(pg::Connection::open(t.target_conninfo, "pgrecover plan"));
-    db = catalog::read_database(*conn);
-  }
-  pg::Connection& counter_conn = conn ? *conn : admin;
-  Counter counter(*archive, counter_conn);
-  Dependencies dependencies(counter_conn);
-  auto who = admin.exec("SELECT current_user::text, current_setting('is_superuser') = 'on'");
   planner::RestoreInputs in;
   in.document = &doc;
   in.toc = &archive->toc();
-  in.cluster = &cluster;
-  in.database = &db;
-  in.counter = &counter;
-  in.dependencies = &dependencies;
-  in.target_role = who.str(0, 0);
-  in.target_superuser = who.boolean(0, 1);
   in.source = src.archive;
   in.expected_rows = src.expected_rows;
   add_globals(src, in);
   in.documents_fingerprint = fingerprint;
-  in.target = t.display;
-  in.created_at = now_iso8601();
-  auto parts = catalog::fingerprint_parts(cluster, db);
-  in.target_fingerprint = catalog::fingerprint(cluster, db);
-  model::Plan plan = planner::plan_restore(in);
+  model::Plan plan = plan_against_target(in, t, [&](pg::Connection& c) { return std::make_unique<Counter>(*archive, c); });
   for (const auto& n : src.fallback_notes) plan.warnings.push_back(n);
-  for (auto& [k, v] : parts) plan.fingerprints["target." + k] = v;
   sources::record_source(src, plan);
   return plan;
 }
@@ -172,10 +181,10 @@ executor::ApplyResult apply_restore_plan(const model::Plan& given, const config:
   if (auto it = given.params.find("source_format"); it != given.params.end() && it->second == "sql") {
     return apply_sql_restore_plan(given, settings, options);
   }
+  if (sources::is_live_plan(given)) return apply_live_restore_plan(given, settings, options);
   executor::RunFolder folder(settings.state_dir, given);
   if (folder.finished()) return folder.finished_result();
   const model::Plan& plan = folder.plan();
-  auto& journal = folder.journal();
   TargetAccess t = resolve_target(plan.target, settings);
   executor::TargetLock target_lock(t.admin_conninfo, t.display.database, plan.id);
   target_lock.end_orphans(plan.id);
@@ -188,6 +197,17 @@ executor::ApplyResult apply_restore_plan(const model::Plan& given, const config:
          fmt::format("plan is stale: the archive \"{}\" changed since the plan was made", plan.source),
          "plan again and review the new plan");
   }
+  // pg_restore renders the schema from a local copy of the TOC alone: the data stays where it is.
+  TempDir toc_copy("pgrecover-toc-");
+  fs::path ddl_source = src.repository.empty() ? fs::path(plan.source) : archive->write_toc_only_copy(toc_copy.path());
+  return run_restore(folder, t, *archive, ddl_source, settings, options);
+}
+
+executor::ApplyResult run_restore(executor::RunFolder& folder, const TargetAccess& t, const archive::Archive& archive,
+                                  const fs::path& ddl_source, const config::Settings& settings,
+                                  const executor::ApplyOptions& options) {
+  const model::Plan& plan = folder.plan();
+  auto& journal = folder.journal();
   if (!folder.resumed()) refuse_if_target_changed(plan, t);
   executor::refuse_lost_dependents(plan);
   bool single = plan.params.count("single_transaction") > 0;
@@ -226,13 +246,10 @@ executor::ApplyResult apply_restore_plan(const model::Plan& given, const config:
     cfg.tablespace_map = nlohmann::json::parse(it->second).get<std::map<std::string, std::string>>();
   }
   cfg.role_passwords = sources::role_passwords(plan, settings);
-  // pg_restore renders the schema from a local copy of the TOC alone: the data stays where it is.
-  TempDir toc_copy("pgrecover-toc-");
-  fs::path ddl_source = src.repository.empty() ? fs::path(plan.source) : archive->write_toc_only_copy(toc_copy.path());
   executor::DdlScript ddl = executor::render_ddl_script(instance::tool_path("pg_restore", settings.instance.bin_dir).string(),
                                                         ddl_source, cfg.no_owner,
                                                         cfg.no_tablespaces || !cfg.tablespace_map.empty());
-  executor::RestoreRunner restore_runner(plan, *archive, std::move(ddl), cfg);
+  executor::RestoreRunner restore_runner(plan, archive, std::move(ddl), cfg);
   auto runner = with_restore_point_before(restore_runner, plan, settings, folder.dir(), options.cancel);
   auto result = folder.run(*runner, options, jobs, [&] {
     return nlohmann::json{{"target", {{"connection", plan.target.connection},

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <memory>
@@ -13,6 +15,7 @@
 #include "config/documents.hpp"
 #include "executor/run_folder.hpp"
 #include "model/plan.hpp"
+#include "pg/pg.hpp"
 #include "planner/restore_planner.hpp"
 #include "repository/repository.hpp"
 #include "sources/restore_source.hpp"
@@ -37,6 +40,11 @@ TargetAccess resolve_target(const model::Target& target, const config::Settings&
 model::Plan plan_restore_document(const config::Restore& doc, const config::Settings& settings);
 // The same from a source already resolved (one database of a whole-cluster backup).
 model::Plan plan_restore_from(const config::Restore& doc, const config::Settings& settings, const RestoreSource& src);
+// The planning shared by every source kind: reads the target (the cluster, and the database when
+// it exists), completes `in` (document, TOC, source and fingerprint already set) and plans.
+// `make_counter` gives the row counter over a connection to the target.
+model::Plan plan_against_target(planner::RestoreInputs in, const TargetAccess& t,
+                                const std::function<std::unique_ptr<planner::RowCounter>(pg::Connection&)>& make_counter);
 // Every plan a Restore document needs, in the order they are applied: one, or for a whole-cluster
 // backup one per restored database (restore_cluster.cpp; docs/restore.md).
 std::vector<model::Plan> plan_restore_documents(const config::Restore& doc, const config::Settings& settings);
@@ -57,5 +65,16 @@ void add_globals(const RestoreSource& src, planner::RestoreInputs& in);
 
 executor::ApplyResult apply_restore_plan(const model::Plan& plan, const config::Settings& settings,
                                          const executor::ApplyOptions& options);
+// The part of an apply shared by every archive-like source, once the run folder is open, the
+// target locked and the archive checked against the plan: the existing-policy checks, the load
+// settings, the DDL rendered by pg_restore from `ddl_source` and the run itself.
+executor::ApplyResult run_restore(executor::RunFolder& folder, const TargetAccess& t, const archive::Archive& archive,
+                                  const std::filesystem::path& ddl_source, const config::Settings& settings,
+                                  const executor::ApplyOptions& options);
+
+// Live sources (spec.from.live, restore_live.cpp): a running database cloned in one snapshot.
+model::Plan plan_live_restore_document(const config::Restore& doc, const config::Settings& settings);
+executor::ApplyResult apply_live_restore_plan(const model::Plan& plan, const config::Settings& settings,
+                                              const executor::ApplyOptions& options);
 
 }  // namespace pgr::app

@@ -282,12 +282,17 @@ Restore build_restore(Reader& r, const YamlDocument& doc, const Settings& settin
   s.repository = r.str("/spec/from/repository");
   s.policy = r.str("/spec/from/policy");
   s.sql_file = absolute_from(base_dir, r.str("/spec/from/sql_file"));
-  if (!s.archive.empty() || !s.sql_file.empty()) {
+  if (r.has("/spec/from/live")) {
+    s.live.source = read_connection(r, "/spec/from/live");
+    s.live.database = r.str("/spec/from/live/database");
+    s.live.allow_mixed = r.str("/spec/from/live/consistent", "strict") == "allow-mixed";
+  }
+  if (!s.archive.empty() || !s.sql_file.empty() || s.is_live()) {
     for (const char* field : {"repository", "backup"}) {
       if (r.has(std::string("/spec/from/") + field)) {
         r.problem(std::string("/spec/from/") + field,
                   fmt::format("spec.from.{}: only used with policy, not with {}", field,
-                              s.archive.empty() ? "sql_file" : "archive"));
+                              s.is_live() ? "live" : s.archive.empty() ? "sql_file" : "archive"));
       }
     }
   }
@@ -303,10 +308,10 @@ Restore build_restore(Reader& r, const YamlDocument& doc, const Settings& settin
   s.create = r.boolean("/spec/to/create", true);
   s.select = read_selection(r, "/spec/select");
   s.select_databases = r.strings("/spec/select/databases");
-  if (!s.select_databases.empty() && (!s.archive.empty() || !s.sql_file.empty())) {
+  if (!s.select_databases.empty() && (!s.archive.empty() || !s.sql_file.empty() || s.is_live())) {
     r.problem("/spec/select/databases", "spec.select.databases: only a whole-cluster backup (from.policy) holds several databases");
   }
-  if (s.database.empty() && (!s.archive.empty() || !s.sql_file.empty())) {
+  if (s.database.empty() && (!s.archive.empty() || !s.sql_file.empty() || s.is_live())) {
     r.problem("/spec/to", "spec.to: missing required field \"database\" (only a whole-cluster backup restores "
                           "without one: its databases keep their names)");
   }

@@ -249,6 +249,7 @@ class CrossChecker {
   }
   void restore_source(Loaded& l, Restore& r) {
     connection(l, "/spec/to", r.spec.to);
+    if (r.spec.is_live()) connection(l, "/spec/from/live", r.spec.live.source);
     if (r.spec.policy.empty()) return;
     // Without the policy's document (retired, or only the repository survived a disaster) the
     // backups are still found by policy name in the repository the document names.

@@ -139,6 +139,14 @@ struct RestoreSpec {
   // Source: either archive, or repository + policy + backup.
   std::string archive;  // absolute after loading
   std::string sql_file;  // a plain SQL script (pg_dump -Fp, pg_dumpall), absolute after loading
+  // from.live: a running database read in one exported snapshot (app/restore_live.cpp).
+  struct Live {
+    ConnectionRef source;  // empty connection and conninfo: no live source
+    std::string database;
+    bool allow_mixed = false;  // consistent: allow-mixed (default strict)
+    bool operator==(const Live&) const = default;
+  } live;
+  bool is_live() const { return !live.database.empty(); }
   std::string repository, policy;
   // The policy's other repositories, tried in order when `repository` is unreachable or lacks
   // the backup (filled when the documents are loaded; empty without the policy's document).

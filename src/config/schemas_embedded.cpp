@@ -201,13 +201,27 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
       "required": ["from", "to"],
       "properties": {
         "from": {
-          "title": "restore source: {archive: PATH}, {sql_file: PATH} or {policy: NAME, repository: NAME, backup: ...}",
-          "description": "What to restore: a pg_dump archive ({archive: PATH}), a plain SQL script ({sql_file: PATH}) or a backup taken by a BackupPolicy ({policy, repository, backup}).",
+          "title": "restore source: {archive: PATH}, {sql_file: PATH}, {live: {...}} or {policy: NAME, repository: NAME, backup: ...}",
+          "description": "What to restore: a pg_dump archive ({archive: PATH}), a plain SQL script ({sql_file: PATH}), a running database ({live: {connection, database}}) or a backup taken by a BackupPolicy ({policy, repository, backup}).",
           "type": "object",
           "additionalProperties": false,
           "properties": {
             "archive": {"description": "A pg_dump archive in directory, custom or tar format (ours or anyone's). Relative paths are relative to the document's folder.", "type": "string", "minLength": 1},
             "sql_file": {"description": "A plain SQL script made by pg_dump (-Fp) or pg_dumpall, uncompressed or gzip/zstd compressed (.gz, .zst), run through psql with ON_ERROR_STOP=1 as one journaled step; \\connect lines of a pg_dumpall script are followed. Relative paths are relative to the document's folder.", "type": "string", "minLength": 1},
+            "live": {
+              "title": "live source: {connection: NAME | conninfo: \"...\", database: NAME, consistent: strict | allow-mixed}",
+              "description": "A running database cloned straight into the target, with no file in between: the schema through pg_dump and the rows through COPY, all read in one snapshot exported by a coordinating session (docs/restore.md, moving a database between servers). The source is only read, in read-only transactions.",
+              "type": "object",
+              "additionalProperties": false,
+              "properties": {
+                "connection": {"$ref": "common.schema.json#/definitions/connectionName", "description": "The source server: a connection name from the settings."},
+                "conninfo": {"$ref": "common.schema.json#/definitions/conninfo", "description": "The source server as a libpq connection string (no password in it)."},
+                "database": {"description": "The database to clone on the source server.", "type": "string", "minLength": 1},
+                "consistent": {"title": "consistent: strict | allow-mixed", "type": "string", "description": "What a resumed clone does, since the snapshot of the interrupted run died with its session. strict (default): every data step starts over from a new snapshot (the tables are truncated and reloaded), so the target is the source at one moment. allow-mixed: only the tables not finished are loaded from a new snapshot; the result mixes two moments, and the apply says so.", "enum": ["strict", "allow-mixed"], "default": "strict"}
+              },
+              "required": ["database"],
+              "oneOf": [{"required": ["connection"]}, {"required": ["conninfo"]}]
+            },
             "repository": {"description": "The repository holding the backups: a name from the settings. Default: the policy's (first) repository (required when the policy's document is not among the documents). When it is unreachable or lacks the backup, the policy's other copies (spec.repositories) are read in order, and the plan says so.", "type": "string", "minLength": 1},
             "policy": {"$ref": "common.schema.json#/definitions/name", "description": "The BackupPolicy that took the backups. When its document is not among the documents (a retired policy, or a disaster where only the repository is at hand), give repository too."},
             "backup": {
@@ -227,7 +241,7 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
               ]
             }
           },
-          "oneOf": [{"required": ["archive"]}, {"required": ["policy"]}, {"required": ["sql_file"]}]
+          "oneOf": [{"required": ["archive"]}, {"required": ["policy"]}, {"required": ["sql_file"]}, {"required": ["live"]}]
         },
         "to": {
           "title": "restore target",

@@ -153,7 +153,7 @@ void Journal::sync() {
 std::set<std::string> Journal::steps_whose_last_record_is(const std::string& type) const {
   std::map<std::string, std::string> last;
   for (const auto& r : records_)
-    if (!r.step.empty() && r.type != "part" && r.type != "part-commit") last[r.step] = r.type;
+    if (!r.step.empty() && r.type != "part" && r.type != "part-commit" && r.type != "parts-reset") last[r.step] = r.type;
   std::set<std::string> out;
   for (auto& [s, t] : last)
     if (t == type) out.insert(s);
@@ -167,6 +167,10 @@ std::set<std::string> Journal::failed_steps() const { return steps_whose_last_re
 std::map<std::string, StepParts> Journal::parts() const {
   std::map<std::string, StepParts> out;
   for (const auto& r : records_) {
+    if (r.type == "parts-reset") {
+      out.erase(r.step);
+      continue;
+    }
     if (r.type != "part" && r.type != "part-commit") continue;
     int part = 0;
     char xid[32] = {0};

@@ -20,7 +20,9 @@ inline constexpr int kJournalVersion = 1;
 struct JournalRecord {
   // "run-start", "start", "done", "failed", "run-end"; and for a step loaded in parts (a split
   // table): "part-commit" (fsynced just before a part's COMMIT; note "<part> xid <xid>") and
-  // "part" (after it committed; note "<part>"). Part records never end a step.
+  // "part" (after it committed; note "<part>"); "parts-reset" forgets the parts journaled before it
+  // (a live source read again from a new snapshot: its old chunks are not the new rows).
+  // Part records never end a step.
   std::string type;
   std::string step;   // step id (empty for run records)
   std::string time;   // ISO-8601 UTC

@@ -26,6 +26,10 @@ std::string restore_fingerprint(const config::Restore& doc) {
   if (s.single_transaction) j["single_transaction"] = true;
   if (s.allow_dropping_dependents) j["allow_dropping_dependents"] = true;
   if (!s.sql_file.empty()) j["sql_file"] = s.sql_file;
+  if (s.is_live()) {
+    j["live"] = {s.live.source.connection, pg::split_password(s.live.source.conninfo).conninfo, s.live.database,
+                 s.live.allow_mixed};
+  }
   if (!s.before.name.empty()) j["before"] = {s.before.name, s.before.resolved_policy};
   if (s.tablespaces_default || !s.tablespace_map.empty()) j["tablespaces"] = {s.tablespaces_default, s.tablespace_map};
   if (!s.encoding.empty() || !s.locale.empty()) j["new_database"] = {s.encoding, s.locale};

@@ -39,9 +39,10 @@ std::string ProgressPrinter::status_line(const executor::Event& e) const {
   } else if (e.bytes_done >= e.bytes_planned) {
     eta = "-";
   }
-  return fmt::format("{:3.0f}% steps {}/{}  data {}/{}  rows {}  {}/s  elapsed {}  ETA {}", pct, e.steps_done,
+  auto rows_rate = static_cast<std::int64_t>(e.elapsed_s > 0 ? static_cast<double>(e.rows_total) / e.elapsed_s : 0);
+  return fmt::format("{:3.0f}% steps {}/{}  data {}/{}  rows {}  {}/s {} rows/s  elapsed {}  ETA {}", pct, e.steps_done,
                      e.steps_total, human_bytes(e.bytes_done), human_bytes(e.bytes_planned), e.rows_total,
-                     human_bytes(static_cast<std::int64_t>(rate)), human_duration(e.elapsed_s), eta);
+                     human_bytes(static_cast<std::int64_t>(rate)), rows_rate, human_duration(e.elapsed_s), eta);
 }
 
 void ProgressPrinter::operator()(const executor::Event& e) {

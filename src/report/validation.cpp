@@ -52,6 +52,11 @@ std::string describe(const config::Restore& r, const config::Settings& settings)
   std::string from;
   if (!s.archive.empty()) {
     from = "archive " + s.archive;
+  } else if (!s.sql_file.empty()) {
+    from = "SQL script " + s.sql_file;
+  } else if (s.is_live()) {
+    from = fmt::format("live database \"{}\" on {} (one snapshot, consistent: {})", s.live.database,
+                       connection_text(s.live.source, settings), s.live.allow_mixed ? "allow-mixed" : "strict");
   } else {
     const std::string which = s.backup.kind == config::BackupRef::Kind::latest ? "latest"
                               : s.backup.kind == config::BackupRef::Kind::id   ? "backup " + s.backup.id

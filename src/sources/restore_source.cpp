@@ -61,6 +61,7 @@ std::map<std::string, std::string> role_passwords(const model::Plan& plan, const
 }
 
 RestoreSource resolve_restore_source(const config::Restore& doc, const config::Settings& settings) {
+  if (doc.spec.is_live()) return {};  // app/restore_live.cpp
   if (!doc.spec.archive.empty() || !doc.spec.sql_file.empty()) {
     RestoreSource src;
     src.archive = doc.spec.archive.empty() ? doc.spec.sql_file : doc.spec.archive;

@@ -158,7 +158,7 @@ TEST_CASE("config: exactly one of connection/conninfo, archive/policy, and one r
                                         "    conninfo: \"dbname=postgres\"\n    connection: prod")), 8);
   CHECK(msg == "spec.to takes only one of \"connection\" or \"conninfo\", not several");
   msg = only_problem(check(replace(kMinimalRestore, "    archive: /tmp/some-archive", "    backup: latest")), 6);
-  CHECK(msg == "spec.from needs one of \"archive\", \"policy\" or \"sql_file\"");
+  CHECK(msg == "spec.from needs one of \"archive\", \"policy\", \"sql_file\" or \"live\"");
   msg = only_problem(check(replace(kMinimalRestore, "    archive: /tmp/some-archive",
                                    "    policy: p\n    backup: {before: yesterday}")), 8);
   CHECK_THAT(msg, Catch::Contains("spec.from.backup.before: \"yesterday\" is not a valid timestamp"));

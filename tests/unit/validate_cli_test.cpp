@@ -17,10 +17,11 @@ TEST_CASE("validate: every plan in plans/ is valid", "[validate]") {
   auto r = run_pgrecover({"--config", kSource + "/plans/pgrecover.toml", "validate", kSource + "/plans"});
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
-  for (const char* name : {"shop-nightly", "orders-side-restore", "shop-drill", "prod-physical", "before-v2-migration"}) {
+  for (const char* name : {"shop-nightly", "orders-side-restore", "shop-drill", "prod-physical", "before-v2-migration",
+                           "move-shop"}) {
     CHECK(r.out.find(std::string("\"") + name + "\"") != std::string::npos);
   }
-  CHECK(r.out.find("5 documents valid") != std::string::npos);
+  CHECK(r.out.find("6 documents valid") != std::string::npos);
 }
 
 TEST_CASE("validate: the GitOps example is valid", "[validate]") {

@@ -1,0 +1,125 @@
+// Restores from a live database (spec.from.live): the source is read through the same archive
+// interface as a pg_dump archive (archive/live.hpp), so planning and applying are those of an
+// archive restore (restore.cpp) with a different source: the schema from pg_dump in the snapshot
+// of a coordinating session, the rows streamed by COPY in that snapshot (executor/live_copy.hpp),
+// and a resume that reads from a new snapshot (executor/live_resume.hpp).
+#include <fmt/format.h>
+
+#include "app/restore.hpp"
+#include "app/runs.hpp"
+#include "archive/live.hpp"
+#include "catalog/catalog.hpp"
+#include "catalog/live_source.hpp"
+#include "catalog/table_rows.hpp"
+#include "engine/live_schema.hpp"
+#include "executor/live_copy.hpp"
+#include "executor/live_resume.hpp"
+#include "executor/target_lock.hpp"
+#include "pg/pg.hpp"
+#include "planner/restore_planner.hpp"
+#include "sources/live_source.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/log.hpp"
+#include "util/time.hpp"
+
+namespace pgr::app {
+
+namespace {
+
+// Reads the source's rows for the planner's comparisons with a target that already holds rows.
+class LiveCounter : public planner::RowCounter {
+ public:
+  LiveCounter(pg::Connection& source, pg::Connection& target) : source_(source), target_(target) {}
+  std::int64_t archive_rows(const archive::TocEntry& e) override {
+    return catalog::count_rows(source_, e.namespace_, e.tag);
+  }
+  std::int64_t target_rows(const std::string& schema, const std::string& table) override {
+    return catalog::count_rows(target_, schema, table);
+  }
+
+ private:
+  pg::Connection& source_;
+  pg::Connection& target_;
+};
+
+}  // namespace
+
+model::Plan plan_live_restore_document(const config::Restore& doc, const config::Settings& settings) {
+  const auto& live = doc.spec.live;
+  sources::LiveSource src = sources::live_source(live.source, live.database, live.allow_mixed, settings);
+  TargetAccess t = resolve_target(doc.spec.to, doc.spec.database, settings);
+  auto source = executor::open_source_session(src.conninfo, "pgrecover plan");
+  auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover plan");
+  catalog::refuse_clone_onto_source(source, admin, src.database, doc.spec.database);
+  auto tables = catalog::read_source_tables(source);
+  TempDir tmp("pgrecover-live-");
+  fs::path dump = tmp.path() / "schema.dump";
+  engine::dump_live_schema({src.conninfo, src.database, settings.instance.bin_dir, "", sources::table_names(tables), nullptr}, dump);
+  auto archive = archive::LiveArchive::open(dump, sources::live_tables(tables), nullptr);
+
+  std::string fingerprint = planner::restore_fingerprint(doc);
+  std::string id = planner::restore_plan_id(fingerprint, archive->toc().checksum, t.display);
+  if (auto saved = unfinished_run(settings, id)) {
+    saved->warnings.push_back(executor::live_resume_note(live.allow_mixed));
+    return *saved;
+  }
+  planner::RestoreInputs in;
+  in.document = &doc;
+  in.toc = &archive->toc();
+  in.source = src.display();
+  in.documents_fingerprint = fingerprint;
+  model::Plan plan = plan_against_target(in, t, [&](pg::Connection& c) { return std::make_unique<LiveCounter>(source, c); });
+  sources::record_live_source(src, plan);
+  return plan;
+}
+
+executor::ApplyResult apply_live_restore_plan(const model::Plan& given, const config::Settings& settings,
+                                              const executor::ApplyOptions& options) {
+  executor::RunFolder folder(settings.state_dir, given);
+  if (folder.finished()) return folder.finished_result();
+  const model::Plan& plan = folder.plan();
+  TargetAccess t = resolve_target(plan.target, settings);
+  executor::TargetLock target_lock(t.admin_conninfo, t.display.database, plan.id);
+  target_lock.end_orphans(plan.id);
+  sources::LiveSource src = sources::live_source_of(plan, settings);
+
+  // The coordinating session: its snapshot is the moment the clone copies, held until the end.
+  auto snapshot = executor::SourceSnapshot::open(src.conninfo, fmt::format("pgrecover apply {} snapshot", plan.id));
+  {
+    auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover apply");
+    catalog::refuse_clone_onto_source(snapshot.session(), admin, src.database, plan.target.database);
+  }
+  auto tables = catalog::read_source_tables(snapshot.session());
+  log::info("{}: snapshot {} exported; {} tables are read in it", src.display(), snapshot.id(), tables.size());
+  fs::path dump = folder.dir() / "source-schema.dump";
+  engine::dump_live_schema(
+      {src.conninfo, src.database, settings.instance.bin_dir, snapshot.id(), sources::table_names(tables), options.cancel}, dump);
+  auto rows = std::make_shared<executor::SnapshotRows>(src.conninfo, snapshot.id(),
+                                                       fmt::format("pgrecover apply {} worker", plan.id));
+  auto archive = archive::LiveArchive::open(dump, sources::live_tables(tables), rows);
+  if (archive->toc().checksum != plan.fingerprints.at("archive")) {
+    fail(ErrorKind::stale_plan, fmt::format("plan is stale: the schema of the {} changed since the plan was made", src.display()),
+         "plan again and review the new plan");
+  }
+  if (folder.resumed() && !folder.journal().records().empty()) {
+    // Killed before the database was created: nothing was loaded, there is nothing to empty.
+    auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover apply");
+    bool exists = admin.exec("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", {plan.target.database}).rows() > 0;
+    pg::Connection target = exists ? pg::Connection::open(t.target_conninfo, "pgrecover apply") : pg::Connection();
+    auto r = executor::prepare_live_resume(plan, folder.journal(), archive->toc(), target, src.allow_mixed || !exists);
+    log::warn("{}", executor::live_resume_note(src.allow_mixed));
+    if (src.allow_mixed && !r.kept.empty()) {
+      log::warn("the result mixes two moments of the source: {} table(s) keep the rows of the interrupted apply's snapshot, "
+                "{} are loaded from snapshot {}", r.kept.size(), r.reloaded.size(), snapshot.id());
+    } else if (!src.allow_mixed) {
+      log::info("strict resume: {} table(s) emptied and reloaded from snapshot {}, {} foreign key(s) dropped to be "
+                "added again, {} step record(s) voided", r.reloaded.size(), snapshot.id(), r.foreign_keys_dropped, r.voided);
+    }
+  }
+  auto result = run_restore(folder, t, *archive, dump, settings, options);
+  snapshot.session().exec("COMMIT");  // read-only: ends the snapshot, nothing written
+  return result;
+}
+
+}  // namespace pgr::app

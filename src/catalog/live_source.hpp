@@ -1,0 +1,38 @@
+// What a live restore source (spec.from.live) holds that pg_dump --schema-only does not say:
+// the tables whose rows a clone copies (with the columns COPY reads, generated ones left out, as
+// pg_dump does), their sizes, and who the server is (to refuse cloning a database onto itself).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pg/pg.hpp"
+
+namespace pgr::catalog {
+
+struct SourceTable {
+  std::string oid;               // pg_class oid, as the TOC records it
+  std::string schema, name;
+  std::vector<std::string> columns;  // in attnum order; stored generated columns excluded
+  std::int64_t bytes = 0;        // pg_relation_size of the heap (what COPY reads)
+  std::int64_t total_bytes = 0;  // pg_total_relation_size (with indexes and TOAST)
+  std::int64_t estimated_rows = -1;
+  bool operator==(const SourceTable&) const = default;
+};
+
+// Ordinary and unlogged tables (relkind r) outside the system schemas and not owned by an
+// extension: the tables pg_dump writes a TABLE DATA entry for. Partitioned parents (p) hold no
+// rows of their own; foreign tables are not read (as pg_dump without --include-foreign-data).
+std::vector<SourceTable> read_source_tables(pg::Connection& c);
+
+// pg_control_system().system_identifier, or "" when the role may not call it.
+std::string system_identifier(pg::Connection& c);
+
+// A clone onto its own source would empty the tables it reads: throws Error(input) when the
+// target database is the source database on the same server (the same system identifier; where
+// the role may not read it, the same server address, port and cluster name).
+void refuse_clone_onto_source(pg::Connection& source, pg::Connection& target_admin, const std::string& source_database,
+                              const std::string& target_database);
+
+}  // namespace pgr::catalog

@@ -1,0 +1,245 @@
+// Live restore sources (spec.from.live) without a server: the document fields, the TABLE DATA
+// entries made for the source's tables, the schema fingerprint that ignores sequence values, the
+// plan made from such a TOC (big tables split), pg_dump's exact patterns and the foreign key
+// names a strict resume drops.
+#include <catch2/catch.hpp>
+
+#include <map>
+
+#include "archive/live.hpp"
+#include "config/documents.hpp"
+#include "config/settings.hpp"
+#include "engine/live_schema.hpp"
+#include "executor/live_resume.hpp"
+#include "planner/restore_planner.hpp"
+#include "util/fs.hpp"
+
+using namespace pgr;
+using archive::Section;
+using archive::TocEntry;
+
+namespace {
+
+TocEntry entry(int id, std::string desc, std::string ns, std::string tag, Section sec, std::vector<int> deps,
+               std::string oid = "", std::string defn = "") {
+  TocEntry e;
+  e.id = id;
+  e.desc = std::move(desc);
+  e.namespace_ = std::move(ns);
+  e.tag = std::move(tag);
+  e.section = sec;
+  e.dependencies = std::move(deps);
+  e.owner = "app";
+  e.oid = std::move(oid);
+  e.defn = std::move(defn);
+  return e;
+}
+
+// What pg_dump -Fc --exclude-table-data=... of a small database gives: a schema, a table with an
+// awkward name, a partitioned parent with one partition, a sequence with its value, an index.
+archive::Toc dump_toc(const std::string& sequence_value = "42") {
+  archive::Toc t;
+  auto& e = t.entries;
+  e.push_back(entry(5, "SCHEMA", "", "Odd \"S\"", Section::pre_data, {}, "2200", "CREATE SCHEMA \"Odd \"\"S\"\"\";\n"));
+  e.push_back(entry(10, "TABLE", "Odd \"S\"", "we.ird", Section::pre_data, {5}, "16400", "CREATE TABLE ...;\n"));
+  e.push_back(entry(11, "TABLE", "public", "parent", Section::pre_data, {}, "16410", "CREATE TABLE ... PARTITION BY;\n"));
+  e.push_back(entry(12, "TABLE", "public", "part1", Section::pre_data, {11}, "16420", "CREATE TABLE ...;\n"));
+  e.push_back(entry(13, "SEQUENCE", "public", "s", Section::pre_data, {}, "16430", "CREATE SEQUENCE s;\n"));
+  e.push_back(entry(20, "SEQUENCE SET", "public", "s", Section::data, {13}, "",
+                    "SELECT pg_catalog.setval('public.s', " + sequence_value + ", true);\n"));
+  e.push_back(entry(30, "INDEX", "public", "part1_idx", Section::post_data, {12}, "16440", "CREATE INDEX ...;\n"));
+  return t;
+}
+
+std::vector<archive::LiveTable> source_tables() {
+  return {{"16400", "Odd \"S\"", "we.ird", {"id", "Col \"x\""}, 1000},
+          {"16420", "public", "part1", {"a"}, std::int64_t{600} << 20},
+          {"99999", "public", "not_in_the_dump", {"a"}, 10}};
+}
+
+}  // namespace
+
+TEST_CASE("live: a TABLE DATA entry is made for each source table in the dump, the way pg_dump makes them", "[live]") {
+  auto [toc, loads] = archive::add_live_table_data(dump_toc(), source_tables());
+  REQUIRE(loads.size() == 2);  // the partitioned parent has no rows; a table missing from the dump gets none
+  std::vector<std::string> order;
+  for (const auto& e : toc.entries) order.push_back(e.desc + " " + e.tag);
+  // after the dump's entries' highest id, before the first post-data entry
+  CHECK(order == std::vector<std::string>{"SCHEMA Odd \"S\"", "TABLE we.ird", "TABLE parent", "TABLE part1", "SEQUENCE s",
+                                          "SEQUENCE SET s", "TABLE DATA we.ird", "TABLE DATA part1", "BLOBS BLOBS",
+                                          "INDEX part1_idx"});
+  CHECK(toc.entries[8].id == 33);  // always there, whatever the number of large objects: stable ids
+  const TocEntry& d = toc.entries[6];
+  CHECK(d.id == 31);
+  CHECK(d.section == Section::data);
+  CHECK(d.dependencies == std::vector<int>{10});
+  CHECK(d.oid == "16400");
+  CHECK(d.namespace_ == "Odd \"S\"");
+  CHECK(d.copy_stmt == "COPY \"Odd \"\"S\"\"\".\"we.ird\" (\"id\", \"Col \"\"x\"\"\") FROM stdin;\n");
+  CHECK(d.data.bytes == 1000);
+  CHECK(loads.at(31).name == "we.ird");
+  CHECK(loads.at(32).name == "part1");
+}
+
+TEST_CASE("live: the schema fingerprint ignores sequence values and sees schema changes", "[live]") {
+  auto a = archive::add_live_table_data(dump_toc("42"), source_tables()).first;
+  auto b = archive::add_live_table_data(dump_toc("977"), source_tables()).first;
+  CHECK(archive::live_schema_fingerprint(a) == archive::live_schema_fingerprint(b));
+  auto tables = source_tables();
+  tables[0].columns.push_back("added");
+  auto c = archive::add_live_table_data(dump_toc(), tables).first;
+  CHECK(archive::live_schema_fingerprint(c) != archive::live_schema_fingerprint(a));
+  auto d = dump_toc();
+  d.entries[4].defn = "CREATE SEQUENCE s INCREMENT 2;\n";
+  CHECK(archive::live_schema_fingerprint(archive::add_live_table_data(d, source_tables()).first) !=
+        archive::live_schema_fingerprint(a));
+}
+
+namespace {
+class NoCounter : public planner::RowCounter {
+ public:
+  std::int64_t archive_rows(const TocEntry&) override { return 0; }
+  std::int64_t target_rows(const std::string&, const std::string&) override { return 0; }
+};
+}  // namespace
+
+TEST_CASE("live: the restore planner loads every source table and splits the big ones", "[live][planner]") {
+  auto toc = archive::add_live_table_data(dump_toc(), source_tables()).first;
+  toc.checksum = archive::live_schema_fingerprint(toc);
+  config::Restore doc;
+  doc.metadata.name = "clone";
+  doc.spec.live.source.conninfo = "host=old";
+  doc.spec.live.database = "shop";
+  doc.spec.database = "shop";
+  doc.spec.jobs = 4;
+  catalog::Cluster cluster;
+  catalog::Database db;
+  db.name = "shop";
+  NoCounter counter;
+  planner::RestoreInputs in;
+  in.document = &doc;
+  in.toc = &toc;
+  in.cluster = &cluster;
+  in.database = &db;
+  in.counter = &counter;
+  in.target_role = "postgres";
+  in.target_superuser = true;
+  in.source = "live database \"shop\" on \"host=old\"";
+  in.target = {"", "host=new", "shop"};
+  auto plan = planner::plan_restore(in);
+  std::map<std::string, const model::Step*> by_id;
+  for (const auto& s : plan.steps) by_id[s.id] = &s;
+  for (const auto& [id, s] : by_id) UNSCOPED_INFO(id);
+  REQUIRE(by_id.count("table-data:Odd \"S\".we.ird"));
+  REQUIRE(by_id.count("table-data:public.part1"));
+  CHECK_FALSE(by_id.at("table-data:Odd \"S\".we.ird")->params.count("sessions"));
+  CHECK(by_id.at("table-data:public.part1")->params.at("sessions") == "3");
+  CHECK(by_id.count("sequence-set:public.s"));
+  CHECK(plan.source == in.source);
+  CHECK(plan.fingerprints.at("archive") == toc.checksum);
+}
+
+TEST_CASE("live: pg_dump patterns name one table exactly, wildcards and quotes included", "[live]") {
+  CHECK(engine::exact_table_pattern("public", "orders") == "\"public\".\"orders\"");
+  CHECK(engine::exact_table_pattern("Mixed Case", "we\"ird.*") == "\"Mixed Case\".\"we\"\"ird.*\"");
+}
+
+TEST_CASE("live: a strict resume finds the table and name of a foreign key it drops", "[live]") {
+  auto [table, name] = executor::constraint_of(
+      "ALTER TABLE ONLY \"public\".\"b\"\n    ADD CONSTRAINT \"b_a_id_fkey\" FOREIGN KEY (a_id) REFERENCES public.a(id);\n");
+  CHECK(table == "\"public\".\"b\"");
+  CHECK(name == "b_a_id_fkey");
+  CHECK(executor::constraint_of("CREATE INDEX x ON t (a);").first.empty());
+}
+
+TEST_CASE("live: spec.from.live is read and validated", "[live][config]") {
+  config::Settings settings;
+  settings.file = "/etc/pgrecover.toml";
+  settings.connections["old"] = config::ConnectionSettings{"old", "host=old", "", ""};
+  auto ok = config::check_text(R"(apiVersion: pgrecover/v1
+kind: Restore
+metadata: {name: move}
+spec:
+  from: {live: {connection: old, database: shop, consistent: allow-mixed}}
+  to: {conninfo: "host=new", database: shop}
+)",
+                               "t.yaml", settings);
+  for (const auto& p : ok.problems) UNSCOPED_INFO(p.str());
+  REQUIRE(ok.ok());
+  const auto& spec = ok.documents.restores.at(0).spec;
+  CHECK(spec.is_live());
+  CHECK(spec.live.source.connection == "old");
+  CHECK(spec.live.database == "shop");
+  CHECK(spec.live.allow_mixed);
+  auto strict = config::check_text(R"(apiVersion: pgrecover/v1
+kind: Restore
+metadata: {name: move}
+spec:
+  from: {live: {conninfo: "host=old", database: shop}}
+  to: {conninfo: "host=new", database: shop}
+)",
+                                   "t.yaml", settings);
+  REQUIRE(strict.ok());
+  CHECK_FALSE(strict.documents.restores.at(0).spec.live.allow_mixed);
+  // an unknown connection, a missing database, a bad consistency mode, live with archive
+  auto bad = config::check_text(R"(apiVersion: pgrecover/v1
+kind: Restore
+metadata: {name: move}
+spec:
+  from: {live: {connection: nowhere, database: shop}}
+  to: {conninfo: "host=new", database: shop}
+---
+apiVersion: pgrecover/v1
+kind: Restore
+metadata: {name: move2}
+spec:
+  from: {live: {connection: old, consistent: loose}}
+  to: {conninfo: "host=new", database: shop}
+)",
+                                "t.yaml", settings);
+  std::string all;
+  for (const auto& p : bad.problems) all += p.str() + "\n";
+  INFO(all);
+  CHECK(all.find("t.yaml:5") != std::string::npos);
+  CHECK(all.find("nowhere") != std::string::npos);
+  CHECK(all.find("database") != std::string::npos);
+  CHECK(all.find("loose") != std::string::npos);
+}
+
+TEST_CASE("live: an allow-mixed resume keeps finished loads and forgets the chunks of the unfinished ones", "[live]") {
+  auto toc = archive::add_live_table_data(dump_toc(), source_tables()).first;
+  model::Plan plan;
+  plan.id = "r-live";
+  for (const auto& e : toc.entries) {
+    if (e.desc != "TABLE DATA") continue;
+    model::Step s;
+    s.id = "table-data:" + e.namespace_ + "." + e.tag;
+    s.kind = "table-data";
+    s.object = e.namespace_ + "." + e.tag;
+    s.toc_id = e.id;
+    plan.steps.push_back(s);
+  }
+  REQUIRE(plan.steps.size() == 2);
+  TempDir dir("pgrecover-live-resume-");
+  auto journal = executor::Journal::open(dir.path(), plan.id);
+  const std::string done = plan.steps[0].id, cut = plan.steps[1].id;
+  journal.append({"start", done, "t", 1, 0, 0, 0, ""}, false);
+  journal.append({"done", done, "t", 1, 10, 100, 1, ""}, false);
+  journal.append({"start", cut, "t", 1, 0, 0, 0, ""}, false);
+  journal.append({"part", cut, "t", 1, 0, 5, 0, "0"}, false);
+  journal.append({"part-commit", cut, "t", 1, 5, 50, 0, "1 xid 777"}, true);
+  REQUIRE(journal.parts().count(cut));
+  pg::Connection unused;
+  auto r = executor::prepare_live_resume(plan, journal, toc, unused, true);
+  CHECK(r.kept == std::vector<std::string>{plan.steps[0].object});
+  CHECK(r.reloaded == std::vector<std::string>{plan.steps[1].object});
+  CHECK(r.voided == 0);
+  // The cut table's chunks of the old snapshot are forgotten: it is loaded again, whole (its
+  // split load truncates first when no chunk is journaled). The finished one stays done.
+  CHECK_FALSE(journal.parts().count(cut));
+  CHECK(journal.done_steps().count(done));
+  CHECK(journal.in_flight_steps().count(cut));
+  // and so after reopening (the records are in the file)
+  auto reopened = executor::Journal::open(dir.path(), plan.id);
+  CHECK_FALSE(reopened.parts().count(cut));
+}
