@@ -200,14 +200,19 @@ BackupPolicy build_policy(Reader& r, const YamlDocument& doc, const Settings& se
     s.compression = Compression{"gzip", -1};
   }
 
+  const bool physical_zstd = !logical && s.compression.method == "zstd";
   if (r.has("/spec/jobs")) {
     s.jobs = r.integer("/spec/jobs", 1);
     if (s.jobs > 1 && logical && s.format != DumpFormat::directory) {
       r.problem("/spec/jobs", fmt::format("spec.jobs: pg_dump runs parallel jobs only with format directory, "
                                           "not {}; use jobs: 1 or format: directory", format));
+    } else if (s.jobs > 1 && !logical && !physical_zstd) {
+      r.problem("/spec/jobs", fmt::format("spec.jobs: a physical backup compresses with several workers only with "
+                                          "zstd (pg_basebackup's workers option), not {}; use compression: zstd "
+                                          "or jobs: 1", s.compression.str()));
     }
   } else {
-    s.jobs = logical && s.format == DumpFormat::directory ? default_jobs(settings) : 1;
+    s.jobs = (logical && s.format == DumpFormat::directory) || physical_zstd ? default_jobs(settings) : 1;
   }
   s.globals = r.boolean("/spec/globals", true);
   s.select = read_selection(r, "/spec/select");
@@ -238,7 +243,7 @@ BackupPolicy build_policy(Reader& r, const YamlDocument& doc, const Settings& se
     check_cluster_fields(r, s);
     if (r.has("/spec/cluster")) r.problem("/spec/cluster", "spec.cluster: only used by method physical (the WAL stream name)");
   } else {
-    for (const char* field : {"database", "databases", "exclude_databases", "format", "select", "jobs"}) {
+    for (const char* field : {"database", "databases", "exclude_databases", "format", "select"}) {
       if (r.has(std::string("/spec/") + field)) {
         r.problem(std::string("/spec/") + field,
                   fmt::format("spec.{}: not used by method physical (a base backup copies the whole cluster)", field));

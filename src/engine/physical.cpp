@@ -17,10 +17,18 @@ namespace pgr::engine {
 
 namespace {
 
-std::string compress_option(const config::Compression& c) {
+// pg_basebackup's --compress: client-side (the server sends plain blocks; the same work as
+// server-side on one machine, and no compression library needed in the server). zstd takes
+// workers: `jobs` threads compress in parallel (only with zstd, see config/build.cpp).
+std::string compress_option(const config::Compression& c, int jobs) {
   if (c.method == "none") return "none";
   std::string out = "client-" + c.method;
-  if (c.level >= 0) out += ":" + std::to_string(c.level);
+  if (c.method == "zstd" && jobs > 1) {
+    out += ":workers=" + std::to_string(jobs);
+    if (c.level >= 0) out += ",level=" + std::to_string(c.level);
+  } else if (c.level >= 0) {
+    out += ":" + std::to_string(c.level);
+  }
   return out;
 }
 
@@ -138,7 +146,7 @@ repository::BackupInfo take_physical_backup(const repository::Repository& repo, 
              "--format=tar",
              "--wal-method=stream",
              "--checkpoint=fast",
-             "--compress=" + compress_option(s.compression),
+             "--compress=" + compress_option(s.compression, s.jobs),
              "--manifest-checksums=SHA256",
              "--no-sync",  // the repository fsyncs every file when the backup is committed
              "--label=" + fmt::format("pgrecover {} {}", req.policy, pending.id()),

@@ -93,7 +93,7 @@ StepOutcome PitrWorker::tablespace_directory(const model::Step& step) {
   fail(ErrorKind::internal, fmt::format("plan {}: step {} names no tablespace of the plan", r_.plan_.id, step.id));
 }
 
-ExtractStats PitrWorker::extract_tablespaces(const repository::BackupInfo& b, std::atomic<std::int64_t>* progress) {
+ExtractStats PitrWorker::extract_tablespaces(const repository::BackupInfo& b, const repository::ExtractOptions& options) {
   ExtractStats stats;
   const auto& store = r_.repo().storage();
   for (const auto& t : r_.tablespaces()) {
@@ -102,7 +102,9 @@ ExtractStats PitrWorker::extract_tablespaces(const repository::BackupInfo& b, st
       log::info("emptying \"{}\" left by an interrupted extract", t.location.string());
       for (const auto& e : fs::directory_iterator(t.location)) fs::remove_all(e.path());
     }
-    auto s = repository::extract_tar(store, repository::Repository::file_key(b, t.file), t.location, progress);
+    auto o = options;
+    o.manifest_prefix = "pg_tblspc/" + t.oid + "/";
+    auto s = repository::extract_tar(store, repository::Repository::file_key(b, t.file), t.location, o);
     stats.files += s.files;
     stats.bytes += s.bytes;
     fs::path link = r_.data_dir_ / "pg_tblspc" / t.oid;

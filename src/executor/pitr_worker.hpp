@@ -52,7 +52,7 @@ class PitrWorker : public Worker {
   // Each tablespace tar into its folder (emptied first when an interrupted extract left files)
   // and the pg_tblspc links; after pg_verifybackup, finish_tablespaces drops tablespace_map
   // (its locations are the source's) and gives the folders to the server's user.
-  ExtractStats extract_tablespaces(const repository::BackupInfo& b, std::atomic<std::int64_t>* progress);
+  ExtractStats extract_tablespaces(const repository::BackupInfo& b, const repository::ExtractOptions& options);
   void finish_tablespaces();
   StepOutcome local_wal();
   StepOutcome settings();

@@ -8,14 +8,17 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "archive/stream.hpp"
 #include "repository/archive_source.hpp"
+#include "repository/read_ahead.hpp"
 #include "repository/wal_archive.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/hash.hpp"
 
 namespace pgr::repository {
 
@@ -43,8 +46,9 @@ TarInput stored_tar(const storage::Storage& s, const std::string& key) {
   return {s.describe(key), [&s, key] { return storage_source(s, key); }};
 }
 
-std::unique_ptr<archive::detail::Source> open_tar(const TarInput& tar) {
-  return archive::detail::decompress(archive::detail::compression_of_name(tar.name), tar.open_raw(), tar.name);
+std::unique_ptr<archive::detail::Source> open_tar(const TarInput& tar, bool ahead = false) {
+  auto src = archive::detail::decompress(archive::detail::compression_of_name(tar.name), tar.open_raw(), tar.name);
+  return ahead ? read_ahead(std::move(src)) : std::move(src);
 }
 
 // Reads exactly n bytes; false at a clean end before the first byte.
@@ -103,8 +107,9 @@ std::string checked_name(std::string name, const std::string& tar) {
 // Calls fn for each member; fn must consume exactly member.size bytes through `read` (or none:
 // what it leaves is skipped).
 void for_each_member(const TarInput& tar,
-                     const std::function<void(const Member&, const std::function<std::size_t(char*, std::size_t)>&)>& fn) {
-  auto src = open_tar(tar);
+                     const std::function<void(const Member&, const std::function<std::size_t(char*, std::size_t)>&)>& fn,
+                     bool ahead = false) {
+  auto src = open_tar(tar, ahead);
   const std::string& where = tar.name;
   char hdr[kBlock];
   std::vector<char> skip(1 << 16);
@@ -278,7 +283,32 @@ static std::string read_tar_member(const TarInput& tar, std::string_view member,
   return out;
 }
 
-static ExtractStats extract_tar(const TarInput& tar, const fs::path& dest, std::atomic<std::int64_t>* progress) {
+ManifestChecksums ManifestChecksums::parse(std::string_view manifest_json) {
+  ManifestChecksums out;
+  try {
+    auto j = nlohmann::json::parse(manifest_json);
+    for (const auto& f : j.at("Files")) {
+      ++out.listed;
+      if (f.value("Checksum-Algorithm", "") != "SHA256") continue;
+      out.files[f.at("Path").get<std::string>()] = {f.at("Size").get<std::uint64_t>(), f.at("Checksum").get<std::string>()};
+    }
+  } catch (const nlohmann::json::exception& e) {
+    fail(ErrorKind::archive, fmt::format("backup_manifest is not what pg_basebackup writes: {}", e.what()));
+  }
+  return out;
+}
+
+static void write_all(int fd, const char* p, std::size_t left, const fs::path& target) {
+  while (left > 0) {
+    ssize_t w = ::write(fd, p, left);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) fail(ErrorKind::io, fmt::format("could not write \"{}\": {}", target.string(), errno_text(errno)));
+    p += w;
+    left -= static_cast<std::size_t>(w);
+  }
+}
+
+static ExtractStats extract_tar(const TarInput& tar, const fs::path& dest, const ExtractOptions& o) {
   ExtractStats stats;
   create_private_dirs(dest);
   std::vector<char> buf(1 << 20);
@@ -293,19 +323,32 @@ static ExtractStats extract_tar(const TarInput& tar, const fs::path& dest, std::
         int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0) fail(ErrorKind::io, fmt::format("could not create \"{}\": {}", target.string(), errno_text(errno)));
         std::unique_ptr<int, void (*)(int*)> guard(&fd, [](int* f) { ::close(*f); });
-        for (std::size_t n; (n = read(buf.data(), buf.size())) > 0;) {
-          const char* p = buf.data();
-          std::size_t left = n;
-          while (left > 0) {
-            ssize_t w = ::write(fd, p, left);
-            if (w < 0 && errno == EINTR) continue;
-            if (w < 0) fail(ErrorKind::io, fmt::format("could not write \"{}\": {}", target.string(), errno_text(errno)));
-            p += w;
-            left -= static_cast<std::size_t>(w);
-          }
-          stats.bytes += n;
-          if (progress) progress->fetch_add(static_cast<std::int64_t>(n));
+        const ManifestChecksums::File* expect = nullptr;
+        if (o.checksums) {
+          auto it = o.checksums->files.find(o.manifest_prefix + m.name);
+          if (it != o.checksums->files.end()) expect = &it->second;
         }
+        std::optional<Sha256> hash;
+        if (expect) hash.emplace();
+        for (std::size_t n; (n = read(buf.data(), buf.size())) > 0;) {
+          if (hash) hash->update(std::string_view(buf.data(), n));
+          write_all(fd, buf.data(), n, target);
+          stats.bytes += n;
+          if (o.progress) o.progress->fetch_add(static_cast<std::int64_t>(n));
+        }
+        if (expect) {
+          std::string sum = hash->hex();
+          if (m.size != expect->size || sum != expect->sha256) {
+            fail(ErrorKind::archive,
+                 fmt::format("\"{}\": file \"{}\" does not match pg_basebackup's backup_manifest ({} bytes, SHA-256 "
+                             "{}; the manifest says {} bytes, {})",
+                             tar.name, o.manifest_prefix + m.name, m.size, sum, expect->size, expect->sha256));
+          }
+          ++o.checksums->verified;
+        }
+#ifdef SYNC_FILE_RANGE_WRITE
+        if (o.early_writeback && m.size > 0) ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
         ++stats.files;
         return;
       }
@@ -318,7 +361,7 @@ static ExtractStats extract_tar(const TarInput& tar, const fs::path& dest, std::
         fail(ErrorKind::archive,
              fmt::format("\"{}\": member \"{}\" has unsupported type '{}'", tar.name, m.name, m.type));
     }
-  });
+  }, /*ahead=*/true);
   return stats;
 }
 
@@ -331,12 +374,25 @@ std::string read_tar_member(const storage::Storage& s, const std::string& key, s
 }
 
 ExtractStats extract_tar(const fs::path& tar, const fs::path& dest, std::atomic<std::int64_t>* progress) {
-  return extract_tar(local_tar(tar), dest, progress);
+  ExtractOptions o;
+  o.progress = progress;
+  return extract_tar(local_tar(tar), dest, o);
 }
 
 ExtractStats extract_tar(const storage::Storage& s, const std::string& key, const fs::path& dest,
                          std::atomic<std::int64_t>* progress) {
-  return extract_tar(stored_tar(s, key), dest, progress);
+  ExtractOptions o;
+  o.progress = progress;
+  return extract_tar(stored_tar(s, key), dest, o);
+}
+
+ExtractStats extract_tar(const fs::path& tar, const fs::path& dest, const ExtractOptions& options) {
+  return extract_tar(local_tar(tar), dest, options);
+}
+
+ExtractStats extract_tar(const storage::Storage& s, const std::string& key, const fs::path& dest,
+                         const ExtractOptions& options) {
+  return extract_tar(stored_tar(s, key), dest, options);
 }
 
 void read_physical_facts(const Repository& repo, const std::vector<BackupInfo>& backups,

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -84,14 +85,44 @@ std::string read_tar_member(const fs::path& tar, std::string_view member, std::u
 std::string read_tar_member(const storage::Storage& s, const std::string& key, std::string_view member,
                             std::uint64_t max_bytes = 1 << 20);
 
+// The size and SHA-256 of every file pg_basebackup's backup_manifest lists (by its path in the
+// data directory), for checking the files while they are extracted.
+struct ManifestChecksums {
+  struct File {
+    std::uint64_t size = 0;
+    std::string sha256;  // lower-case hex
+  };
+  std::unordered_map<std::string, File> files;  // only those with a SHA256 checksum
+  std::size_t listed = 0;                       // files in the manifest, with or without one
+  std::size_t verified = 0;                     // files extract_tar checked against it
+  // Throws Error(archive) when the text is not a backup_manifest.
+  static ManifestChecksums parse(std::string_view manifest_json);
+  // Every file of the manifest was written by extract_tar and matched its SHA-256.
+  bool all_verified() const { return listed > 0 && verified == listed; }
+};
+
+struct ExtractOptions {
+  std::atomic<std::int64_t>* progress = nullptr;  // counts bytes written
+  // When given, every member the manifest lists (at manifest_prefix + its name) is hashed as it
+  // is written and must match; a mismatch throws Error(archive) naming the file.
+  ManifestChecksums* checksums = nullptr;
+  std::string manifest_prefix;  // "" for base.tar, "pg_tblspc/OID/" for a tablespace's tar
+  // Start the write-back of each file once written (sync_file_range), so that the one fsync of
+  // the extracted tree at the end (fsync_extracted) finds most of it on disk already.
+  bool early_writeback = false;
+};
+
 struct ExtractStats {
   std::uint64_t files = 0, bytes = 0;
 };
 // Extracts the tar file into `dest` (folders 0700, files 0600). Throws Error(archive) for a
-// hostile or unsupported member (absolute, "..", links, devices), naming it. `progress` (when
-// given) counts bytes written.
+// hostile or unsupported member (absolute, "..", links, devices), naming it. The decompression
+// runs on a thread of its own (read ahead), the writing on the caller's.
 ExtractStats extract_tar(const fs::path& tar, const fs::path& dest, std::atomic<std::int64_t>* progress = nullptr);
 ExtractStats extract_tar(const storage::Storage& s, const std::string& key, const fs::path& dest,
                          std::atomic<std::int64_t>* progress = nullptr);
+ExtractStats extract_tar(const fs::path& tar, const fs::path& dest, const ExtractOptions& options);
+ExtractStats extract_tar(const storage::Storage& s, const std::string& key, const fs::path& dest,
+                         const ExtractOptions& options);
 
 }  // namespace pgr::repository

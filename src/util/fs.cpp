@@ -128,6 +128,16 @@ void fsync_file(const fs::path& file) {
   if (rc != 0) fail(ErrorKind::io, fmt::format("could not fsync \"{}\": {}", file.string(), errno_text(err)));
 }
 
+void fsync_extracted(const fs::path& dir) {
+  std::vector<fs::path> dirs{dir};
+  for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
+    auto st = it->symlink_status();
+    if (fs::is_directory(st)) dirs.push_back(it->path());
+    else if (fs::is_regular_file(st)) fsync_file(it->path());
+  }
+  for (auto d = dirs.rbegin(); d != dirs.rend(); ++d) fsync_dir(*d);
+}
+
 TempDir::TempDir(std::string_view prefix, const fs::path& base) {
   fs::path root = base;
   if (root.empty()) {

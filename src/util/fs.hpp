@@ -42,6 +42,9 @@ std::string read_file(const fs::path& path);  // throws io Error naming the file
 void create_private_dirs(const fs::path& path);
 void fsync_dir(const fs::path& dir);
 void fsync_file(const fs::path& file);
+// fsync of every file and folder below `dir` (and `dir`), deepest folders last; links are not
+// followed. For a freshly written tree before it is recorded as complete.
+void fsync_extracted(const fs::path& dir);
 
 // A temporary folder (mkdtemp, 0700) removed with everything in it on destruction.
 class TempDir {

@@ -218,6 +218,19 @@ TEST_CASE("config: BackupPolicy defaults come from the spec, then settings, then
             settings);
   REQUIRE(r.ok());
   CHECK(r.documents.policies.at(0).spec.cluster == "shop-nightly");
+  // the settings' zstd:3, compressed by [defaults] jobs threads
+  CHECK(r.documents.policies.at(0).spec.compression == Compression{"zstd", 3});
+  CHECK(r.documents.policies.at(0).spec.jobs == 4);
+  // physical with zstd: jobs are the compression threads, [defaults] jobs when not given
+  const std::string physical = replace(replace(kPolicy, "  database: shop\n", ""), "  repository: local",
+                                       "  method: physical\n  repository: local");
+  r = check(physical + "  compression: zstd:1\n  jobs: 2\n", settings);
+  REQUIRE(r.ok());
+  CHECK(r.documents.policies.at(0).spec.jobs == 2);
+  CHECK(r.documents.policies.at(0).spec.compression == Compression{"zstd", 1});
+  r = check(physical + "  compression: gzip\n", settings);
+  REQUIRE(r.ok());
+  CHECK(r.documents.policies.at(0).spec.jobs == 1);  // gzip compresses on one thread
 }
 
 TEST_CASE("config: BackupPolicy checks what the schema cannot", "[config]") {
@@ -236,6 +249,9 @@ TEST_CASE("config: BackupPolicy checks what the schema cannot", "[config]") {
   CHECK_THAT(msg, Catch::Contains("every backup would be deleted"));
   msg = only_problem(check(kPolicy + "  retention: {keep_last: -1}\n", settings), 8);
   CHECK_THAT(msg, Catch::Contains("out of range"));
+  msg = only_problem(check(replace(kPolicy, "  database: shop\n", "  method: physical\n") + "  compression: gzip\n  jobs: 2\n",
+                           settings), 9);
+  CHECK_THAT(msg, Catch::Contains("spec.jobs: a physical backup compresses with several workers only with zstd"));
   msg = only_problem(check(kPolicy + "  method: physical\n", settings), 6);
   CHECK_THAT(msg, Catch::Contains("spec.database: not used by method physical"));
   msg = only_problem(check(replace(kPolicy, "  database: shop\n", ""), settings), 4);
