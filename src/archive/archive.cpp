@@ -11,7 +11,6 @@
 #include <fmt/format.h>
 
 #include "archive/backends.hpp"
-#include "archive/stream.hpp"
 #include "util/error.hpp"
 
 namespace pgr::archive {
@@ -102,13 +101,5 @@ std::string describe(const TocEntry& e) {
 }
 
 }  // namespace detail
-
-std::unique_ptr<RowReader> open_data_file(const std::filesystem::path& file) {
-  const std::string origin = file.string();
-  return std::make_unique<detail::CopyReader>(
-      detail::decompress(detail::compression_of_name(file.filename().string()),
-                         detail::file_range_source(origin, origin, 0, -1), origin),
-      origin);
-}
 
 }  // namespace pgr::archive

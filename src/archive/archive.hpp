@@ -111,11 +111,6 @@ class Files {
 // The archive at a local path (a folder or a file). Throws Error(archive) when nothing is there.
 std::shared_ptr<const Files> local_files(const std::filesystem::path& path);
 
-// The COPY rows of one table data file of a directory archive ("1234.dat.gz"), decompressed by
-// its name's suffix, read before the archive's toc.dat exists (the backup counts rows while
-// pg_dump still writes). Throws Error(archive) naming the file.
-std::unique_ptr<RowReader> open_data_file(const std::filesystem::path& file);
-
 class Archive {
  public:
   virtual ~Archive() = default;

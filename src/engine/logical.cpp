@@ -6,7 +6,6 @@
 #include <atomic>
 #include <exception>
 #include <mutex>
-#include <optional>
 #include <thread>
 #include <chrono>
 #include <regex>
@@ -15,7 +14,6 @@
 
 #include "archive/archive.hpp"
 #include "archive/plain_script.hpp"
-#include "engine/dump_row_counter.hpp"
 #include "engine/globals.hpp"
 #include "instance/instance.hpp"
 #include "pg/pg.hpp"
@@ -182,26 +180,13 @@ std::map<std::string, std::int64_t> count_archive_rows(const fs::path& path, Pro
 }
 
 std::map<std::string, std::int64_t> count_archive_rows(const archive::Archive& archive, ProgressCounters* progress) {
-  return count_archive_rows(archive, {}, progress);
-}
-
-std::map<std::string, std::int64_t> count_archive_rows(const archive::Archive& archive,
-                                                       const std::map<std::string, std::int64_t>& known,
-                                                       ProgressCounters* progress) {
   // Exact counts mean decompressing every table: done on all cores, largest tables first, one
   // reader per thread (the archive reader allows concurrent readers). Measured in bench/.
   std::vector<const archive::TocEntry*> entries;
-  std::map<std::string, std::int64_t> rows;
-  for (const auto& e : archive.toc().entries) {
-    if (e.desc != "TABLE DATA" || e.data.kind == archive::DataLocation::Kind::none) continue;
-    if (auto k = known.find(e.data.file); k != known.end() && e.data.kind == archive::DataLocation::Kind::file) {
-      rows[e.namespace_ + "." + e.tag] = k->second;
-      if (progress && k->second > 0) progress->rows += k->second;
-      continue;
-    }
-    entries.push_back(&e);
-  }
+  for (const auto& e : archive.toc().entries)
+    if (e.desc == "TABLE DATA" && e.data.kind != archive::DataLocation::Kind::none) entries.push_back(&e);
   std::sort(entries.begin(), entries.end(), [](auto* a, auto* b) { return a->data.bytes > b->data.bytes; });
+  std::map<std::string, std::int64_t> rows;
   std::mutex mu;
   std::atomic<size_t> next{0};
   std::exception_ptr failure;
@@ -265,8 +250,6 @@ repository::BackupInfo take_logical_backup(const repository::Repository& repo, c
   fs::path pg_dump = instance::tool_path("pg_dump", req.bin_dir);
   m.tool = tool_version(pg_dump);
   m.pg_dump_options = pg_dump_options(s, tool_major(pg_dump));
-  std::optional<DumpRowCounter> early_rows;
-  int counted_early = 0;
   {
     PrivateUmask umask_077;
     // The globals (libpq queries and pg_dumpall --globals-only) are taken while pg_dump runs:
@@ -295,12 +278,6 @@ repository::BackupInfo take_logical_backup(const repository::Repository& repo, c
     argv.insert(argv.end(), m.pg_dump_options.begin(), m.pg_dump_options.end());
     argv.push_back("--no-password");
     argv.push_back("--file=" + (pending.dir() / m.data).string());
-    if (s.format == config::DumpFormat::directory) {
-      // Rows are counted while pg_dump writes (engine/dump_row_counter): the folder must exist
-      // to be watched, and pg_dump -Fd accepts an empty one.
-      fs::create_directory(pending.dir() / m.data);
-      early_rows.emplace(pending.dir() / m.data, progress);
-    }
     argv.push_back("--dbname=" + src.conninfo);
     ProcessResult r;
     try {
@@ -320,10 +297,7 @@ repository::BackupInfo take_logical_backup(const repository::Repository& repo, c
   }
   const double t_dump = seconds_since(t_start);
   const auto t_rows_start = std::chrono::steady_clock::now();
-  if (early_rows) {
-    m.row_counts = early_rows->finish(*archive::Archive::open(pending.dir() / m.data));
-    counted_early = early_rows->counted_early();
-  } else if (s.format != config::DumpFormat::plain) {
+  if (s.format != config::DumpFormat::plain) {
     m.row_counts = count_archive_rows(pending.dir() / m.data, progress);
   } else {
     // A plain script's rows are the lines of its COPY blocks: counted so that restores and
@@ -337,9 +311,9 @@ repository::BackupInfo take_logical_backup(const repository::Repository& repo, c
   repository::BackupInfo b = pending.commit(std::move(m));
   if (progress) progress->bytes = static_cast<std::int64_t>(b.bytes);
   // Where the time went, for bench/ and for people tuning a policy.
-  log::info("backup {}/{} complete: {} bytes (pg_dump and globals {:.3f} s, row counts {:.3f} s after it ({} of "
-            "the data files counted while it ran), hashing and storing {:.3f} s)",
-            b.policy, b.id, b.bytes, t_dump, t_rows, counted_early, seconds_since(t_commit_start));
+  log::info("backup {}/{} complete: {} bytes (pg_dump and globals {:.3f} s, row counts {:.3f} s, hashing and storing "
+            "{:.3f} s)",
+            b.policy, b.id, b.bytes, t_dump, t_rows, seconds_since(t_commit_start));
   return b;
 }
 

@@ -47,10 +47,5 @@ std::map<std::string, std::int64_t> count_archive_rows(const std::filesystem::pa
                                                        ProgressCounters* progress = nullptr);
 std::map<std::string, std::int64_t> count_archive_rows(const archive::Archive& archive,
                                                        ProgressCounters* progress = nullptr);
-// The same, taking the rows of the data files named in `known` (file name as the archive's entry
-// records it -> rows) as already counted (engine/dump_row_counter counts them during the dump).
-std::map<std::string, std::int64_t> count_archive_rows(const archive::Archive& archive,
-                                                       const std::map<std::string, std::int64_t>& known,
-                                                       ProgressCounters* progress);
 
 }  // namespace pgr::engine
