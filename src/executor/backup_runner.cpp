@@ -54,7 +54,10 @@ class BackupWorker : public Worker {
                                                                      : engine::take_logical_backup(*st_.repo, req, ctx.progress);
     if (st_.policy.spec.verify_checksums) {
       // Read back what was written: a disk that lies is found now, not at restore time.
+      const auto t = std::chrono::steady_clock::now();
       auto problems = st_.repo->verify_files(b);
+      log::info("backup {}/{} read back and checked against its manifest in {:.3f} s", b.policy, b.id,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count());
       if (!problems.empty()) {
         fail(ErrorKind::io, fmt::format("backup {}/{} does not match its manifest right after it was written: {}: {}",
                                         b.policy, b.id, problems.front().file, problems.front().message),
