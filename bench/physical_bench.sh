@@ -296,7 +296,7 @@ YAML
 recover_d() {  # run
   local dd port t rc el
   dd=$(new_data_dir "rec-d-$1"); port=$(free_port)
-  mkdir -p "$dd" && chmod 0700 "$dd" && chown "$PGUSER_OS:" "$dd"
+  mkdir -p "$dd" && chmod 0700 "$dd" && chown "$PGUSER_OS:" "$dd" "$(dirname "$dd")"  # pg_ctl writes its log beside data/
   RECOVERED+=("$dd")
   sync
   t=$(now); rc=0

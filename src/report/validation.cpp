@@ -21,6 +21,14 @@ std::string connection_text(const config::ConnectionRef& ref, const config::Sett
   return ref.connection.empty() ? "conninfo \"" + settings.display_string(ref) + "\"" : ref.connection;
 }
 
+// before: {restore_point: NAME}: made first, on the source of a physical policy (recorded in its
+// repository) or on the target server (recorded nowhere).
+std::string restore_point_first(const config::RestorePointBefore& b) {
+  if (b.name.empty()) return "";
+  if (b.resolved_policy.empty()) return fmt::format("; first a restore point \"{}\" on the target server (not recorded)", b.name);
+  return fmt::format("; first a restore point \"{}\" on the source of policy \"{}\"", b.name, b.resolved_policy);
+}
+
 std::string describe(const config::BackupPolicy& p, const config::Settings& settings) {
   const auto& s = p.spec;
   std::string out = s.method == config::BackupMethod::logical
@@ -63,8 +71,9 @@ std::string describe(const config::Restore& r, const config::Settings& settings)
                                                                              : "before " + s.backup.before;
     from = fmt::format("policy \"{}\" ({})", s.policy, which);
   }
-  return fmt::format("restore {} from {} into database \"{}\" on {}, existing: {}",
-                     s.select.empty() ? "everything" : "a selection", from, s.database, connection_text(s.to, settings), to_string(s.existing));
+  return fmt::format("restore {} from {} into database \"{}\" on {}, existing: {}{}",
+                     s.select.empty() ? "everything" : "a selection", from, s.database, connection_text(s.to, settings),
+                     to_string(s.existing), restore_point_first(s.before));
 }
 
 std::string describe(const config::PointInTimeRecovery& x, const config::Settings&) {
@@ -72,8 +81,8 @@ std::string describe(const config::PointInTimeRecovery& x, const config::Setting
   static const char* kinds[] = {"time", "xid", "name", "lsn", "immediate", "latest"};
   std::string target = kinds[static_cast<int>(s.target.kind)];
   if (!s.target.value.empty()) target += " " + s.target.value;
-  return fmt::format("recover policy \"{}\" to {} into {}, then {}", s.policy, target, s.data_directory.string(),
-                     to_string(s.action));
+  return fmt::format("recover policy \"{}\" to {} into {}, then {}{}", s.policy, target, s.data_directory.string(),
+                     to_string(s.action), restore_point_first(s.before));
 }
 
 template <typename Doc>

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/harness.hpp"
+#include "util/fs.hpp"
 
 using pgr::test::run_pgrecover;
 using pgr::test::test_data;
@@ -80,4 +81,17 @@ TEST_CASE("validate: settings problems and a missing --config file exit 1", "[va
   auto missing_doc = run_pgrecover({"validate", dir + "/no-such.yaml"});
   CHECK(missing_doc.exit_code == 1);
   CHECK(missing_doc.out.find("no-such.yaml: no such file or folder") != std::string::npos);
+}
+
+TEST_CASE("validate: a restore point asked for before a change is named in the document's line", "[validate]") {
+  pgr::TempDir dir;
+  pgr::write_file_atomic(dir.path() / "pgrecover.toml", "[connections.prod]\nconninfo = \"host=/nonexistent port=1\"\n");
+  pgr::write_file_atomic(dir.path() / "restore.yaml",
+                         "apiVersion: pgrecover/v1\nkind: Restore\nmetadata: {name: fix-orders}\nspec:\n"
+                         "  from: {archive: /nonexistent/x.dump}\n  to: {connection: prod, database: shop}\n"
+                         "  before: {restore_point: before_chg_1}\n");
+  auto r = run_pgrecover({"--config", (dir.path() / "pgrecover.toml").string(), "validate", (dir.path() / "restore.yaml").string()});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("first a restore point \"before_chg_1\" on the target server (not recorded)") != std::string::npos);
 }
