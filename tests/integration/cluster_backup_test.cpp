@@ -11,30 +11,13 @@
 #include "support/harness.hpp"
 
 using namespace pgr;
+using test::data_of;
 using test::must;
 using test::psql;
 using test::schema_of;
 using test::server;
 
 namespace {
-
-std::string conninfo(const instance::Instance& inst) {
-  return fmt::format("host={} port={} user=postgres dbname=postgres", inst.socket_dir().string(), inst.port());
-}
-
-// Every row of every user table of a database, in a stable order.
-std::string data_of(const instance::Instance& inst, const std::string& db) {
-  auto r = inst.run_client({"psql", "-X", "-At", "-d", db, "-c",
-                            "SELECT string_agg(t, E'\\n' ORDER BY t) FROM (SELECT c.oid::regclass::text || ' ' || "
-                            "(xpath('//row/c/text()', query_to_xml(format('SELECT count(*) || '':'' || "
-                            "coalesce(md5(string_agg(x::text, '','' ORDER BY x::text)), '''') AS c FROM %s x', "
-                            "c.oid::regclass), false, false, '')))[1]::text AS t FROM pg_class c JOIN pg_namespace n "
-                            "ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname NOT IN "
-                            "('pg_catalog', 'information_schema')) s"});
-  must(r, "data of " + db);
-  REQUIRE(r.out.size() > 2);  // a database without rows to compare would make every check vacuous
-  return r.out;
-}
 
 std::string roles_of(const instance::Instance& inst) {
   auto r = inst.run_client({"psql", "-X", "-At", "-d", "postgres", "-c",
@@ -58,7 +41,7 @@ spec:
   from: {{repository: local, policy: cb-all}}
   to: {{conninfo: "{}"}}
 {})",
-                                              name, conninfo(to), extra)).string();
+                                              name, test::instance_conninfo(to), extra)).string();
 }
 
 }  // namespace
@@ -176,7 +159,7 @@ spec:
   to: {{conninfo: "{}", database: logs_copy}}
   select: {{databases: [cb_logs]}}
 )",
-                                                        conninfo(fresh)));
+                                                        test::instance_conninfo(fresh)));
     must(ws.pgrecover({"apply", text.string(), "--auto-approve"}), "restore renamed");
     CHECK(data_of(fresh, "logs_copy") == data_of(server(), "cb_logs"));
     auto all_renamed = ws.write("cb-rename3.yaml", fmt::format(R"(apiVersion: pgrecover/v1
@@ -186,7 +169,7 @@ spec:
   from: {{repository: local, policy: cb-all}}
   to: {{conninfo: "{}", database: one}}
 )",
-                                                               conninfo(fresh)));
+                                                               test::instance_conninfo(fresh)));
     auto refused = ws.pgrecover({"plan", all_renamed.string()});
     CHECK(refused.exit_code == 1);
     CHECK(refused.err.find("renames one database") != std::string::npos);

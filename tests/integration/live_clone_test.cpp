@@ -20,30 +20,13 @@
 #include "util/fs.hpp"
 
 using namespace pgr;
+using test::data_of;
 using test::must;
 using test::psql;
 using test::schema_of;
 using test::server;
 
 namespace {
-
-std::string conninfo(const instance::Instance& inst) {
-  return fmt::format("host={} port={} user=postgres dbname=postgres", inst.socket_dir().string(), inst.port());
-}
-
-// Every row of every table of a database (count and checksum per table), in a stable order.
-std::string data_of(const instance::Instance& inst, const std::string& db) {
-  auto r = inst.run_client({"psql", "-X", "-At", "-d", db, "-c",
-                            "SELECT string_agg(t, E'\\n' ORDER BY t) FROM (SELECT c.oid::regclass::text || ' ' || "
-                            "(xpath('//row/c/text()', query_to_xml(format('SELECT count(*) || '':'' || "
-                            "coalesce(md5(string_agg(x::text, '','' ORDER BY x::text)), '''') AS c FROM ONLY %s x', "
-                            "c.oid::regclass), false, false, '')))[1]::text AS t FROM pg_class c JOIN pg_namespace n "
-                            "ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN "
-                            "('pg_catalog', 'information_schema')) s"});
-  must(r, "data of " + db);
-  REQUIRE(r.out.size() > 2);
-  return r.out;
-}
 
 // Large objects: oid and md5 of the contents.
 std::string large_objects_of(const instance::Instance& inst, const std::string& db) {
@@ -132,7 +115,7 @@ spec:
   to: {{conninfo: "{}", database: {}, create: true}}
   jobs: 2
 {})",
-                                               name, test::server_conninfo(), source, conninfo(to ? *to : target), to_db,
+                                               name, test::server_conninfo(), source, test::instance_conninfo(to ? *to : target), to_db,
                                                extra))
         .string();
   }
@@ -237,7 +220,7 @@ spec:
   jobs: 2
   split_tables_larger_than: 512kB
 )",
-                                                              test::server_conninfo(), f.source, conninfo(f.target)))
+                                                              test::server_conninfo(), f.source, test::instance_conninfo(f.target)))
                         .string();
   auto before = by_table(data_of(server(), f.source));
   auto killed = f.w.pgrecover({"apply", doc, "--auto-approve"}, {"PGRECOVER_TEST_KILL_AFTER_PARTS=2"});

@@ -76,6 +76,23 @@ std::string server_conninfo(const std::string& db) {
   return fmt::format("host={} port={} user=postgres dbname={}", server().socket_dir().string(), server().port(), db);
 }
 
+std::string instance_conninfo(const instance::Instance& inst) {
+  return fmt::format("host={} port={} user=postgres dbname=postgres", inst.socket_dir().string(), inst.port());
+}
+
+std::string data_of(const instance::Instance& inst, const std::string& db) {
+  auto r = inst.run_client({"psql", "-X", "-At", "-d", db, "-c",
+                            "SELECT string_agg(t, E'\\n' ORDER BY t) FROM (SELECT c.oid::regclass::text || ' ' || "
+                            "(xpath('//row/c/text()', query_to_xml(format('SELECT count(*) || '':'' || "
+                            "coalesce(md5(string_agg(x::text, '','' ORDER BY x::text)), '''') AS c FROM ONLY %s x', "
+                            "c.oid::regclass), false, false, '')))[1]::text AS t FROM pg_class c JOIN pg_namespace n "
+                            "ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN "
+                            "('pg_catalog', 'information_schema')) s"});
+  must(r, "data of " + db);
+  REQUIRE(r.out.size() > 2);
+  return r.out;
+}
+
 std::optional<UserIdentity> server_user() {
   if (!running_as_root()) return std::nullopt;
   return lookup_user("postgres");

@@ -41,6 +41,12 @@ std::string schema_of(const std::string& db);
 
 // conninfo of server() for settings and documents (host, port, user postgres, dbname).
 std::string server_conninfo(const std::string& db = "postgres");
+// The same for any instance of the tests (dbname postgres).
+std::string instance_conninfo(const instance::Instance& inst);
+// Every row of every user table and materialized view of a database, as "relation count:md5"
+// lines in a stable order (FROM ONLY: a parent's rows apart from its children's). Fails the test
+// when there is nothing to compare, which would make every equality vacuous.
+std::string data_of(const instance::Instance& inst, const std::string& db);
 
 // The OS user the servers run as when the tests run as root (postgres); nullopt otherwise.
 std::optional<UserIdentity> server_user();

@@ -13,6 +13,7 @@
 #include "executor/live_resume.hpp"
 #include "planner/restore_planner.hpp"
 #include "util/fs.hpp"
+#include "support/toc_entry.hpp"
 
 using namespace pgr;
 using archive::Section;
@@ -22,14 +23,7 @@ namespace {
 
 TocEntry entry(int id, std::string desc, std::string ns, std::string tag, Section sec, std::vector<int> deps,
                std::string oid = "", std::string defn = "") {
-  TocEntry e;
-  e.id = id;
-  e.desc = std::move(desc);
-  e.namespace_ = std::move(ns);
-  e.tag = std::move(tag);
-  e.section = sec;
-  e.dependencies = std::move(deps);
-  e.owner = "app";
+  auto e = test::toc_entry(id, std::move(desc), std::move(ns), std::move(tag), sec, std::move(deps));
   e.oid = std::move(oid);
   e.defn = std::move(defn);
   return e;

@@ -7,6 +7,7 @@
 #include "planner/restore_planner.hpp"
 #include "planner/restore_sql.hpp"
 #include "planner/toc_index.hpp"
+#include "support/toc_entry.hpp"
 
 using namespace pgr;
 using archive::Section;
@@ -16,13 +17,7 @@ namespace {
 
 TocEntry entry(int id, std::string desc, std::string ns, std::string tag, Section sec, std::vector<int> deps,
                std::string owner, std::string defn = "") {
-  TocEntry e;
-  e.id = id;
-  e.desc = std::move(desc);
-  e.namespace_ = std::move(ns);
-  e.tag = std::move(tag);
-  e.section = sec;
-  e.dependencies = std::move(deps);
+  auto e = test::toc_entry(id, std::move(desc), std::move(ns), std::move(tag), sec, std::move(deps));
   e.owner = std::move(owner);
   e.defn = std::move(defn);
   return e;

@@ -17,6 +17,7 @@
 #include "model/dag.hpp"
 #include "planner/restore_planner.hpp"
 #include "util/fs.hpp"
+#include "support/toc_entry.hpp"
 
 using namespace pgr;
 using archive::Section;
@@ -27,15 +28,7 @@ namespace {
 // --- planning ------------------------------------------------------------------------------------
 
 TocEntry entry(int id, std::string desc, std::string tag, Section sec, std::vector<int> deps) {
-  TocEntry e;
-  e.id = id;
-  e.desc = std::move(desc);
-  e.namespace_ = "public";
-  e.tag = std::move(tag);
-  e.section = sec;
-  e.dependencies = std::move(deps);
-  e.owner = "app";
-  return e;
+  return test::toc_entry(id, std::move(desc), "public", std::move(tag), sec, std::move(deps));
 }
 
 constexpr std::int64_t kMB = std::int64_t{1} << 20;
