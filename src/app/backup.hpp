@@ -1,16 +1,12 @@
-// Backup policies: gather what the backup planner needs (the repository's backups, the
-// source's archiving health, the filesystems), plan, and apply a backup plan.
+// Backup policies: plan from the facts (facts/backup_facts.hpp), and apply a backup plan.
 #pragma once
 
 #include "config/documents.hpp"
 #include "executor/run_folder.hpp"
 #include "model/plan.hpp"
-#include "planner/backup_planner.hpp"
 
 namespace pgr::app {
 
-// The facts for planner::plan_backup_policy, read from the settings' repository and the source.
-planner::BackupFacts gather_backup_facts(const config::BackupPolicy& policy, const config::Settings& settings);
 // A plan of kind "backup" for one BackupPolicy (the saved plan when a run of it is unfinished).
 model::Plan plan_backup_policy(const config::BackupPolicy& policy, const config::Settings& settings);
 // Applies a "backup" plan (journaled like a restore); returns the run summary.

@@ -7,15 +7,15 @@
 
 #include "app/restore_point_before.hpp"
 #include "app/runs.hpp"
-#include "archive/table_rows.hpp"
 #include "catalog/catalog.hpp"
-#include "catalog/table_rows.hpp"
 #include "engine/globals.hpp"
 #include "executor/ddl_script.hpp"
+#include "executor/restore_config.hpp"
 #include "executor/restore_runner.hpp"
 #include "executor/session_settings.hpp"
 #include "executor/single_transaction.hpp"
 #include "executor/target_lock.hpp"
+#include "facts/restore_counters.hpp"
 #include "instance/instance.hpp"
 #include "pg/pg.hpp"
 #include "planner/restore_planner.hpp"
@@ -30,46 +30,6 @@
 #include "util/time.hpp"
 
 namespace pgr::app {
-
-namespace {
-
-// The planner's row counter: the archive's side and the target's side of one table.
-class Counter : public planner::RowCounter {
- public:
-  Counter(const archive::Archive& a, pg::Connection& c) : archive_(a), conn_(c) {
-    for (const auto& s : a.toc().entries)
-      if (s.desc == "ENCODING" || s.desc == "STDSTRINGS") session_sql_.push_back(s.defn);
-  }
-  std::int64_t archive_rows(const archive::TocEntry& e) override { return archive::count_rows(archive_, e); }
-  std::int64_t target_rows(const std::string& schema, const std::string& table) override {
-    return catalog::count_rows(conn_, schema, table);
-  }
-  // Order-independent digests of both sides, bounded by kContentCompareLimit.
-  std::optional<bool> same_contents(const archive::TocEntry& e) override {
-    auto columns = archive::copy_columns(e);
-    if (e.data.bytes < 0 || e.data.bytes > planner::kContentCompareLimit || !columns) return std::nullopt;
-    auto target = catalog::row_digest(conn_, e.namespace_, e.tag, *columns, session_sql_);
-    return target && *target == archive::row_digest(archive_, e);
-  }
-
- private:
-  const archive::Archive& archive_;
-  pg::Connection& conn_;
-  std::vector<std::string> session_sql_;
-};
-
-class Dependencies : public planner::TargetDependencies {
- public:
-  explicit Dependencies(pg::Connection& c) : conn_(c) {}
-  std::vector<catalog::DroppedObject> drop_cascade(const std::vector<std::pair<std::string, std::string>>& tables) override {
-    return catalog::read_drop_cascade(conn_, tables);
-  }
-
- private:
-  pg::Connection& conn_;
-};
-
-}  // namespace
 
 TargetAccess resolve_target(const config::ConnectionRef& to, const std::string& database, const config::Settings& settings) {
   TargetAccess t;
@@ -122,12 +82,12 @@ model::Plan plan_against_target(planner::RestoreInputs in, const TargetAccess& t
   }
   pg::Connection& target_conn = conn ? *conn : admin;
   auto counter = make_counter(target_conn);
-  Dependencies dependencies(target_conn);
+  auto dependencies = facts::target_dependencies(target_conn);
   auto who = admin.exec("SELECT current_user::text, current_setting('is_superuser') = 'on'");
   in.cluster = &cluster;
   in.database = &db;
   in.counter = counter.get();
-  in.dependencies = &dependencies;
+  in.dependencies = dependencies.get();
   in.target_role = who.str(0, 0);
   in.target_superuser = who.boolean(0, 1);
   in.target = t.display;
@@ -154,7 +114,7 @@ model::Plan plan_restore_from(const config::Restore& doc, const config::Settings
   in.expected_rows = src.expected_rows;
   add_globals(src, in);
   in.documents_fingerprint = fingerprint;
-  model::Plan plan = plan_against_target(in, t, [&](pg::Connection& c) { return std::make_unique<Counter>(*archive, c); });
+  model::Plan plan = plan_against_target(in, t, [&](pg::Connection& c) { return facts::archive_row_counter(*archive, c); });
   for (const auto& n : src.fallback_notes) plan.warnings.push_back(n);
   sources::record_source(src, plan);
   return plan;
@@ -217,17 +177,8 @@ executor::ApplyResult run_restore(executor::RunFolder& folder, const TargetAcces
   }
   folder.start();
 
-  executor::RestoreRunnerConfig cfg;
-  cfg.single_transaction = single;
-  cfg.admin_conninfo = t.admin_conninfo;
-  cfg.target_conninfo = t.target_conninfo;
-  cfg.application_name = fmt::format("pgrecover apply {} worker", plan.id);
-  cfg.no_owner = plan.params.count("roles") && plan.params.at("roles") == "no-owner";
-  if (auto it = plan.params.find("session_settings"); it != plan.params.end() && !it->second.empty()) {
-    cfg.session_settings = nlohmann::json::parse(it->second).get<std::map<std::string, std::string>>();
-  }
-  int jobs = options.jobs > 0 ? options.jobs : std::stoi(plan.params.count("jobs") ? plan.params.at("jobs") : "1");
-  if (single) jobs = 1;  // one transaction is one connection
+  executor::RestoreRunnerConfig cfg = executor::restore_config_of(plan, journal, t.admin_conninfo, t.target_conninfo);
+  int jobs = executor::restore_jobs(plan, options.jobs);
   // Bulk-load settings chosen from what the target has, unless the document says otherwise
   // (executor/session_settings.hpp says why). Durability of what the journal records is
   // untouched: every step commits normally (synchronous_commit stays as configured).
@@ -237,13 +188,6 @@ executor::ApplyResult run_restore(executor::RunFolder& folder, const TargetAcces
     cfg.session_settings = chosen.session;
     cfg.index_mwm = chosen.index_mwm;
     log::info("load sessions: {}", chosen.summary);
-  }
-  for (const auto& r : journal.records())
-    if (r.type == "done" && !r.step.empty()) cfg.prior_rows[r.step] = r.rows;
-
-  cfg.no_tablespaces = plan.params.count("tablespaces") && plan.params.at("tablespaces") == "default";
-  if (auto it = plan.params.find("tablespace_map"); it != plan.params.end() && !it->second.empty()) {
-    cfg.tablespace_map = nlohmann::json::parse(it->second).get<std::map<std::string, std::string>>();
   }
   cfg.role_passwords = sources::role_passwords(plan, settings);
   executor::DdlScript ddl = executor::render_ddl_script(instance::tool_path("pg_restore", settings.instance.bin_dir).string(),

@@ -10,11 +10,11 @@
 #include "archive/live.hpp"
 #include "catalog/catalog.hpp"
 #include "catalog/live_source.hpp"
-#include "catalog/table_rows.hpp"
 #include "engine/live_schema.hpp"
 #include "executor/live_copy.hpp"
 #include "executor/live_resume.hpp"
 #include "executor/target_lock.hpp"
+#include "facts/restore_counters.hpp"
 #include "pg/pg.hpp"
 #include "planner/restore_planner.hpp"
 #include "sources/live_source.hpp"
@@ -24,26 +24,6 @@
 #include "util/time.hpp"
 
 namespace pgr::app {
-
-namespace {
-
-// Reads the source's rows for the planner's comparisons with a target that already holds rows.
-class LiveCounter : public planner::RowCounter {
- public:
-  LiveCounter(pg::Connection& source, pg::Connection& target) : source_(source), target_(target) {}
-  std::int64_t archive_rows(const archive::TocEntry& e) override {
-    return catalog::count_rows(source_, e.namespace_, e.tag);
-  }
-  std::int64_t target_rows(const std::string& schema, const std::string& table) override {
-    return catalog::count_rows(target_, schema, table);
-  }
-
- private:
-  pg::Connection& source_;
-  pg::Connection& target_;
-};
-
-}  // namespace
 
 model::Plan plan_live_restore_document(const config::Restore& doc, const config::Settings& settings) {
   const auto& live = doc.spec.live;
@@ -69,7 +49,7 @@ model::Plan plan_live_restore_document(const config::Restore& doc, const config:
   in.toc = &archive->toc();
   in.source = src.display();
   in.documents_fingerprint = fingerprint;
-  model::Plan plan = plan_against_target(in, t, [&](pg::Connection& c) { return std::make_unique<LiveCounter>(source, c); });
+  model::Plan plan = plan_against_target(in, t, [&](pg::Connection& c) { return facts::live_row_counter(source, c); });
   sources::record_live_source(src, plan);
   return plan;
 }

@@ -6,10 +6,9 @@
 
 #include "sources/repositories.hpp"
 #include "executor/restore_point_step.hpp"
+#include "facts/restore_point_facts.hpp"
 #include "model/restore_point_params.hpp"
-#include "pg/pg.hpp"
 #include "planner/restore_point_step.hpp"
-#include "repository/restore_points.hpp"
 
 namespace pgr::app {
 
@@ -21,18 +20,7 @@ void add_restore_point_before(model::Plan& plan, const config::RestorePointBefor
   auto changes = [](const model::Step& s) { return s.action != model::Action::no_op; };
   if (before.name.empty() || std::any_of(plan.steps.begin(), plan.steps.end(), is_step)) return;
   if (!already_done && std::none_of(plan.steps.begin(), plan.steps.end(), changes)) return;
-  planner::RestorePointFacts f{&before, document, {}, "", "", 300, already_done};
-  if (!already_done) {
-    if (before.recorded()) {
-      auto repo = sources::open_repository(settings, before.repository, fmt::format("{}: spec.before", document));
-      f.recorded = repository::list_restore_points(repo.storage(), before.cluster);
-    }
-    auto c = pg::Connection::open(pg::with_dbname(settings.connect_string(before.server), "postgres"), "pgrecover plan");
-    auto r = c.exec("SELECT current_setting('wal_level'), current_setting('archive_mode')");
-    f.wal_level = r.str(0, 0);
-    f.archive_mode = r.str(0, 1);
-  }
-  planner::add_restore_point_step(plan, f);
+  planner::add_restore_point_step(plan, facts::read_restore_point_facts(before, document, settings, already_done));
 }
 
 std::unique_ptr<executor::StepRunner> with_restore_point_before(executor::StepRunner& inner, const model::Plan& plan,
