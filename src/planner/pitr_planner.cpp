@@ -160,13 +160,18 @@ std::string check_wal(const PitrFacts& facts, const PhysicalBackup& chosen, mode
   std::uint64_t stop_seg = repository::segment_number(repository::parse_lsn(info.stop_lsn), info.wal_segment_size);
   auto cont = facts.wal->continuity(info.wal_cluster, info.timeline, repository::parse_lsn(info.start_lsn), end,
                                     s.timeline, info.wal_segment_size);
-  std::vector<std::string> missing;  // segments up to the backup's end come with the backup (pg_wal.tar)
+  // Segments up to the backup's end come with the backup (pg_wal.tar, written by pg_basebackup
+  // --wal-method=stream up to the stop LSN, which pg_basebackup does not wait to see archived). A
+  // target at or before the stop LSN (immediate) needs nothing from the archive; a later one needs
+  // the stop segment too, because the backup's copy of it ends at the stop LSN.
+  bool past_backup = !end || *end > repository::parse_lsn(info.stop_lsn);
+  std::vector<std::string> missing;
   reachable = cont.last_segment;
   for (const auto& m : cont.missing) {
     std::uint32_t tli = 0;
     std::uint64_t n = 0;
     bool parsed = repository::parse_segment_name(m, info.wal_segment_size, tli, n);
-    if (!parsed || n >= stop_seg) {
+    if (!parsed || n > stop_seg || (n == stop_seg && past_backup)) {
       if (missing.empty() && parsed) reachable = repository::segment_name(tli, n > 0 ? n - 1 : 0, info.wal_segment_size);
       missing.push_back(m);
     }

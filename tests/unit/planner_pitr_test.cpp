@@ -121,6 +121,22 @@ TEST_CASE("pitr planner: the newest backup that ends before the target", "[plann
   CHECK_THROWS_WITH(f.plan(), Catch::Contains("holds no physical backup of policy \"prod\""));
 }
 
+TEST_CASE("pitr planner: a recovery to the backup's end does not wait for its last segment to reach the archive",
+          "[planner][pitr]") {
+  // pg_basebackup --wal-method=stream does not wait for archiving: right after a backup (a
+  // drill), the archive may lack the segment of the stop LSN, which pg_wal.tar holds up to there.
+  Fixture f;
+  f.facts.backups.resize(1);                       // b1: 0/2000028 .. 0/2000100, segment 2
+  f.wal.missing = {"000000010000000000000002"};
+  f.doc.spec.target = {Kind::immediate, ""};
+  auto p = f.plan();
+  CHECK(p.params.at(P::backup) == "b1");
+  // A target past the stop LSN replays the rest of segment 2 from the archive: it must be there.
+  f.doc.spec.target = {Kind::lsn, "0/2000200"};
+  CHECK_THROWS_WITH(f.plan(), Catch::Contains("lacks segments between the backup b1 and the target: "
+                                              "000000010000000000000002"));
+}
+
 TEST_CASE("pitr planner: a gap in the WAL before the target stops the plan", "[planner][pitr]") {
   Fixture f;
   f.doc.spec.target = {Kind::lsn, "0/5000000"};
