@@ -3,12 +3,14 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "sources/repositories.hpp"
 #include "executor/restore_point_step.hpp"
 #include "facts/restore_point_facts.hpp"
 #include "model/restore_point_params.hpp"
 #include "planner/restore_point_step.hpp"
+#include "util/error.hpp"
 
 namespace pgr::app {
 
@@ -35,6 +37,18 @@ std::unique_ptr<executor::StepRunner> with_restore_point_before(executor::StepRu
     if (!param(R::repository).empty()) {
       cfg.repository = std::make_shared<const repository::Repository>(
           sources::open_repository(settings, param(R::repository), fmt::format("plan {}", plan.id)));
+    }
+    if (!param(R::copies).empty()) {
+      for (const auto& name : nlohmann::json::parse(param(R::copies)).get<std::vector<std::string>>()) {
+        try {
+          cfg.copies[name] = std::make_shared<const repository::Repository>(
+              sources::open_repository(settings, name, fmt::format("plan {}", plan.id), /*create=*/true));
+        } catch (const Error& e) {
+          if (e.kind() != ErrorKind::io) throw;
+          cfg.copies[name] = nullptr;
+          cfg.copy_errors[name] = e.what();
+        }
+      }
     }
   }
   return executor::with_restore_point_step(inner, plan, std::move(cfg));

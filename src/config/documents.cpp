@@ -329,6 +329,7 @@ class CrossChecker {
     b.resolved_policy = p->metadata.name;
     b.server = p->spec.source;
     b.repository = repos.empty() ? std::string() : repos.front();
+    if (repos.size() > 1) b.copies.assign(repos.begin() + 1, repos.end());
     b.cluster = p->spec.cluster.empty() ? p->metadata.name : p->spec.cluster;
   }
 

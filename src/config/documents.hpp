@@ -131,6 +131,9 @@ struct RestorePointBefore {
   std::string resolved_policy;
   ConnectionRef server;
   std::string repository, cluster;
+  // The policy's other repositories (its copies): they get the record too, so a recovery that
+  // reads from a copy finds the name.
+  std::vector<std::string> copies;
   bool recorded() const { return !repository.empty(); }
   bool operator==(const RestorePointBefore&) const = default;
 };

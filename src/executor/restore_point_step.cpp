@@ -87,12 +87,35 @@ class Step {
     engine::await_archived(conn, req, point);
     repository::record_restore_point(req.repository->storage(), point);
     return {0, 0, fmt::format("restore point \"{}\" {} at {} (timeline {}, {}), archived in segment {} of cluster \"{}\" "
-                              "and recorded in repository \"{}\"",
+                              "and recorded in repository \"{}\"{}",
                               point.name, how, point.lsn, point.timeline, point.created_at, point.segment, point.cluster,
-                              param(R::repository))};
+                              param(R::repository), record_in_copies(point))};
   }
 
  private:
+  // Idempotent: a copy that already holds the name (from an interrupted run) is left as it is.
+  std::string record_in_copies(const repository::RestorePoint& point) const {
+    std::string done, missed;
+    for (const auto& [name, repo] : cfg_.copies) {
+      try {
+        if (!repo) fail(ErrorKind::io, cfg_.copy_errors.count(name) ? cfg_.copy_errors.at(name) : "not opened");
+        if (!repository::find_restore_point(repo->storage(), point.cluster, point.name)) {
+          repository::record_restore_point(repo->storage(), point);
+        }
+        done += fmt::format("{}\"{}\"", done.empty() ? "" : ", ", name);
+      } catch (const Error& e) {
+        log::warn("restore point \"{}\" is recorded in repository \"{}\" but not in its copy \"{}\": {}; a recovery "
+                  "from that copy cannot use the name (record it later with pgrecover restore-point)",
+                  point.name, param(R::repository), name, e.what());
+        missed += fmt::format("{}\"{}\"", missed.empty() ? "" : ", ", name);
+      }
+    }
+    std::string out;
+    if (!done.empty()) out += fmt::format(" and in its copies {}", done);
+    if (!missed.empty()) out += fmt::format("; NOT recorded in {} (unreachable)", missed);
+    return out;
+  }
+
   const std::string& param(const char* key) const {
     static const std::string empty;
     auto it = plan_.params.find(key);

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -31,6 +32,11 @@ struct RestorePointStepConfig {
   std::shared_ptr<const repository::Repository> repository;
   std::filesystem::path state_file;  // <run folder>/restore-point.json
   const std::atomic<bool>* cancel = nullptr;
+  // The policy's other repositories (restore_point_copies), by name: each gets the record too once
+  // the first has it. Null: it could not be opened (`copy_errors` says why); the step then warns
+  // and still succeeds, as `pgrecover restore-point` does, because the first repository has it.
+  std::map<std::string, std::shared_ptr<const repository::Repository>> copies;
+  std::map<std::string, std::string> copy_errors;
 };
 
 // The plan's step params (model/restore_point_params.hpp) name the restore point. The wrapper

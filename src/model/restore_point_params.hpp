@@ -15,6 +15,8 @@ inline constexpr const char* conninfo = "restore_point_conninfo";      // withou
 inline constexpr const char* repository = "restore_point_repository";
 inline constexpr const char* policy = "restore_point_policy";
 inline constexpr const char* cluster = "restore_point_cluster";
+// The policy's other repositories, recorded in too: a JSON array of settings names ("" none).
+inline constexpr const char* copies = "restore_point_copies";
 inline constexpr const char* timeout = "restore_point_timeout_seconds";  // for its segment to be archived
 
 }  // namespace pgr::model::restore_point_param

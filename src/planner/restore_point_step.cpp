@@ -1,6 +1,7 @@
 #include "planner/restore_point_step.hpp"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "model/restore_point_params.hpp"
 #include "pg/pg.hpp"
@@ -15,6 +16,13 @@ namespace {
 std::string server_text(const config::ConnectionRef& c) {
   return c.connection.empty() ? "conninfo \"" + pg::split_password(c.conninfo).conninfo + "\""
                               : "connection " + c.connection;
+}
+
+std::string copies_text(const config::RestorePointBefore& b) {
+  if (b.copies.empty()) return "";
+  std::string names;
+  for (const auto& c : b.copies) names += fmt::format("{}\"{}\"", names.empty() ? "" : ", ", c);
+  return fmt::format(" (and in the policy's {} {})", b.copies.size() == 1 ? "copy" : "copies", names);
 }
 
 void check(const RestorePointFacts& f) {
@@ -58,8 +66,8 @@ void add_restore_point_step(model::Plan& plan, const RestorePointFacts& f) {
     s.reason = fmt::format(
         "before the first change: pg_create_restore_point('{}') on the source of policy \"{}\", pg_switch_wal(), then "
         "a wait (up to {}s) until its segment is in the WAL archive of cluster \"{}\" in repository \"{}\", where the "
-        "name, LSN and time are recorded; a PointInTimeRecovery with target {{name: {}}} undoes what this plan does",
-        b.name, b.resolved_policy, f.timeout_seconds, b.cluster, b.repository, b.name);
+        "name, LSN and time are recorded{}; a PointInTimeRecovery with target {{name: {}}} undoes what this plan does",
+        b.name, b.resolved_policy, f.timeout_seconds, b.cluster, b.repository, copies_text(b), b.name);
   } else {
     s.reason = fmt::format(
         "before the first change: pg_create_restore_point('{}') and pg_switch_wal() on the target server; not recorded "
@@ -80,6 +88,7 @@ void add_restore_point_step(model::Plan& plan, const RestorePointFacts& f) {
   plan.params[R::repository] = b.repository;
   plan.params[R::policy] = b.resolved_policy;
   plan.params[R::cluster] = b.cluster;
+  plan.params[R::copies] = b.copies.empty() ? std::string() : nlohmann::json(b.copies).dump();
   plan.params[R::timeout] = std::to_string(f.timeout_seconds);
 }
 

@@ -20,10 +20,14 @@ using namespace pgr;
 
 namespace {
 
+// The policy has a copy, "offsite" (<base>/offsite, added to the settings by source()): the
+// restore point is recorded there too.
 test::Workspace& world() {
   static test::Workspace w("pgrecover-rp-before-test");
   return w;
 }
+
+fs::path offsite() { return world().base.path() / "offsite"; }
 
 std::string sql(const std::string& conninfo, const std::string& q) {
   auto c = pg::Connection::open(conninfo);
@@ -51,7 +55,7 @@ metadata: {{name: rp-physical}}
 spec:
   source: {{conninfo: "{}"}}
   method: physical
-  repository: local
+  repositories: [local, offsite]
   cluster: rp
   schedule: {{every: 24h}}
 )", conninfo);
@@ -75,11 +79,17 @@ Source& source() {
   static Source s;
   if (s.server) return s;
   auto& w = world();
+  fs::create_directory(offsite());
+  fs::permissions(offsite(), fs::perms::owner_all, fs::perm_options::replace);
+  test::give_to_server_user(offsite());
+  write_file_atomic(w.config, read_file(w.config) + fmt::format("[repositories.offsite]\npath = \"{}\"\n", offsite().string()),
+                    0644);
+  test::give_to_server_user(w.config);
   instance::Options o;
   o.settings = {{"wal_level", "replica"},
                 {"checkpoint_timeout", "1h"},  // the WAL pg_walinspect reads stays in pg_wal
                 {"archive_mode", "on"},
-                {"archive_command", fmt::format("'{} --config {} wal push %p --repository local --cluster rp'",
+                {"archive_command", fmt::format("'{} --config {} wal push %p --repository local,offsite --cluster rp'",
                                                 PGRECOVER_BINARY, w.config.string())}};
   s.server = std::make_unique<instance::Instance>(o);
   s.conninfo = fmt::format("host={} port={} user=postgres dbname=postgres", s.server->socket_dir().string(), s.server->port());
@@ -111,6 +121,7 @@ TEST_CASE("a Restore with before.restore_point marks the moment first, and the n
   auto first = plan.out.find("restore point \"before_chg_1\"");
   CHECK(first != std::string::npos);
   CHECK(plan.out.find("cluster \"rp\" in repository \"local\"") != std::string::npos);
+  CHECK(plan.out.find("(and in the policy's copy \"offsite\")") != std::string::npos);
   CHECK(first < plan.out.find("orders"));  // shown first
   CHECK_FALSE(repository::find_restore_point(w.repo, "rp", "before_chg_1"));
   CHECK(s.in_wal("before_chg_1", from) == 0);
@@ -125,6 +136,10 @@ TEST_CASE("a Restore with before.restore_point marks the moment first, and the n
   CHECK_FALSE(point->lsn.empty());
   CHECK(point->created_at.size() >= 20);
   CHECK(s.in_wal("before_chg_1", from) == 1);
+  // ... and in the policy's copy, so that a recovery reading from "offsite" finds the name
+  auto copied = repository::find_restore_point(offsite(), "rp", "before_chg_1");
+  REQUIRE(copied);
+  CHECK(copied->lsn == point->lsn);
 
   // The same name in another ticket: refused at plan and at apply, nothing touched.
   s.shop("INSERT INTO orders VALUES (99, 'must survive')");

@@ -21,6 +21,7 @@ Settings settings() {
   s.connections["prod"] = ConnectionSettings{"prod", "host=db", "", ""};
   s.connections["staging"] = ConnectionSettings{"staging", "host=staging", "", ""};
   s.repositories["local"] = RepositorySettings{"local", "/var/lib/pgrecover"};
+  s.repositories["offsite"] = RepositorySettings{"offsite", "/mnt/offsite"};
   return s;
 }
 
@@ -62,6 +63,20 @@ TEST_CASE("config: before.restore_point of a Restore into a physical policy's so
   CHECK(b.repository == "local");
   CHECK(b.cluster == "main");
   CHECK(b.recorded());
+  CHECK(b.copies.empty());
+}
+
+TEST_CASE("config: before.restore_point of a policy with copies is recorded in every copy", "[config][restore-point]") {
+  std::string yaml = restore_into("prod", "{restore_point: before_chg_1}");
+  auto at = yaml.find("repository: local, cluster: main");
+  REQUIRE(at != std::string::npos);
+  yaml.replace(at, std::string("repository: local").size(), "repositories: [local, offsite]");
+  auto r = check(yaml);
+  for (const auto& p : r.problems) UNSCOPED_INFO(p.str());
+  REQUIRE(r.ok());
+  const auto& b = r.documents.find_restore("chg-1")->spec.before;
+  CHECK(b.repository == "local");
+  CHECK(b.copies == std::vector<std::string>{"offsite"});
 }
 
 TEST_CASE("config: before.restore_point of a Restore into another server is made on the target and not recorded", "[config][restore-point]") {
@@ -150,7 +165,14 @@ TEST_CASE("planner: the restore-point step comes first and every root step waits
   CHECK(plan.steps[3].depends_on == std::vector<std::string>{"database:shop"});
   CHECK(plan.params.at(R::name) == "before_chg_1");
   CHECK(plan.params.at(R::cluster) == "main");
+  CHECK(plan.params.at(R::copies).empty());
   CHECK(plan.warnings.empty());
+
+  before.copies = {"offsite", "tape"};
+  auto with_copies = two_roots();
+  planner::add_restore_point_step(with_copies, f);
+  CHECK(with_copies.params.at(R::copies) == R"(["offsite","tape"])");
+  CHECK(with_copies.steps[0].reason.find("(and in the policy's copies \"offsite\", \"tape\")") != std::string::npos);
 }
 
 TEST_CASE("planner: a restore point name already recorded is refused, naming it", "[planner][restore-point]") {
