@@ -102,20 +102,9 @@ executor::ApplyResult apply_live_restore_plan(const model::Plan& given, const co
     fail(ErrorKind::stale_plan, fmt::format("plan is stale: the schema of the {} changed since the plan was made", src.display()),
          "plan again and review the new plan");
   }
-  if (folder.resumed() && !folder.journal().records().empty()) {
-    // Killed before the database was created: nothing was loaded, there is nothing to empty.
-    auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover apply");
-    bool exists = admin.exec("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", {plan.target.database}).rows() > 0;
-    pg::Connection target = exists ? pg::Connection::open(t.target_conninfo, "pgrecover apply") : pg::Connection();
-    auto r = executor::prepare_live_resume(plan, folder.journal(), archive->toc(), target, src.allow_mixed || !exists);
-    log::warn("{}", executor::live_resume_note(src.allow_mixed));
-    if (src.allow_mixed && !r.kept.empty()) {
-      log::warn("the result mixes two moments of the source: {} table(s) keep the rows of the interrupted apply's snapshot, "
-                "{} are loaded from snapshot {}", r.kept.size(), r.reloaded.size(), snapshot.id());
-    } else if (!src.allow_mixed) {
-      log::info("strict resume: {} table(s) emptied and reloaded from snapshot {}, {} foreign key(s) dropped to be "
-                "added again, {} step record(s) voided", r.reloaded.size(), snapshot.id(), r.foreign_keys_dropped, r.voided);
-    }
+  if (folder.resumed()) {
+    executor::resume_live_clone(plan, folder.journal(), archive->toc(), t.admin_conninfo, t.target_conninfo, src.allow_mixed,
+                                snapshot.id());
   }
   auto result = run_restore(folder, t, *archive, dump, settings, options);
   snapshot.session().exec("COMMIT");  // read-only: ends the snapshot, nothing written
