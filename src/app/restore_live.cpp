@@ -16,6 +16,7 @@
 #include "executor/live_resume.hpp"
 #include "executor/target_lock.hpp"
 #include "pg/pg.hpp"
+#include "pg/read_only.hpp"
 #include "planner/restore_planner.hpp"
 #include "sources/live_source.hpp"
 #include "util/error.hpp"
@@ -49,7 +50,7 @@ model::Plan plan_live_restore_document(const config::Restore& doc, const config:
   const auto& live = doc.spec.live;
   sources::LiveSource src = sources::live_source(live.source, live.database, live.allow_mixed, settings);
   TargetAccess t = resolve_target(doc.spec.to, doc.spec.database, settings);
-  auto source = executor::open_source_session(src.conninfo, "pgrecover plan");
+  auto source = pg::open_read_only(src.conninfo, "pgrecover plan");
   auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover plan");
   catalog::refuse_clone_onto_source(source, admin, src.database, doc.spec.database);
   auto tables = catalog::read_source_tables(source);
@@ -68,6 +69,11 @@ model::Plan plan_live_restore_document(const config::Restore& doc, const config:
   in.document = &doc;
   in.toc = &archive->toc();
   in.source = src.display();
+  in.roles_outside_toc = catalog::large_object_roles(source);
+  add_globals(sources::live_globals(source, src.database), in);
+  in.globals_origin = "the source server's roles";
+  in.globals_live = true;
+  in.source_page_ranges = source.server_version() >= 140000;
   in.documents_fingerprint = fingerprint;
   model::Plan plan = plan_against_target(in, t, [&](pg::Connection& c) { return std::make_unique<LiveCounter>(source, c); });
   sources::record_live_source(src, plan);
