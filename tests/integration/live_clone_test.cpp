@@ -351,3 +351,37 @@ TEST_CASE("every session a clone opens on its source is read-only", "[live]") {
   refuses_writes(snapshot.session(), "coordinating session");
   CHECK(query(server(), f.source, "SELECT count(*) FROM pg_class WHERE relname = 'written_by_the_clone'") == "0\n");
 }
+
+namespace {
+// Every file under `dir` whose contents hold `needle`.
+std::vector<std::string> files_holding(const std::filesystem::path& dir, const std::string& needle) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    if (read_file(e.path()).find(needle) != std::string::npos) out.push_back(e.path().string());
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("roles: all brings every role of the source server, its password hash read at apply only", "[live]") {
+  auto& f = fx();
+  psql("postgres", "CREATE ROLE pw_user LOGIN PASSWORD 'correct horse battery' VALID UNTIL '2100-01-01'");
+  std::string doc = f.doc("clone-all", "clone_all", "  roles: all\n");
+  auto plan = f.w.pgrecover({"plan", doc});
+  INFO(plan.out << plan.err);
+  REQUIRE(plan.exit_code == 0);
+  CHECK(plan.out.find("role             pw_user") != std::string::npos);
+  CHECK(plan.out.find("with its password") != std::string::npos);
+  auto apply = f.w.pgrecover({"apply", doc, "--auto-approve"});
+  INFO(apply.out << apply.err);
+  REQUIRE(apply.exit_code == 0);
+  const std::string hash_sql = "SELECT rolpassword || ' ' || rolvaliduntil FROM pg_authid WHERE rolname = 'pw_user'";
+  std::string hash = query(server(), "postgres", hash_sql);
+  REQUIRE(hash.rfind("SCRAM-SHA-256$", 0) == 0);
+  CHECK(query(f.target, "postgres", hash_sql) == hash);
+  // The hash is in no plan, journal, log or report, nor in what the commands printed.
+  std::string secret = hash.substr(0, hash.find(' '));
+  CHECK(files_holding(f.w.base.path(), secret).empty());
+  CHECK((plan.out + plan.err + apply.out + apply.err).find(secret) == std::string::npos);
+}
