@@ -168,7 +168,7 @@ EXPECT_STATS=$(on_src q -d bench_src -c "$STATS_SQL")
 log "source database: $(on_src q -c "select pg_size_pretty(pg_database_size('bench_src'))"), $(grep -c '^table ' "$WORK/expect") tables, $EXPECT_STATS pg_stats rows"
 log ""
 
-A=() B=() C=() PEAK=0
+A=() B=() C=() PEAK=0 TIMES=()
 for i in $(seq 1 "$RUNS"); do
   on_src q -c CHECKPOINT; on_dst q -c CHECKPOINT
   printf '%s\n' "apiVersion: pgrecover/v1" "kind: Restore" "metadata: {name: live-$i}" "spec:" \
@@ -182,6 +182,12 @@ for i in $(seq 1 "$RUNS"); do
   check_db "clone_a_$i" "(a) pgrecover live clone, run $i" "$EXPECT_STATS"
   A+=("$el")
   rss=$(tail -n 1 "$WORK/rss"); if [ "$rss" -gt "$PEAK" ]; then PEAK=$rss; fi
+  # Where (a)'s time goes: when the last step of each kind ended, and the slowest steps.
+  phases=$(jq -r 'select(.event == "step-done") | "\(.kind) \(.elapsed_s)"' "$WORK/a-$i.out" |
+    awk '{ if (!($1 in end)) order[n++] = $1; end[$1] = $2 } END { for (i = 0; i < n; i++) printf "%s%s %.1f", (i ? ", " : ""), order[i], end[order[i]] }')
+  slowest=$(jq -r 'select(.event == "summary") | .slowest[:6][] | "\(.ms / 1000)s \(.kind) \(.object)"' "$WORK/a-$i.out" |
+    paste -sd ';' - | sed 's/;/; /g')
+  TIMES+=("run $i (a): last step of each kind ended at (s): $phases" "run $i (a): slowest steps: $slowest")
 
   on_src q -c CHECKPOINT; on_dst q -c CHECKPOINT
   on_dst createdb "clone_b_$i"
@@ -226,6 +232,8 @@ if [ ${#C[@]} -gt 0 ]; then
 fi
 log "ratio of medians: a/b = $(ratio "$ma" "$mb") (goal <= 0.75)${mc:+   a/c = $(ratio "$ma" "$mc") (goal <= 0.9)}"
 log "pgrecover peak RSS (GNU time, max over the runs): $((PEAK / 1024)) MB"
+log "where (a)'s time goes (from its --json events):"
+for l in "${TIMES[@]}"; do log "  $l"; done
 log "every clone matched the source: same tables, indexes, constraints, exact row counts; (a) and (b) have $EXPECT_STATS pg_stats rows like the source"
 log "equal: pg_dump -s and per-table row checksums of (a) and (b) of run 1 are identical"
 log "load average:  $(cut -d' ' -f1-3 /proc/loadavg) at the end"

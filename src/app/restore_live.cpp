@@ -16,6 +16,7 @@
 #include "executor/target_lock.hpp"
 #include "facts/restore_counters.hpp"
 #include "pg/pg.hpp"
+#include "pg/read_only.hpp"
 #include "planner/restore_planner.hpp"
 #include "sources/live_source.hpp"
 #include "util/error.hpp"
@@ -29,7 +30,7 @@ model::Plan plan_live_restore_document(const config::Restore& doc, const config:
   const auto& live = doc.spec.live;
   sources::LiveSource src = sources::live_source(live.source, live.database, live.allow_mixed, settings);
   TargetAccess t = resolve_target(doc.spec.to, doc.spec.database, settings);
-  auto source = executor::open_source_session(src.conninfo, "pgrecover plan");
+  auto source = pg::open_read_only(src.conninfo, "pgrecover plan");
   auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover plan");
   catalog::refuse_clone_onto_source(source, admin, src.database, doc.spec.database);
   auto tables = catalog::read_source_tables(source);
@@ -48,6 +49,11 @@ model::Plan plan_live_restore_document(const config::Restore& doc, const config:
   in.document = &doc;
   in.toc = &archive->toc();
   in.source = src.display();
+  in.roles_outside_toc = catalog::large_object_roles(source);
+  add_globals(sources::live_globals(source, src.database), in);
+  in.globals_origin = "the source server's roles";
+  in.globals_live = true;
+  in.source_page_ranges = source.server_version() >= 140000;
   in.documents_fingerprint = fingerprint;
   model::Plan plan = plan_against_target(in, t, [&](pg::Connection& c) { return facts::live_row_counter(source, c); });
   sources::record_live_source(src, plan);
@@ -82,20 +88,9 @@ executor::ApplyResult apply_live_restore_plan(const model::Plan& given, const co
     fail(ErrorKind::stale_plan, fmt::format("plan is stale: the schema of the {} changed since the plan was made", src.display()),
          "plan again and review the new plan");
   }
-  if (folder.resumed() && !folder.journal().records().empty()) {
-    // Killed before the database was created: nothing was loaded, there is nothing to empty.
-    auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover apply");
-    bool exists = admin.exec("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", {plan.target.database}).rows() > 0;
-    pg::Connection target = exists ? pg::Connection::open(t.target_conninfo, "pgrecover apply") : pg::Connection();
-    auto r = executor::prepare_live_resume(plan, folder.journal(), archive->toc(), target, src.allow_mixed || !exists);
-    log::warn("{}", executor::live_resume_note(src.allow_mixed));
-    if (src.allow_mixed && !r.kept.empty()) {
-      log::warn("the result mixes two moments of the source: {} table(s) keep the rows of the interrupted apply's snapshot, "
-                "{} are loaded from snapshot {}", r.kept.size(), r.reloaded.size(), snapshot.id());
-    } else if (!src.allow_mixed) {
-      log::info("strict resume: {} table(s) emptied and reloaded from snapshot {}, {} foreign key(s) dropped to be "
-                "added again, {} step record(s) voided", r.reloaded.size(), snapshot.id(), r.foreign_keys_dropped, r.voided);
-    }
+  if (folder.resumed()) {
+    executor::resume_live_clone(plan, folder.journal(), archive->toc(), t.admin_conninfo, t.target_conninfo, src.allow_mixed,
+                                snapshot.id());
   }
   auto result = run_restore(folder, t, *archive, dump, settings, options);
   snapshot.session().exec("COMMIT");  // read-only: ends the snapshot, nothing written

@@ -18,6 +18,11 @@ namespace pgr::archive {
 Archive::Archive(std::shared_ptr<const Files> files, Toc toc)
     : files_(std::move(files)), path_(files_->origin("")), toc_(std::move(toc)) {}
 
+std::unique_ptr<RowReader> Archive::open_data_pages(const TocEntry& e, std::int64_t, std::int64_t) const {
+  fail(ErrorKind::archive, fmt::format("the rows of {}.{} come in one stream: they cannot be read by page ranges",
+                                       e.namespace_, e.tag));
+}
+
 const TocEntry* Archive::find(int id) const {
   for (const auto& e : toc_.entries) {
     if (e.id == id) return &e;

@@ -75,11 +75,31 @@ class RowReader {
   virtual size_t read(char* buf, size_t cap) = 0;
 };
 
+// Who owns a large object, who may use it, and its comment, as a live source reads them from
+// pg_largeobject_metadata (an archive's large objects get theirs from their own BLOB, ACL and
+// COMMENT entries instead).
+struct LargeObjectGrant {
+  std::string grantor, grantee;  // role names; grantee "" is PUBLIC
+  std::string privilege;         // SELECT or UPDATE
+  bool grantable = false;
+  bool operator==(const LargeObjectGrant&) const = default;
+};
+struct LargeObjectMeta {
+  std::string owner;
+  bool acl_set = false;                  // lomacl is not NULL: the privileges are exactly `grants`
+  std::vector<LargeObjectGrant> grants;  // in the order of lomacl (aclexplode)
+  std::optional<std::string> comment;
+  bool operator==(const LargeObjectMeta&) const = default;
+};
+
 // A large object's contents, streamed.
 class BlobStream {
  public:
   virtual ~BlobStream() = default;
   virtual size_t read(char* buf, size_t cap) = 0;  // 0 at the end
+  // Its owner, privileges and comment when the source gives them with the contents (a live
+  // source); null when they come from other archive entries.
+  virtual const LargeObjectMeta* meta() const { return nullptr; }
 };
 
 // Where an archive's bytes are read from: a local path (local_files), or anything that can read
@@ -124,6 +144,11 @@ class Archive {
   // TABLE DATA (and SEQUENCE SET-less data entries with a COPY statement). Usable concurrently
   // from several threads, each with its own reader.
   virtual std::unique_ptr<RowReader> open_data(const TocEntry& e) const = 0;
+  // Tables whose rows can also be read by ranges of heap pages (a live source): the number of
+  // pages the table has, or -1 (an archive's rows come in one stream). open_data_pages reads the
+  // rows in pages [first, end); end < 0: to the end of the table, whatever its size then.
+  virtual std::int64_t data_pages(const TocEntry&) const { return -1; }
+  virtual std::unique_ptr<RowReader> open_data_pages(const TocEntry& e, std::int64_t first, std::int64_t end) const;
   // BLOBS / LARGE OBJECTS data entries: calls fn(oid, stream) for each large object in the
   // entry, in archive order. The stream is only valid during the call.
   virtual void for_each_blob(const TocEntry& e,

@@ -102,6 +102,17 @@ std::unique_ptr<RowReader> LiveArchive::open_data(const TocEntry& e) const {
   return data_->open(it->second);
 }
 
+std::int64_t LiveArchive::data_pages(const TocEntry& e) const {
+  auto it = tables_.find(e.id);
+  return it == tables_.end() || !data_ ? -1 : it->second.pages;
+}
+
+std::unique_ptr<RowReader> LiveArchive::open_data_pages(const TocEntry& e, std::int64_t first, std::int64_t end) const {
+  auto it = tables_.find(e.id);
+  if (it == tables_.end() || !data_ || it->second.pages < 0) return Archive::open_data_pages(e, first, end);
+  return data_->open_pages(it->second, first, end);
+}
+
 void LiveArchive::for_each_blob(const TocEntry& e, const std::function<void(std::uint32_t, BlobStream&)>& fn) const {
   if (e.id != blobs_id_) return dump_archive_->for_each_blob(e, fn);
   if (!data_) fail(ErrorKind::input, "large objects are not read while planning");

@@ -23,6 +23,7 @@ struct LiveTable {
   std::string oid, schema, name;
   std::vector<std::string> columns;  // COPY's column list, unquoted (generated columns left out)
   std::int64_t bytes = -1;           // heap size on the source, shown and used to split big tables
+  std::int64_t pages = -1;           // heap pages on the source (read by ranges when split)
 };
 
 // Streams a table's rows and the large objects from the source (executor/live_copy.hpp
@@ -31,6 +32,8 @@ class LiveData {
  public:
   virtual ~LiveData() = default;
   virtual std::unique_ptr<RowReader> open(const LiveTable& table) const = 0;
+  // The rows in heap pages [first, end) (end < 0: to the end), in the same snapshot.
+  virtual std::unique_ptr<RowReader> open_pages(const LiveTable& table, std::int64_t first, std::int64_t end) const = 0;
   // Every large object of the source, in oid order, as Archive::for_each_blob.
   virtual void for_each_blob(const std::function<void(std::uint32_t oid, BlobStream& data)>& fn) const = 0;
 };
@@ -43,6 +46,8 @@ class LiveArchive : public Archive {
                                            std::shared_ptr<const LiveData> data);
 
   std::unique_ptr<RowReader> open_data(const TocEntry& e) const override;
+  std::int64_t data_pages(const TocEntry& e) const override;
+  std::unique_ptr<RowReader> open_data_pages(const TocEntry& e, std::int64_t first, std::int64_t end) const override;
   void for_each_blob(const TocEntry& e,
                      const std::function<void(std::uint32_t, BlobStream&)>& fn) const override;
   // sha256 over what the plan depends on: every entry's id, kind, names, owner, definition and

@@ -11,7 +11,8 @@ namespace pgr::catalog {
 std::vector<SourceTable> read_source_tables(pg::Connection& c) {
   auto r = c.exec(
       "SELECT c.oid::text, n.nspname, c.relname, pg_catalog.pg_relation_size(c.oid), "
-      "pg_catalog.pg_total_relation_size(c.oid), c.reltuples::bigint "
+      "pg_catalog.pg_total_relation_size(c.oid), c.reltuples::bigint, "
+      "pg_catalog.pg_relation_size(c.oid) / pg_catalog.current_setting('block_size')::bigint "
       "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
       "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
       "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%' "
@@ -28,6 +29,7 @@ std::vector<SourceTable> read_source_tables(pg::Connection& c) {
     t.bytes = r.int64(i, 3);
     t.total_bytes = r.int64(i, 4);
     t.estimated_rows = r.int64(i, 5);
+    t.pages = r.int64(i, 6);
     by_oid[t.oid] = out.size();
     out.push_back(std::move(t));
   }
@@ -39,6 +41,18 @@ std::vector<SourceTable> read_source_tables(pg::Connection& c) {
     auto it = by_oid.find(cols.str(i, 0));
     if (it != by_oid.end()) out[it->second].columns.push_back(cols.str(i, 1));
   }
+  return out;
+}
+
+std::set<std::string> large_object_roles(pg::Connection& c) {
+  auto r = c.exec(
+      "SELECT pg_catalog.pg_get_userbyid(lomowner) FROM pg_catalog.pg_largeobject_metadata "
+      "UNION SELECT pg_catalog.pg_get_userbyid(a.grantee) FROM pg_catalog.pg_largeobject_metadata m, "
+      "pg_catalog.aclexplode(m.lomacl) a WHERE a.grantee <> 0 "
+      "UNION SELECT pg_catalog.pg_get_userbyid(a.grantor) FROM pg_catalog.pg_largeobject_metadata m, "
+      "pg_catalog.aclexplode(m.lomacl) a");
+  std::set<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out.insert(r.str(i, 0));
   return out;
 }
 

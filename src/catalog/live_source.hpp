@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@ struct SourceTable {
   std::string schema, name;
   std::vector<std::string> columns;  // in attnum order; stored generated columns excluded
   std::int64_t bytes = 0;        // pg_relation_size of the heap (what COPY reads)
+  std::int64_t pages = 0;        // its pages (bytes / block_size)
   std::int64_t total_bytes = 0;  // pg_total_relation_size (with indexes and TOAST)
   std::int64_t estimated_rows = -1;
   bool operator==(const SourceTable&) const = default;
@@ -25,6 +27,10 @@ struct SourceTable {
 // extension: the tables pg_dump writes a TABLE DATA entry for. Partitioned parents (p) hold no
 // rows of their own; foreign tables are not read (as pg_dump without --include-foreign-data).
 std::vector<SourceTable> read_source_tables(pg::Connection& c);
+
+// Every role a large object of the source names: owners, grantees and grantors of their ACLs
+// (the clone gives each large object its owner and privileges, so these roles must exist).
+std::set<std::string> large_object_roles(pg::Connection& c);
 
 // pg_control_system().system_identifier, or "" when the role may not call it.
 std::string system_identifier(pg::Connection& c);

@@ -1,5 +1,7 @@
 #include "engine/live_schema.hpp"
 
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 #include "instance/instance.hpp"
@@ -39,6 +41,11 @@ void dump_live_schema(const LiveSchemaDump& req, const std::filesystem::path& ou
   }
   p.argv.push_back("--dbname=" + src.conninfo);
   if (!src.password.empty()) p.env.push_back("PGPASSWORD=" + src.password);
+  // pg_dump reads in its own read-only transaction; its session is read-only from the start too,
+  // like every other session a clone opens on its source (the caller's PGOPTIONS kept).
+  const char* options = std::getenv("PGOPTIONS");
+  p.env.push_back(fmt::format("PGOPTIONS={}{}-c default_transaction_read_only=on", options ? options : "",
+                              options && *options ? " " : ""));
   p.cancel = req.cancel;
   p.new_process_group = true;
   ProcessResult r = run_process(p);

@@ -26,7 +26,8 @@ struct LiveSchemaDump {
 // quotes pg_dump takes every character literally, wildcards too).
 std::string exact_table_pattern(const std::string& schema, const std::string& table);
 
-// Runs pg_dump into `out` (0600). Throws Error(database) with pg_dump's message on failure.
+// Runs pg_dump into `out` (0600), its session read-only (PGOPTIONS=-c
+// default_transaction_read_only=on, besides pg_dump's own read-only transaction). Throws Error(database) with pg_dump's message on failure.
 void dump_live_schema(const LiveSchemaDump& req, const std::filesystem::path& out);
 
 }  // namespace pgr::engine

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "pg/read_only.hpp"
+#include "util/error.hpp"
 #include "util/fs.hpp"
 
 
@@ -77,7 +79,9 @@ class SourceRows : public archive::RowReader {
 // One large object, read with lo_get in slices (the session's transaction holds the snapshot).
 class SourceBlob : public archive::BlobStream {
  public:
-  SourceBlob(pg::Connection& c, std::string oid) : c_(c), oid_(std::move(oid)) {}
+  SourceBlob(pg::Connection& c, std::string oid, archive::LargeObjectMeta meta)
+      : c_(c), oid_(std::move(oid)), meta_(std::move(meta)) {}
+  const archive::LargeObjectMeta* meta() const override { return &meta_; }
   size_t read(char* buf, size_t cap) override {
     size_t n = 0;
     while (n < cap) {
@@ -108,6 +112,7 @@ class SourceBlob : public archive::BlobStream {
   }
   pg::Connection& c_;
   std::string oid_;
+  archive::LargeObjectMeta meta_;
   std::string slice_;
   size_t pos_ = 0;
   std::int64_t offset_ = 0;
@@ -116,11 +121,34 @@ class SourceBlob : public archive::BlobStream {
 
 }  // namespace
 
+std::vector<std::string> large_object_metadata_sql(std::uint32_t oid, const archive::LargeObjectMeta& meta, bool with_roles) {
+  std::vector<std::string> out;
+  if (with_roles && !meta.owner.empty()) {
+    out.push_back(fmt::format("ALTER LARGE OBJECT {} OWNER TO {}", oid, pg::quote_ident(meta.owner)));
+    if (meta.acl_set) {
+      out.push_back(fmt::format("REVOKE ALL ON LARGE OBJECT {} FROM PUBLIC", oid));
+      out.push_back(fmt::format("REVOKE ALL ON LARGE OBJECT {} FROM {}", oid, pg::quote_ident(meta.owner)));
+      for (const auto& g : meta.grants) {
+        if (g.privilege != "SELECT" && g.privilege != "UPDATE") {
+          fail(ErrorKind::database, fmt::format("large object {}: unknown privilege \"{}\" in its ACL", oid, g.privilege));
+        }
+        std::string grant = fmt::format("GRANT {} ON LARGE OBJECT {} TO {}{}", g.privilege, oid,
+                                        g.grantee.empty() ? "PUBLIC" : pg::quote_ident(g.grantee),
+                                        g.grantable ? " WITH GRANT OPTION" : "");
+        // A superuser's GRANT is recorded as made by the owner; another grantor grants itself.
+        bool as_other = !g.grantor.empty() && g.grantor != meta.owner;
+        if (as_other) out.push_back("SET ROLE " + pg::quote_ident(g.grantor));
+        out.push_back(std::move(grant));
+        if (as_other) out.push_back("RESET ROLE");
+      }
+    }
+  }
+  if (meta.comment) out.push_back(fmt::format("COMMENT ON LARGE OBJECT {} IS {}", oid, pg::quote_literal(*meta.comment)));
+  return out;
+}
+
 pg::Connection open_source_session(const std::string& conninfo, const std::string& application_name) {
-  auto c = pg::Connection::open(conninfo, application_name);
-  c.exec("SET default_transaction_read_only = on");
-  c.exec("SELECT pg_catalog.set_config('client_encoding', pg_catalog.current_setting('server_encoding'), false)");
-  return c;
+  return pg::open_read_only(conninfo, application_name);
 }
 
 SourceSnapshot SourceSnapshot::open(const std::string& conninfo, const std::string& application_name) {
@@ -137,27 +165,60 @@ SourceSnapshot SourceSnapshot::open(const std::string& conninfo, const std::stri
   return SourceSnapshot(std::move(c), std::move(id));
 }
 
-void SnapshotRows::for_each_blob(const std::function<void(std::uint32_t, archive::BlobStream&)>& fn) const {
+pg::Connection SnapshotRows::session() const {
   auto c = open_source_session(conninfo_, app_);
   c.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   if (!snapshot_.empty()) c.exec(fmt::format("SET TRANSACTION SNAPSHOT {}", pg::quote_literal(snapshot_)));
-  auto oids = c.exec("SELECT oid::text FROM pg_catalog.pg_largeobject_metadata ORDER BY oid");
+  return c;
+}
+
+void SnapshotRows::for_each_blob(const std::function<void(std::uint32_t, archive::BlobStream&)>& fn) const {
+  auto c = session();
+  auto oids = c.exec(
+      "SELECT oid::text, pg_catalog.pg_get_userbyid(lomowner), lomacl IS NOT NULL, "
+      "pg_catalog.obj_description(oid, 'pg_largeobject') FROM pg_catalog.pg_largeobject_metadata ORDER BY oid");
   for (int i = 0; i < oids.rows(); ++i) {
-    SourceBlob blob(c, oids.str(i, 0));
+    archive::LargeObjectMeta meta;
+    meta.owner = oids.str(i, 1);
+    meta.acl_set = oids.boolean(i, 2);
+    if (!oids.is_null(i, 3)) meta.comment = oids.str(i, 3);
+    if (meta.acl_set) {
+      auto g = c.exec(
+          "SELECT pg_catalog.pg_get_userbyid(a.grantor), CASE WHEN a.grantee = 0 THEN '' "
+          "ELSE pg_catalog.pg_get_userbyid(a.grantee) END, a.privilege_type, a.is_grantable "
+          "FROM pg_catalog.pg_largeobject_metadata m, pg_catalog.aclexplode(m.lomacl) WITH ORDINALITY a "
+          "WHERE m.oid = $1::oid ORDER BY a.ordinality",
+          {oids.str(i, 0)});
+      for (int j = 0; j < g.rows(); ++j) meta.grants.push_back({g.str(j, 0), g.str(j, 1), g.str(j, 2), g.boolean(j, 3)});
+    }
+    SourceBlob blob(c, oids.str(i, 0), std::move(meta));
     fn(static_cast<std::uint32_t>(std::stoul(oids.str(i, 0))), blob);
   }
   c.exec("COMMIT");
 }
 
 std::unique_ptr<archive::RowReader> SnapshotRows::open(const archive::LiveTable& t) const {
-  auto c = std::make_unique<pg::Connection>(open_source_session(conninfo_, app_));
-  c->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-  if (!snapshot_.empty()) c->exec(fmt::format("SET TRANSACTION SNAPSHOT {}", pg::quote_literal(snapshot_)));
-  c->exec(kReadSettings);
+  return open_pages(t, 0, -1);
+}
+
+std::string page_range_copy(const archive::LiveTable& t, std::int64_t first, std::int64_t end) {
   std::string cols;
   for (const auto& col : t.columns) cols += (cols.empty() ? "" : ", ") + pg::quote_ident(col);
-  std::string sql = fmt::format("COPY (SELECT {} FROM ONLY {}) TO STDOUT", cols, pg::qualified(t.schema, t.name));
-  return std::make_unique<SourceRows>(std::move(c), sql);
+  std::string sql = fmt::format("COPY (SELECT {} FROM ONLY {}", cols, pg::qualified(t.schema, t.name));
+  if (first > 0 || end >= 0) {
+    sql += " WHERE ";
+    if (first > 0) sql += fmt::format("ctid >= '({},0)'::pg_catalog.tid", first);
+    if (first > 0 && end >= 0) sql += " AND ";
+    if (end >= 0) sql += fmt::format("ctid < '({},0)'::pg_catalog.tid", end);
+  }
+  return sql + ") TO STDOUT";
+}
+
+std::unique_ptr<archive::RowReader> SnapshotRows::open_pages(const archive::LiveTable& t, std::int64_t first,
+                                                             std::int64_t end) const {
+  auto c = std::make_unique<pg::Connection>(session());
+  c->exec(kReadSettings);
+  return std::make_unique<SourceRows>(std::move(c), page_range_copy(t, first, end));
 }
 
 }  // namespace pgr::executor

@@ -26,6 +26,23 @@ bool checks_data(const std::string& kind) {
 
 }  // namespace
 
+void resume_live_clone(const model::Plan& plan, Journal& journal, const archive::Toc& toc, const std::string& admin_conninfo,
+                       const std::string& target_conninfo, bool allow_mixed, const std::string& snapshot) {
+  if (journal.records().empty()) return;
+  auto admin = pg::Connection::open(admin_conninfo, "pgrecover apply");
+  bool exists = admin.exec("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", {plan.target.database}).rows() > 0;
+  pg::Connection target = exists ? pg::Connection::open(target_conninfo, "pgrecover apply") : pg::Connection();
+  auto r = prepare_live_resume(plan, journal, toc, target, allow_mixed || !exists);
+  log::warn("{}", live_resume_note(allow_mixed));
+  if (allow_mixed && !r.kept.empty()) {
+    log::warn("the result mixes two moments of the source: {} table(s) keep the rows of the interrupted apply's snapshot, "
+              "{} are loaded from snapshot {}", r.kept.size(), r.reloaded.size(), snapshot);
+  } else if (!allow_mixed) {
+    log::info("strict resume: {} table(s) emptied and reloaded from snapshot {}, {} foreign key(s) dropped to be "
+              "added again, {} step record(s) voided", r.reloaded.size(), snapshot, r.foreign_keys_dropped, r.voided);
+  }
+}
+
 std::string live_resume_note(bool allow_mixed) {
   return allow_mixed
              ? "live source, consistent: allow-mixed: the snapshot of the interrupted apply died with it; the tables "

@@ -33,6 +33,13 @@ struct LiveResume {
 LiveResume prepare_live_resume(const model::Plan& plan, Journal& journal, const archive::Toc& toc,
                                pg::Connection& target, bool allow_mixed);
 
+// The resume of an apply: connects to the target (when its database exists: killed before it
+// was created, nothing was loaded and nothing is emptied), prepares the journal as above and
+// logs what it did and that the rows come from `snapshot`. Nothing to do for an apply that
+// starts fresh (`resumed` false, or no step recorded yet).
+void resume_live_clone(const model::Plan& plan, Journal& journal, const archive::Toc& toc, const std::string& admin_conninfo,
+                       const std::string& target_conninfo, bool allow_mixed, const std::string& snapshot);
+
 // What a resumed clone does, for the plan's warnings and the log.
 std::string live_resume_note(bool allow_mixed);
 

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "executor/live_copy.hpp"
 #include "executor/session_settings.hpp"
 #include "executor/split_load.hpp"
 #include "model/dag.hpp"
@@ -202,7 +203,8 @@ class RestoreWorker : public Worker {
     if (step.params.count("password")) {
       auto it = r_.config().role_passwords.find(step.object);
       if (it == r_.config().role_passwords.end()) {
-        fail(ErrorKind::input, fmt::format("role {}: the backup's globals no longer hold its password", step.object),
+        fail(ErrorKind::input, fmt::format("role {}: the {} no longer hold its password", step.object,
+                                           step.params.at("password") == "from-source" ? "live source's roles" : "backup's globals"),
                "plan again");
       }
       // Only the hash travels, as pg_dumpall -r writes it; the statement is never logged.
@@ -363,13 +365,21 @@ class RestoreWorker : public Worker {
     job.replica = step.params.count("replication_role") > 0;
     job.sessions = model::sessions_of(step);
     if (auto it = step.params.find("chunk_bytes"); it != step.params.end()) job.chunk_bytes = std::stoll(it->second);
-    auto reader = r_.archive().open_data(e);
     std::function<pg::Connection()> open = [this] {
       auto c = pg::Connection::open(r_.config().target_conninfo, r_.config().application_name);
       setup_session(c);
       return c;
     };
-    StepOutcome out = split_load(job, *reader, open, ctx, cancelled_);
+    StepOutcome out;
+    const std::int64_t pages = r_.archive().data_pages(e);
+    if (auto it = step.params.find("chunk_pages"); it != step.params.end() && pages >= 0) {
+      // A live source: the source is read by ranges of pages, in parallel, in its snapshot.
+      auto open_range = [&](std::int64_t first, std::int64_t end) { return r_.archive().open_data_pages(e, first, end); };
+      out = split_load_pages(job, pages, std::stoll(it->second), open_range, open, ctx, cancelled_);
+    } else {
+      auto reader = r_.archive().open_data(e);
+      out = split_load(job, *reader, open, ctx, cancelled_);
+    }
     r_.record_rows(step.id, out.rows);
     return out;
   }
@@ -406,6 +416,8 @@ class RestoreWorker : public Worker {
         ctx.progress->bytes += static_cast<std::int64_t>(n);
       }
       c.exec("SELECT pg_catalog.lo_close($1::int)", {fd});
+      if (const auto* meta = data.meta())  // a live source: owner, privileges and comment come along
+        for (const auto& sql : large_object_metadata_sql(oid, *meta, !r_.config().no_owner)) c.exec(sql);
       ++count;
     });
     commit(c);

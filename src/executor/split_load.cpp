@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -48,6 +49,11 @@ void resolve_committing(StepParts& parts, pg::Connection& c, StepContext& ctx) {
 }
 
 class Pipeline {
+  struct Work {
+    CopyChunk chunk;
+    PageRangeOpener open;  // set: the rows are streamed from the reader it opens
+  };
+
  public:
   Pipeline(const SplitLoad& job, const std::function<pg::Connection()>& open, StepContext& ctx,
            const std::atomic<bool>& cancelled)
@@ -58,12 +64,13 @@ class Pipeline {
   ~Pipeline() { close_and_join(); }
 
   // Hands a chunk to a session; blocks while every session is busy and one chunk already waits.
-  void push(CopyChunk chunk) {
+  // A chunk with `open` has no data: its rows are streamed from the reader it opens.
+  void push(CopyChunk chunk, PageRangeOpener open = nullptr) {
     grow();
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return queue_.empty() || error_; });
     if (error_) return;
-    queue_.push_back(std::move(chunk));
+    queue_.push_back({std::move(chunk), std::move(open)});
     cv_.notify_all();
   }
 
@@ -103,16 +110,16 @@ class Pipeline {
     try {
       pg::Connection c = open_();
       for (;;) {
-        CopyChunk chunk;
+        Work work;
         {
           std::unique_lock lock(mu_);
           cv_.wait(lock, [&] { return !queue_.empty() || closed_ || error_; });
           if (error_ || queue_.empty()) return;
-          chunk = std::move(queue_.front());
+          work = std::move(queue_.front());
           queue_.pop_front();
         }
         cv_.notify_all();
-        load(c, chunk);
+        load(c, work);
       }
     } catch (...) {
       std::lock_guard lock(mu_);
@@ -121,23 +128,39 @@ class Pipeline {
     }
   }
 
-  void load(pg::Connection& c, const CopyChunk& chunk) {
+  void load(pg::Connection& c, Work& work) {
+    CopyChunk& chunk = work.chunk;
     c.exec(job_.replica ? "BEGIN; SET LOCAL session_replication_role = replica" : "BEGIN");
     std::string xid = c.exec("SELECT pg_catalog.txid_current()::text").str(0, 0);
+    std::int64_t size = static_cast<std::int64_t>(chunk.data.size());
     {
       auto in = c.copy_in(job_.copy_sql);
-      for (std::size_t pos = 0; pos < chunk.data.size(); pos += kPiece) {
-        if (cancelled_ || failed()) {
-          in.abort("cancelled by pgrecover");
-          c.exec("ROLLBACK");
-          if (cancelled_) fail(ErrorKind::cancelled, "the split load was cancelled");
-          return;  // another session failed: its error is the one reported
+      auto stop = [&] {
+        in.abort("cancelled by pgrecover");
+        c.exec("ROLLBACK");
+        if (cancelled_) fail(ErrorKind::cancelled, "the split load was cancelled");
+      };
+      if (work.open) {  // streamed from its reader, 1 MiB at a time: memory stays bounded
+        auto reader = work.open();
+        std::string buf(kPiece, '\0');
+        size = 0;
+        for (;;) {
+          if (cancelled_ || failed()) return stop();  // another session failed: its error is reported
+          size_t n = reader->read(buf.data(), buf.size());
+          if (n == 0) break;
+          std::string_view piece(buf.data(), n);
+          in.put(piece);
+          chunk.rows += std::count(piece.begin(), piece.end(), '\n');
+          size += static_cast<std::int64_t>(n);
         }
-        in.put(std::string_view(chunk.data).substr(pos, kPiece));
+      } else {
+        for (std::size_t pos = 0; pos < chunk.data.size(); pos += kPiece) {
+          if (cancelled_ || failed()) return stop();  // another session failed: its error is reported
+          in.put(std::string_view(chunk.data).substr(pos, kPiece));
+        }
       }
       in.finish();
     }
-    auto size = static_cast<std::int64_t>(chunk.data.size());
     // Durable before COMMIT: a crash after the COMMIT is resolved with txid_status on resume.
     ctx_.journal_part({"part-commit", "", "", 0, chunk.rows, size, 0, fmt::format("{} xid {}", chunk.index, xid)}, true);
     c.exec("COMMIT");
@@ -157,7 +180,7 @@ class Pipeline {
   const std::atomic<bool>& cancelled_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<CopyChunk> queue_;
+  std::deque<Work> queue_;
   bool closed_ = false;
   std::exception_ptr error_;
   std::vector<std::thread> threads_;
@@ -167,6 +190,43 @@ class Pipeline {
 };
 
 }  // namespace
+
+StepOutcome split_load_pages(const SplitLoad& job, std::int64_t pages, std::int64_t chunk_pages,
+                             const std::function<std::unique_ptr<archive::RowReader>(std::int64_t, std::int64_t)>& open_range,
+                             const std::function<pg::Connection()>& open_session, StepContext& ctx,
+                             const std::atomic<bool>& cancelled) {
+  StepParts parts = ctx.parts;
+  if (!parts.committing.empty() || (parts.done.empty() && !job.truncate_sql.empty())) {
+    pg::Connection c = open_session();
+    resolve_committing(parts, c, ctx);
+    if (parts.done.empty() && !job.truncate_sql.empty()) c.exec(job.truncate_sql);
+  }
+  chunk_pages = std::max<std::int64_t>(1, chunk_pages);
+  const std::int64_t total = std::max<std::int64_t>(1, (pages + chunk_pages - 1) / chunk_pages);
+  std::int64_t skipped_rows = 0;
+  int skipped = 0;
+  Pipeline pipe(job, open_session, ctx, cancelled);
+  for (std::int64_t k = 0; k < total && !pipe.failed(); ++k) {
+    if (cancelled) fail(ErrorKind::cancelled, "the split load was cancelled");
+    // In the same snapshot, a chunk journaled as loaded holds exactly these pages' rows (a
+    // resumed clone reads from a new snapshot, and its resume resets the parts first).
+    if (auto d = parts.done.find(static_cast<int>(k)); d != parts.done.end()) {
+      skipped_rows += d->second;
+      ++skipped;
+      continue;
+    }
+    const std::int64_t first = k * chunk_pages, end = k + 1 == total ? -1 : first + chunk_pages;
+    CopyChunk chunk;
+    chunk.index = static_cast<int>(k);
+    chunk.offset = first;
+    pipe.push(std::move(chunk), [&open_range, first, end] { return open_range(first, end); });
+  }
+  pipe.finish();
+  StepOutcome out{skipped_rows + pipe.rows(), pipe.bytes(),
+                  fmt::format("{} ranges of {} pages read by up to {} sessions", total, chunk_pages, job.sessions)};
+  if (skipped) out.note += fmt::format(" ({} loaded by an earlier run)", skipped);
+  return out;
+}
 
 StepOutcome split_load(const SplitLoad& job, archive::RowReader& reader,
                        const std::function<pg::Connection()>& open_session, StepContext& ctx,

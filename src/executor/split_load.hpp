@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "archive/archive.hpp"
@@ -37,6 +38,20 @@ struct SplitLoad {
   std::int64_t chunk_bytes = 16 << 20;
   int sessions = 2;          // at most
 };
+
+// Opens the reader of one range of heap pages (a live source's table split by ctid).
+using PageRangeOpener = std::function<std::unique_ptr<archive::RowReader>()>;
+
+// The same load, where the rows come from a live source by ranges of heap pages instead of one
+// stream cut into chunks: chunk k is pages [k * chunk_pages, (k + 1) * chunk_pages) of the
+// `pages` the table has (the last one open-ended, so rows in pages added since are read too),
+// each read by its own COPY on the source in the snapshot (open_range(first, end), end -1: to
+// the end) and streamed into its own transaction on the target, journaled as split_load does.
+// So the source is read in parallel too, and no chunk is held in memory.
+StepOutcome split_load_pages(const SplitLoad& job, std::int64_t pages, std::int64_t chunk_pages,
+                             const std::function<std::unique_ptr<archive::RowReader>(std::int64_t, std::int64_t)>& open_range,
+                             const std::function<pg::Connection()>& open_session, StepContext& ctx,
+                             const std::atomic<bool>& cancelled);
 
 // Loads the table; returns its rows (all chunks, including those of earlier runs) and the bytes
 // this run sent. `open_session` opens a load session (with the restore's session settings).

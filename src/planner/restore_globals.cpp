@@ -313,9 +313,10 @@ std::vector<Step> role_steps(const RestoreInputs& in, const std::set<std::string
     auto def = in.role_definitions.find(r);
     if (def != in.role_definitions.end()) {
       s.params["sql"] = def->second;
-      s.reason = reason + "; created as in the backup's globals";
+      s.reason = reason + "; created as in " + in.globals_origin;
       if (all && in.roles_with_password.count(r)) {
-        s.params["password"] = "from-backup";  // the hash is read from the backup at apply
+        // the hash is read from the backup (or the live source) at apply
+        s.params["password"] = in.globals_live ? "from-source" : "from-backup";
         s.reason += ", with its password";
       }
     } else {
@@ -331,6 +332,7 @@ std::vector<Step> role_steps(const RestoreInputs& in, const std::set<std::string
 void Planner::add_roles() {
   if (doc_.spec.roles == config::RolesPolicy::no_owner) return;
   std::set<std::string> needed = database_roles();
+  needed.insert(in_.roles_outside_toc.begin(), in_.roles_outside_toc.end());
   for (const auto& e : toc_.entries)
     if (included_.count(e.id))
       for (const auto& r : roles_of(e)) needed.insert(r);

@@ -70,6 +70,15 @@ struct RestoreInputs {
     std::string owner, sql;
   };
   std::map<std::string, TablespaceDefinition> tablespace_definitions;
+  // Roles that restored objects outside the TOC name (a live source's large objects: owners,
+  // grantees and grantors), needed like the roles the TOC's entries name.
+  std::set<std::string> roles_outside_toc;
+  // Where role_definitions come from, as the plan's reasons say it.
+  std::string globals_origin = "the backup's globals";
+  bool globals_live = false;
+  // The source reads a table's rows by ranges of heap pages (a live source on PostgreSQL 14 or
+  // later: TID range scans): split tables are split on the source side too ("chunk_pages").
+  bool source_page_ranges = false;  // from a live source's server: passwords are read from it at apply
   std::string globals_backup;      // POLICY/ID of the backup whose manifest holds those globals (empty: none)
   std::string globals_repository;  // the repository that backup is in
   // Exact row counts per "schema.table" from a backup manifest (empty: unknown).

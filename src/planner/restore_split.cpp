@@ -2,7 +2,8 @@
 // whose stored data is larger than the threshold, loaded into itself (not through a partition
 // root), when the restore has more than one job and no single transaction. The step says so in
 // its reason and carries what the runner needs: "sessions" (at most) and "chunk_bytes" (the size
-// of the chunks of whole rows, fixed in the plan so that a resumed apply cuts the same chunks).
+// of the chunks of whole rows, fixed in the plan so that a resumed apply cuts the same chunks;
+// from a live source that reads by page ranges, "chunk_pages": the heap pages of each chunk).
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -40,7 +41,7 @@ void Planner::plan_splits() {
   const std::int64_t threshold = doc_.spec.split_tables_larger_than;
   const int jobs = doc_.spec.jobs;
   if (threshold <= 0 || jobs < 2 || doc_.spec.single_transaction) return;
-  constexpr std::int64_t kMinChunk = std::int64_t{1} << 20, kMaxChunk = std::int64_t{16} << 20;
+  constexpr std::int64_t kMinChunk = std::int64_t{1} << 20, kMaxChunk = std::int64_t{16} << 20, kHeapPage = 8192;
   for (auto& s : steps_) {
     if (s.kind != "table-data" || s.action == Action::no_op || !s.toc_id) continue;
     const TocEntry* e = idx_.by_id(s.toc_id);
@@ -53,6 +54,17 @@ void Planner::plan_splits() {
     const std::int64_t chunk = std::clamp(e->data.bytes / (4 * sessions), kMinChunk, kMaxChunk);
     s.params["sessions"] = std::to_string(sessions);
     s.params["chunk_bytes"] = std::to_string(chunk);
+    if (in_.source_page_ranges) {
+      // A live source: each chunk is a range of the table's heap pages (8 kB each by default),
+      // read by its own COPY on the source in the snapshot, so the source is read in parallel too.
+      const std::int64_t pages = std::max<std::int64_t>(1, chunk / kHeapPage);
+      s.params["chunk_pages"] = std::to_string(pages);
+      s.reason += fmt::format("; split across {} sessions: data {} > split_tables_larger_than {} (the source read by "
+                              "ranges of {} heap pages by ctid, each its own COPY in the snapshot and its own "
+                              "transaction, without COPY FREEZE)",
+                              sessions, human_size(e->data.bytes), human_size(threshold), pages);
+      continue;
+    }
     s.reason += fmt::format("; split across {} sessions: data {} > split_tables_larger_than {} (chunks of {} of "
                             "rows, each its own transaction, without COPY FREEZE)",
                             sessions, human_size(e->data.bytes), human_size(threshold), human_size(chunk));

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/globals.hpp"
 #include "pg/pg.hpp"
 #include "util/error.hpp"
 
@@ -16,6 +17,13 @@ constexpr const char* kLiveDatabase = "source_live_database";
 constexpr const char* kLiveConsistent = "source_live_consistent";
 
 }  // namespace
+
+RestoreSource live_globals(pg::Connection& source, const std::string& database) {
+  RestoreSource out;
+  out.globals = engine::capture_globals(source, database);
+  out.role_definitions = engine::role_definitions(*out.globals);
+  return out;
+}
 
 std::string LiveSource::display() const {
   return fmt::format("live database \"{}\" on {}", database,
@@ -55,7 +63,7 @@ bool is_live_plan(const model::Plan& plan) { return plan.params.count(kSourceLiv
 
 std::vector<archive::LiveTable> live_tables(const std::vector<catalog::SourceTable>& tables) {
   std::vector<archive::LiveTable> out;
-  for (const auto& t : tables) out.push_back({t.oid, t.schema, t.name, t.columns, t.bytes});
+  for (const auto& t : tables) out.push_back({t.oid, t.schema, t.name, t.columns, t.bytes, t.pages});
   return out;
 }
 

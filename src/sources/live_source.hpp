@@ -12,6 +12,8 @@
 #include "config/documents.hpp"
 #include "config/settings.hpp"
 #include "model/plan.hpp"
+#include "pg/pg.hpp"
+#include "sources/restore_source.hpp"
 
 namespace pgr::sources {
 
@@ -30,6 +32,12 @@ void record_live_source(const LiveSource& src, model::Plan& plan);
 bool is_live_plan(const model::Plan& plan);
 // The source as a plan recorded it; throws Error(input) for a connection not in the settings.
 LiveSource live_source_of(const model::Plan& plan, const config::Settings& settings);
+
+// The source server's globals as a restore source carries a backup's (role definitions with
+// their attributes, settings and memberships; tablespaces), read like a backup takes them
+// (engine::capture_globals) through `source`, a read-only session: password hashes only when the
+// source role may read pg_authid, and never into a plan (role_passwords reads them at apply).
+RestoreSource live_globals(pg::Connection& source, const std::string& database);
 
 std::vector<archive::LiveTable> live_tables(const std::vector<catalog::SourceTable>& tables);
 std::vector<std::pair<std::string, std::string>> table_names(const std::vector<catalog::SourceTable>& tables);

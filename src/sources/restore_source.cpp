@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "engine/globals.hpp"
+#include "pg/read_only.hpp"
+#include "sources/live_source.hpp"
 #include "repository/archive_source.hpp"
 #include "sources/repositories.hpp"
 #include "util/error.hpp"
@@ -49,6 +51,13 @@ std::map<std::string, std::string> role_passwords(const model::Plan& plan, const
   bool wanted = false;
   for (const auto& s : plan.steps)
     if (s.kind == "role" && s.params.count("password")) wanted = true;
+  if (wanted && is_live_plan(plan)) {  // a live clone: from the source server, read-only
+    LiveSource src = live_source_of(plan, settings);
+    auto c = pg::open_read_only(src.conninfo, fmt::format("pgrecover apply {} roles", plan.id));
+    for (const auto& r : engine::capture_globals(c, src.database).roles)
+      if (r.password && !r.password->empty()) out[r.name] = *r.password;
+    return out;
+  }
   auto backup = plan.params.find("globals_backup");
   auto repo_name = plan.params.find("globals_repository");
   if (!wanted || backup == plan.params.end() || backup->second.empty() || repo_name == plan.params.end()) return out;

@@ -1,10 +1,10 @@
 // Live clones (spec.from.live) between two real servers: the harness's server is the source, a
 // second instance the target. A database with awkward names, partitions, inheritance, a foreign
-// key cycle, identity and generated columns, row-level security, large objects and a
-// materialized view is cloned while the source takes writes (the apply is held right after its
+// key cycle, identity and generated columns, row-level security, large objects (with an owner,
+// privileges and a comment) and a materialized view is cloned while the source takes writes (the apply is held right after its
 // snapshot is exported, through PGRECOVER_TEST_LIVE_PAUSE): the target equals the source at the
 // snapshot, schema (pg_dump -s) and data, and none of the writes made during the clone are in
-// it. A clone onto its own source is refused; a clone killed in the middle of a split table
+// it. Every session a clone opens on the source refuses writes. A clone onto its own source is refused; a clone killed in the middle of a split table
 // resumes (consistent: strict) and ends equal to the source at the new snapshot.
 #include <catch2/catch.hpp>
 
@@ -16,6 +16,8 @@
 
 #include <fmt/format.h>
 
+#include "executor/live_copy.hpp"
+#include "pg/pg.hpp"
 #include "support/harness.hpp"
 #include "util/fs.hpp"
 
@@ -33,6 +35,29 @@ std::string large_objects_of(const instance::Instance& inst, const std::string& 
   auto r = inst.run_client({"psql", "-X", "-At", "-d", db, "-c",
                             "SELECT string_agg(oid || ':' || md5(lo_get(oid)), ',' ORDER BY oid) FROM pg_largeobject_metadata"});
   must(r, "large objects of " + db);
+  return r.out;
+}
+
+// Large objects' owners, privileges and comments (what pg_dump's BLOB, ACL and COMMENT entries
+// carry).
+std::string large_object_rights_of(const instance::Instance& inst, const std::string& db) {
+  auto r = inst.run_client({"psql", "-X", "-At", "-d", db, "-c",
+                            "SELECT string_agg(oid || ':' || pg_get_userbyid(lomowner) || ':' || coalesce(lomacl::text, '-') "
+                            "|| ':' || coalesce(obj_description(oid, 'pg_largeobject'), '-'), ',' ORDER BY oid) "
+                            "FROM pg_largeobject_metadata"});
+  must(r, "large object rights of " + db);
+  return r.out;
+}
+
+// The roles the clone needs (owners, grantees, policy roles, large objects' roles) with their
+// attributes and memberships.
+std::string roles_of(const instance::Instance& inst) {
+  auto r = inst.run_client({"psql", "-X", "-At", "-d", "postgres", "-c",
+                            "SELECT string_agg(rolname || ':' || rolcanlogin || rolcreatedb || rolconnlimit || ':' || "
+                            "coalesce((SELECT string_agg(pg_get_userbyid(roleid), '+' ORDER BY 1) FROM pg_auth_members "
+                            "WHERE member = r.oid), ''), ',' ORDER BY rolname) FROM pg_roles r WHERE rolname IN "
+                            "('Clone Owner', 'policy reader', 'granted_only', 'LO Owner', 'lo reader')"});
+  must(r, "roles");
   return r.out;
 }
 
@@ -75,9 +100,22 @@ constexpr const char* kSchema = R"(
   CREATE TABLE secret (id int PRIMARY KEY, owner_name text, body text);
   ALTER TABLE secret ENABLE ROW LEVEL SECURITY;
   CREATE POLICY own_rows ON secret USING (owner_name = current_user);
+  CREATE ROLE "Clone Owner" LOGIN CREATEDB CONNECTION LIMIT 7;
+  CREATE ROLE "policy reader";
+  CREATE ROLE granted_only LOGIN IN ROLE "policy reader";
+  ALTER TABLE secret OWNER TO "Clone Owner";
+  CREATE POLICY readers ON secret FOR SELECT TO "policy reader" USING (true);
+  GRANT SELECT ON a TO granted_only;
   INSERT INTO secret SELECT g, 'u' || (g % 3), 'body ' || g FROM generate_series(1, 30) g;
   SELECT lo_from_bytea(0, convert_to(repeat('large object ', 5000), 'UTF8'));
   SELECT lo_from_bytea(0, '\x00ff00ff'::bytea);
+  CREATE ROLE "LO Owner";
+  CREATE ROLE "lo reader";
+  DO $$ DECLARE o oid := lo_from_bytea(0, 'owned, granted, commented'); BEGIN
+    EXECUTE format('ALTER LARGE OBJECT %s OWNER TO "LO Owner"', o);
+    EXECUTE format('GRANT SELECT, UPDATE ON LARGE OBJECT %s TO "lo reader" WITH GRANT OPTION', o);
+    EXECUTE format('COMMENT ON LARGE OBJECT %s IS %L', o, 'a large object''s comment');
+  END $$;
   CREATE MATERIALIZED VIEW measure_totals AS SELECT date_trunc('month', at) AS month, sum(v) AS total FROM measures GROUP BY 1;
   CREATE SEQUENCE tickets START 100;
   SELECT nextval('tickets'), nextval('tickets');
@@ -136,10 +174,18 @@ TEST_CASE("a live clone equals the source at its snapshot, whatever is written d
   REQUIRE(plan.exit_code == 2);
   CHECK(plan.out.find("live database \"live_src\"") != std::string::npos);
   CHECK(plan.out.find("table-data       Mixed Case.we\"ird.name") != std::string::npos);
+  // The target is a fresh server: the roles the objects name are created as on the source.
+  CHECK(plan.out.find("role             Clone Owner") != std::string::npos);
+  CHECK(plan.out.find("role             granted_only") != std::string::npos);
+  CHECK(plan.out.find("will be created NOLOGIN") == std::string::npos);
 
   std::string schema_before = schema_of(server(), f.source);
   std::string data_before = data_of(server(), f.source);
   std::string large_objects_before = large_objects_of(server(), f.source);
+  std::string rights_before = large_object_rights_of(server(), f.source);
+  INFO(rights_before);
+  REQUIRE(rights_before.find(":LO Owner:{") != std::string::npos);
+  REQUIRE(rights_before.find("lo reader\\\"=r*w*/") != std::string::npos);
   auto pause = f.w.folder("pause");
   ProcessResult apply;
   std::thread t([&] {
@@ -156,9 +202,12 @@ TEST_CASE("a live clone equals the source at its snapshot, whatever is written d
   REQUIRE(apply.exit_code == 0);
   // The writes are on the source and not in the clone.
   REQUIRE(data_of(server(), f.source) != data_before);
-  CHECK(schema_of(f.target, "clone_one") == schema_before);
+  CHECK(roles_of(f.target) == roles_of(server()));
+  CHECK(roles_of(server()).find("Clone Owner:truetrue7:") != std::string::npos);
+  CHECK(schema_of(f.target, "clone_one") == schema_before);  // owners, grants and policies too
   CHECK(data_of(f.target, "clone_one") == data_before);
   CHECK(large_objects_of(f.target, "clone_one") == large_objects_before);
+  CHECK(large_object_rights_of(f.target, "clone_one") == rights_before);
   CHECK(query(f.target, "clone_one", "SELECT last_value >= 101 FROM tickets") == "t\n");
   CHECK(query(f.target, "clone_one", "SELECT count(*) FROM \"Mixed Case\".\"we\"\"ird.name\" WHERE \"Col Name\" LIKE 'written%'") == "0\n");
   // Identity and generated columns work on the clone; the materialized view is populated; the
@@ -168,6 +217,35 @@ TEST_CASE("a live clone equals the source at its snapshot, whatever is written d
               "SELECT id > 300 AND doubled = 2 * id FROM n") == "t\n");
   CHECK(query(f.target, "clone_one", "SELECT count(*) FROM measure_totals") != "0\n");
   CHECK(query(f.target, "clone_one", "SELECT relrowsecurity FROM pg_class WHERE relname = 'secret'") == "t\n");
+  psql(f.source, "DELETE FROM big WHERE v = 'late'; DELETE FROM \"Mixed Case\".\"we\"\"ird.name\" WHERE \"Col Name\" LIKE 'written%'");
+}
+
+TEST_CASE("a big table is read from the source by ranges of pages, all in the snapshot", "[live]") {
+  auto& f = fx();
+  std::string doc = f.doc("clone-ranges", "clone_ranges", "  split_tables_larger_than: 256kB\n");
+  auto plan = f.w.pgrecover({"plan", doc, "--detailed-exitcode", "--json"});
+  INFO(plan.out << plan.err);
+  REQUIRE(plan.exit_code == 2);
+  CHECK(plan.out.find("heap pages by ctid, each its own COPY in the snapshot") != std::string::npos);
+  std::string data_before = data_of(server(), f.source);
+  auto pause = f.w.folder("pause-ranges");
+  ProcessResult apply;
+  std::thread t([&] {
+    apply = f.w.pgrecover({"apply", doc, "--auto-approve"}, {"PGRECOVER_TEST_LIVE_PAUSE=" + pause.string()});
+  });
+  for (int i = 0; i < 600 && !std::filesystem::exists(pause / "snapshot"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  bool paused = std::filesystem::exists(pause / "snapshot");
+  // New rows land in pages after the last range's start: the open-ended range must not see them.
+  if (paused) psql(f.source, kWrites);
+  write_file_atomic(pause / "go", "");
+  t.join();
+  INFO(apply.out << apply.err);
+  REQUIRE(paused);
+  REQUIRE(apply.exit_code == 0);
+  CHECK((apply.out + apply.err).find("ranges of") != std::string::npos);
+  REQUIRE(data_of(server(), f.source) != data_before);
+  CHECK(data_of(f.target, "clone_ranges") == data_before);
   psql(f.source, "DELETE FROM big WHERE v = 'late'; DELETE FROM \"Mixed Case\".\"we\"\"ird.name\" WHERE \"Col Name\" LIKE 'written%'");
 }
 
@@ -197,6 +275,7 @@ TEST_CASE("a killed clone resumes from a new snapshot and ends equal to the sour
   CHECK(schema_of(f.target, "clone_killed") == schema_of(server(), f.source));
   CHECK(data_of(f.target, "clone_killed") == data_of(server(), f.source));
   CHECK(large_objects_of(f.target, "clone_killed") == large_objects_of(server(), f.source));
+  CHECK(large_object_rights_of(f.target, "clone_killed") == large_object_rights_of(server(), f.source));
   CHECK(sequences_of(f.target, "clone_killed") == sequences_of(server(), f.source));
 }
 
@@ -247,4 +326,62 @@ spec:
   for (const auto& [table, sum] : clone) mixed = mixed || (sum != after.at(table));
   if (mixed) CHECK(resumed.err.find("mixes two moments") != std::string::npos);
 
+}
+
+TEST_CASE("every session a clone opens on its source is read-only", "[live]") {
+  auto& f = fx();
+  std::string conninfo = test::server_conninfo(f.source);
+  auto refuses_writes = [](pg::Connection& c, const std::string& which) {
+    INFO(which);
+    try {
+      c.exec("CREATE TABLE written_by_the_clone (id int)");
+      FAIL("a write went through the " + which);
+    } catch (const pg::DbError& e) {
+      CHECK(e.sqlstate() == "25006");  // read_only_sql_transaction
+    }
+  };
+  // Planning (the source's tables, counts, large object roles) and the apply's coordinating
+  // session, its workers (rows and large objects) and its row counts all come from these.
+  auto plain = executor::open_source_session(conninfo, "read-only test");
+  refuses_writes(plain, "planning session");
+  auto snapshot = executor::SourceSnapshot::open(conninfo, "read-only test");
+  executor::SnapshotRows rows(conninfo, snapshot.id(), "read-only test");
+  auto worker = rows.session();
+  refuses_writes(worker, "worker session");
+  refuses_writes(snapshot.session(), "coordinating session");
+  CHECK(query(server(), f.source, "SELECT count(*) FROM pg_class WHERE relname = 'written_by_the_clone'") == "0\n");
+}
+
+namespace {
+// Every file under `dir` whose contents hold `needle`.
+std::vector<std::string> files_holding(const std::filesystem::path& dir, const std::string& needle) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    if (read_file(e.path()).find(needle) != std::string::npos) out.push_back(e.path().string());
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("roles: all brings every role of the source server, its password hash read at apply only", "[live]") {
+  auto& f = fx();
+  psql("postgres", "CREATE ROLE pw_user LOGIN PASSWORD 'correct horse battery' VALID UNTIL '2100-01-01'");
+  std::string doc = f.doc("clone-all", "clone_all", "  roles: all\n");
+  auto plan = f.w.pgrecover({"plan", doc});
+  INFO(plan.out << plan.err);
+  REQUIRE(plan.exit_code == 0);
+  CHECK(plan.out.find("role             pw_user") != std::string::npos);
+  CHECK(plan.out.find("with its password") != std::string::npos);
+  auto apply = f.w.pgrecover({"apply", doc, "--auto-approve"});
+  INFO(apply.out << apply.err);
+  REQUIRE(apply.exit_code == 0);
+  const std::string hash_sql = "SELECT rolpassword || ' ' || rolvaliduntil FROM pg_authid WHERE rolname = 'pw_user'";
+  std::string hash = query(server(), "postgres", hash_sql);
+  REQUIRE(hash.rfind("SCRAM-SHA-256$", 0) == 0);
+  CHECK(query(f.target, "postgres", hash_sql) == hash);
+  // The hash is in no plan, journal, log or report, nor in what the commands printed.
+  std::string secret = hash.substr(0, hash.find(' '));
+  CHECK(files_holding(f.w.base.path(), secret).empty());
+  CHECK((plan.out + plan.err + apply.out + apply.err).find(secret) == std::string::npos);
 }

@@ -1,7 +1,8 @@
 // Live restore sources (spec.from.live) without a server: the document fields, the TABLE DATA
 // entries made for the source's tables, the schema fingerprint that ignores sequence values, the
 // plan made from such a TOC (big tables split), pg_dump's exact patterns and the foreign key
-// names a strict resume drops.
+// names a strict resume drops, and the statements that give a cloned large object its owner,
+// privileges and comment.
 #include <catch2/catch.hpp>
 
 #include <map>
@@ -10,6 +11,7 @@
 #include "config/documents.hpp"
 #include "config/settings.hpp"
 #include "engine/live_schema.hpp"
+#include "executor/live_copy.hpp"
 #include "executor/live_resume.hpp"
 #include "planner/restore_planner.hpp"
 #include "util/fs.hpp"
@@ -131,6 +133,31 @@ TEST_CASE("live: the restore planner loads every source table and splits the big
   CHECK(by_id.count("sequence-set:public.s"));
   CHECK(plan.source == in.source);
   CHECK(plan.fingerprints.at("archive") == toc.checksum);
+  // Without TID range scans on the source the rows come in one stream, cut on the target side.
+  CHECK_FALSE(by_id.at("table-data:public.part1")->params.count("chunk_pages"));
+
+  // A source that reads by page ranges: the split table is split on the source side too, and
+  // the plan says so; each range is the chunk size in 8 kB pages.
+  in.source_page_ranges = true;
+  auto ranged = planner::plan_restore(in);
+  for (const auto& s : ranged.steps) {
+    if (s.id != "table-data:public.part1") continue;
+    INFO(s.reason);
+    REQUIRE(s.params.count("chunk_pages"));
+    CHECK(std::stoll(s.params.at("chunk_pages")) * 8192 == std::stoll(s.params.at("chunk_bytes")));
+    CHECK(s.reason.find("ranges of " + s.params.at("chunk_pages") + " heap pages by ctid") != std::string::npos);
+  }
+}
+
+TEST_CASE("live: a page range is read with a TID range condition, identifiers quoted", "[live]") {
+  archive::LiveTable t{"1", "Odd \"S\"", "we.ird", {"id", "Col \"x\""}, 1 << 20, 128};
+  CHECK(executor::page_range_copy(t, 0, -1) == "COPY (SELECT \"id\", \"Col \"\"x\"\"\" FROM ONLY \"Odd \"\"S\"\"\".\"we.ird\") TO STDOUT");
+  CHECK(executor::page_range_copy(t, 0, 64) ==
+        "COPY (SELECT \"id\", \"Col \"\"x\"\"\" FROM ONLY \"Odd \"\"S\"\"\".\"we.ird\" WHERE ctid < '(64,0)'::pg_catalog.tid) TO STDOUT");
+  CHECK(executor::page_range_copy(t, 64, 128).find("WHERE ctid >= '(64,0)'::pg_catalog.tid AND ctid < '(128,0)'::pg_catalog.tid) TO STDOUT") !=
+        std::string::npos);
+  // The last range is open-ended: rows in pages added after the sizes were read are not lost.
+  CHECK(executor::page_range_copy(t, 128, -1).find("WHERE ctid >= '(128,0)'::pg_catalog.tid) TO STDOUT") != std::string::npos);
 }
 
 TEST_CASE("live: pg_dump patterns name one table exactly, wildcards and quotes included", "[live]") {
@@ -236,4 +263,37 @@ TEST_CASE("live: an allow-mixed resume keeps finished loads and forgets the chun
   // and so after reopening (the records are in the file)
   auto reopened = executor::Journal::open(dir.path(), plan.id);
   CHECK_FALSE(reopened.parts().count(cut));
+}
+
+TEST_CASE("a cloned large object gets the owner, privileges and comment of the source, quoted", "[live]") {
+  archive::LargeObjectMeta m;
+  m.owner = "LO \"Owner\"";
+  m.acl_set = true;
+  m.grants = {{"LO \"Owner\"", "LO \"Owner\"", "SELECT", false},
+              {"LO \"Owner\"", "LO \"Owner\"", "UPDATE", false},
+              {"LO \"Owner\"", "lo reader", "SELECT", true},
+              {"lo reader", "", "SELECT", false}};
+  m.comment = "it's big";
+  auto sql = executor::large_object_metadata_sql(16400, m, true);
+  std::vector<std::string> want = {
+      "ALTER LARGE OBJECT 16400 OWNER TO \"LO \"\"Owner\"\"\"",
+      "REVOKE ALL ON LARGE OBJECT 16400 FROM PUBLIC",
+      "REVOKE ALL ON LARGE OBJECT 16400 FROM \"LO \"\"Owner\"\"\"",
+      "GRANT SELECT ON LARGE OBJECT 16400 TO \"LO \"\"Owner\"\"\"",
+      "GRANT UPDATE ON LARGE OBJECT 16400 TO \"LO \"\"Owner\"\"\"",
+      "GRANT SELECT ON LARGE OBJECT 16400 TO \"lo reader\" WITH GRANT OPTION",
+      "SET ROLE \"lo reader\"",
+      "GRANT SELECT ON LARGE OBJECT 16400 TO PUBLIC",
+      "RESET ROLE",
+      "COMMENT ON LARGE OBJECT 16400 IS 'it''s big'"};
+  CHECK(sql == want);
+  // Without roles (roles: no-owner) only the comment; a default ACL (NULL) is left alone.
+  CHECK(executor::large_object_metadata_sql(16400, m, false) == std::vector<std::string>{want.back()});
+  m.acl_set = false;
+  m.comment.reset();
+  CHECK(executor::large_object_metadata_sql(16400, m, true) == std::vector<std::string>{want.front()});
+  // What the source says is checked: only SELECT and UPDATE exist on large objects.
+  m.acl_set = true;
+  m.grants = {{"x", "y", "DELETE); DROP TABLE t; --", false}};
+  CHECK_THROWS_AS(executor::large_object_metadata_sql(1, m, true), Error);
 }
