@@ -204,8 +204,15 @@ summary_ok() {  # apply output, label
   [ "$status" = ok ] || die "$2: the apply's summary does not say ok (${status:-no summary}):
 $(tail -n 5 "$1" "$1.err" | indent)"
 }
-step_times() {  # apply output: "kind ms" of each finished step
-  jq -r 'select(.event == "step_done") | "\(.kind)=\(.ms / 1000)s"' "$1" | tr '\n' ' '
+step_times() {  # apply output: "kind=seconds" of each finished step (and what the extract step measured inside)
+  jq -r 'select(.event == "step-done") | "\(.kind)=\(.ms / 1000)s"' "$1" | tr '\n' ' '
+  jq -r 'select(.event == "step-done" and .kind == "extract") | .message' "$1" | sed -n 's/.*(\(extract [^)]*\)).*/(inside extract: \1)/p'
+}
+run_seconds() {  # apply output: the run's own seconds (the apply's wall time less this is planning and start-up)
+  tail -n 1 "$1" | jq -r '.seconds // 0'
+}
+timeline() {  # server log, t0: the server's milestones as seconds after t0
+  python3 "$ROOT/bench/server_log_timeline.py" "$1" "$2" 2>&1 || true
 }
 pgbr_count() { as_pg pgbackrest --config="$PGBR_CONF" --stanza=bench --output=json info | jq '[.[0].backup[]?] | length'; }
 pgr_count() { pgr backups list | jq '[.backups[] | select(.policy == "bench-physical")] | length'; }
@@ -283,14 +290,17 @@ YAML
   RECOVERED+=("$dd")
   sync
   t=$(now); rc=0
+  local applied=""
   { pgr apply --auto-approve --only "bench-pitr-$1" "$WORK/policy.yaml" "$WORK/pitr-$1.yaml" > "$WORK/rec-c-$1.out" 2> "$WORK/rec-c-$1.out.err" &&
-    wait_writable "$dd" "$port"; } || rc=$?
+    applied=$(elapsed "$t") && wait_writable "$dd" "$port"; } || rc=$?
   el=$(elapsed "$t")
   expect_ok "$rc" "(c) pgrecover PointInTimeRecovery apply, run $1" "$WORK/rec-c-$1.out.err"
   summary_ok "$WORK/rec-c-$1.out" "(c) pgrecover PointInTimeRecovery apply, run $1"
   check_rows "$dd" "$port" "(c) pgrecover PointInTimeRecovery, run $1"
   C+=("$el")
-  C_STEPS="$(step_times "$WORK/rec-c-$1.out")"
+  C_STEPS="apply ${applied}s = plan and start-up $(echo "$applied - $(run_seconds "$WORK/rec-c-$1.out")" | bc)s + run $(run_seconds "$WORK/rec-c-$1.out")s; then until writable $(echo "$el - $applied" | bc)s
+                 steps: $(step_times "$WORK/rec-c-$1.out")
+                 server log: $(timeline "$WORK/rec-c-$1/postgresql.log" "$t")"
   stop_recovered "$dd"; rm -rf "${dd:?}"
 }
 recover_d() {  # run
@@ -300,8 +310,9 @@ recover_d() {  # run
   RECOVERED+=("$dd")
   sync
   t=$(now); rc=0
+  local restored=""
   { as_pg pgbackrest --config="$PGBR_CONF" --stanza=bench --pg1-path="$dd" --type=immediate --target-action=promote restore &&
-    as_pg "$BIN/pg_ctl" -D "$dd" -l "$dd/../server.log" -w -t 600 \
+    restored=$(elapsed "$t") && as_pg "$BIN/pg_ctl" -D "$dd" -l "$dd/../server.log" -w -t 600 \
       -o "-c port=$port -c unix_socket_directories='$dd' -c listen_addresses='' -c archive_mode=off" start &&
     wait_writable "$dd" "$port"; } > "$WORK/rec-d-$1.log" 2>&1 || rc=$?
   el=$(elapsed "$t")
@@ -311,6 +322,8 @@ recover_d() {  # run
   fi
   check_rows "$dd" "$port" "(d) pgbackrest restore, run $1"
   D+=("$el")
+  D_STEPS="restore ${restored}s, then start until writable $(echo "$el - $restored" | bc)s
+                 server log: $(timeline "$WORK/rec-d-$1/server.log" "$t")"
   stop_recovered "$dd"; rm -rf "${dd:?}"
 }
 
@@ -323,7 +336,8 @@ for i in $(seq 1 "$RUNS"); do
   log "               pgrecover steps: $A_STEPS"
   if [ $((i % 2)) = 1 ]; then recover_c "$i"; recover_d "$i"; else recover_d "$i"; recover_c "$i"; fi
   log "run $i recovery: (c) pgrecover ${C[-1]} s   (d) pgbackrest restore + start ${D[-1]} s"
-  log "               pgrecover steps: $C_STEPS"
+  log "               pgrecover: $C_STEPS"
+  log "               pgbackrest: $D_STEPS"
 done
 
 ma=$(printf '%s\n' "${A[@]}" | median); mb=$(printf '%s\n' "${B[@]}" | median)
