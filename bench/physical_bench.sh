@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Physical backup and recovery benchmark: pgrecover against pgBackRest on the same cluster, same run.
 #
-#   bench/physical_bench.sh [--runs N] [--scale S] [--compression SPEC] [--jobs N] [--quick] [--no-build]
+#   bench/physical_bench.sh [--runs N] [--scale S] [--compression SPEC] [--jobs N] [--quick] [--no-build] [--recovery-only]
 #
 # Starts a source server (pgrecover instance start --durable, wal_level replica, archive_mode on)
 # whose archive_command pushes every WAL segment to both tools: `pgrecover wal push` into a
@@ -22,6 +22,9 @@
 # sum of row hashes) and accept a write, or the bench fails. Every run's figures, pgrecover's
 # step times, the medians and the ratios a/b and c/d are printed.
 #
+# --recovery-only takes one backup with each tool (no gzip reference) and then runs only the N
+# recoveries: for working on recovery; its backup figures are one run's and not a result.
+#
 # Results: bench/results/physical-<UTC time>.txt with the date, machine, PostgreSQL version, the
 # source server's settings and the load average at the start and the end.
 #
@@ -36,7 +39,7 @@ export LC_NUMERIC=C
 
 usage() { sed -n '3,3p' "$0" | sed 's/^# \{0,3\}//' >&2; exit 2; }
 ARGS=("$@")
-RUNS=3 SCALE=60 COMPRESSION=zstd:1 JOBS=2 QUICK=0 BUILD=1
+RUNS=3 SCALE=60 COMPRESSION=zstd:1 JOBS=2 QUICK=0 BUILD=1 RECOVERY_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS=$2; shift 2 ;;
@@ -45,6 +48,7 @@ while [ $# -gt 0 ]; do
     --jobs) JOBS=$2; shift 2 ;;
     --quick) QUICK=1; RUNS=1; SCALE=2; shift ;;
     --no-build) BUILD=0; shift ;;  # use build/pgrecover as it is
+    --recovery-only) RECOVERY_ONLY=1; shift ;;
     *) echo "unknown option $1" >&2; usage ;;
   esac
 done
@@ -330,10 +334,12 @@ recover_d() {  # run
 A=() B=() C=() D=() E=()
 for i in $(seq 1 "$RUNS"); do
   q -c CHECKPOINT
-  if [ $((i % 2)) = 1 ]; then backup_a "$i"; backup_b "$i"; else backup_b "$i"; backup_a "$i"; fi
-  backup_e "$i"
-  log "run $i backup:   (a) pgrecover ${A[-1]} s ($A_BYTES bytes)   (b) pgbackrest ${B[-1]} s ($B_BYTES bytes)   (e) pgrecover with gzip ${E[-1]} s"
-  log "               pgrecover steps: $A_STEPS"
+  if [ "$RECOVERY_ONLY" = 0 ] || [ "$i" = 1 ]; then
+    if [ $((i % 2)) = 1 ]; then backup_a "$i"; backup_b "$i"; else backup_b "$i"; backup_a "$i"; fi
+    if [ "$RECOVERY_ONLY" = 0 ]; then backup_e "$i"; else E+=(0); fi
+    log "run $i backup:   (a) pgrecover ${A[-1]} s ($A_BYTES bytes)   (b) pgbackrest ${B[-1]} s ($B_BYTES bytes)   (e) pgrecover with gzip ${E[-1]} s"
+    log "               pgrecover steps: $A_STEPS"
+  fi
   if [ $((i % 2)) = 1 ]; then recover_c "$i"; recover_d "$i"; else recover_d "$i"; recover_c "$i"; fi
   log "run $i recovery: (c) pgrecover ${C[-1]} s   (d) pgbackrest restore + start ${D[-1]} s"
   log "               pgrecover: $C_STEPS"
