@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -24,6 +27,7 @@
 #include "util/log.hpp"
 #include "util/process.hpp"
 #include "util/time.hpp"
+#include "util/tree_sync.hpp"
 
 namespace pgr::executor {
 
@@ -129,6 +133,16 @@ StepOutcome PitrWorker::extract(StepContext& ctx) {
     t = now;
     return s;
   };
+  // Opened before anything is written, so that the one syncfs at the end reports a write-back
+  // error of any file written in between (util/tree_sync.hpp).
+  std::vector<std::unique_ptr<TreeSync>> syncs;
+  std::set<dev_t> devices;
+  auto sync_root = [&](const fs::path& root) {
+    auto dev = device_of(root);
+    if (!dev || devices.insert(*dev).second) syncs.push_back(std::make_unique<TreeSync>(root));
+  };
+  sync_root(dd);
+  for (const auto& t : r_.tablespaces()) sync_root(t.location);
   auto b = r_.backup();
   auto info = repository::physical_info(r_.repo().read_manifest(b));
   std::atomic<std::int64_t> bytes{0};
@@ -155,6 +169,9 @@ StepOutcome PitrWorker::extract(StepContext& ctx) {
   stats.files += ts.files;
   stats.bytes += ts.bytes;
   create_private_dirs(dd / "pg_wal" / "archive_status");
+  if (const char* k = std::getenv("PGRECOVER_TEST_KILL_AFTER_EXTRACT"); k && std::string(k) == "1") {
+    ::raise(SIGKILL);  // test hook: every file written, none made durable, the step not journaled
+  }
   double extract_s = lap();
   // pg_verifybackup: every file of the manifest present with its size, no other file, the WAL
   // range parses; the checksums it skips when extraction checked every file's already.
@@ -169,18 +186,18 @@ StepOutcome PitrWorker::extract(StepContext& ctx) {
   finish_tablespaces();
   give_tree_to(dd, r_.user_);
   double owner_s = lap();
-  // Durable before the step is journaled done: one fsync per file at the end (their write-back
-  // started as each was written), then the folders.
-  fsync_extracted(dd);
-  for (const auto& t : r_.tablespaces()) fsync_extracted(t.location);
+  // Durable before the step is journaled done: one syncfs per file system (their write-back
+  // started as each file was written), or, where syncfs reports no errors, one fsync per file
+  // and folder.
+  for (auto& sync : syncs) sync->sync();
   double fsync_s = lap();
   return {0, static_cast<std::int64_t>(stats.bytes),
           fmt::format("{} files, {}; verified with pg_verifybackup (extract {:.3f} s, pg_verifybackup {:.3f} s, "
-                      "owner {:.3f} s, fsync {:.3f} s)",
+                      "owner {:.3f} s, {} {:.3f} s)",
                       stats.files,
                       hashed ? fmt::format("SHA-256 of all {} checked against backup_manifest while written", checksums.verified)
                              : "SHA-256 checked by pg_verifybackup",
-                      extract_s, verify_s, owner_s, fsync_s)};
+                      extract_s, verify_s, owner_s, syncs.front()->method(), fsync_s)};
 }
 
 StepOutcome PitrWorker::local_wal() {
@@ -263,6 +280,14 @@ void PitrWorker::recovery_failed(const std::string& what) const {
                    r_.log_file().string()));
 }
 
+int PitrWorker::data_directory_major() const {
+  try {
+    return std::stoi(read_file(r_.data_dir_ / "PG_VERSION"));
+  } catch (const std::exception&) {
+    return 0;  // unknown: the server says what is wrong with its data directory
+  }
+}
+
 StepOutcome PitrWorker::start() {
   if (fs::exists(r_.data_dir_ / "postmaster.pid") && server_running()) {
     instance::PostmasterInfo pm;
@@ -281,9 +306,19 @@ StepOutcome PitrWorker::start() {
   o.superuser = r_.param(P::superuser);
   o.start_timeout_seconds = std::stoi(r_.param(P::timeout));
   o.keep_configuration = r_.param(P::keep_config) == "true";
+  bool sync_method_given = false;
   if (!r_.param(P::server_settings).empty()) {
     auto settings = nlohmann::json::parse(r_.param(P::server_settings));
     for (const auto& [k, v] : settings.items()) o.settings.emplace_back(k, v.get<std::string>());
+    sync_method_given = settings.contains("recovery_init_sync_method");
+  }
+  // A backup's data directory was not shut down cleanly, so the server fsyncs every file of it
+  // before recovery begins (recovery_init_sync_method = fsync: one disk flush per file). The
+  // extract step made all of it durable already; one syncfs per file system does the same job
+  // for this start (PostgreSQL 14 and later; Linux 5.8 and later report its errors). Not
+  // written to the configuration: later crash recoveries use the cluster's own setting.
+  if (!sync_method_given && syncfs_reports_errors() && data_directory_major() >= 14) {
+    o.start_settings.emplace_back("recovery_init_sync_method", "syncfs");
   }
   try {
     instance::Instance server(o);

@@ -68,6 +68,7 @@ class PitrWorker : public Worker {
   // pg_ctl writes the server log next to the data directory: make it the server user's.
   void prepare_log() const;
   bool server_running() const;
+  int data_directory_major() const;  // PG_VERSION of the data directory, 0 when unreadable
   [[noreturn]] void recovery_failed(const std::string& what) const;
   void check_cancel() const {
     if (cancelled_) fail(ErrorKind::cancelled, "point-in-time recovery interrupted");
