@@ -377,6 +377,7 @@ TEST_CASE("an apply killed after the extract wrote every file, before they were 
   CHECK(events(resumed.out, "step-done", "extract") == 1);
   CHECK(events(resumed.out, "step-done", "data-directory") == 0);  // done by the killed run
   if (syncfs_reports_errors()) CHECK(resumed.out.find("syncfs") != std::string::npos);
+  CHECK(resumed.out.find("promoted: open for writes on timeline") != std::string::npos);
   CHECK(recovered_sql(dd, "SELECT pg_is_in_recovery()::text") == "false");
   CHECK(recovered_sql(dd, "SELECT string_agg(id::text, ',' ORDER BY id) FROM orders") == "1,2,3");
   CHECK(recovered_sql(dd, "INSERT INTO audit VALUES (1) RETURNING id") == "1");
