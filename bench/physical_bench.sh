@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Physical backup and recovery benchmark: pgrecover against pgBackRest on the same cluster, same run.
 #
-#   bench/physical_bench.sh [--runs N] [--scale S] [--compression SPEC] [--jobs N] [--quick] [--no-build]
+#   bench/physical_bench.sh [--runs N] [--scale S] [--compression SPEC] [--jobs N] [--quick] [--no-build] [--recovery-only]
 #
 # Starts a source server (pgrecover instance start --durable, wal_level replica, archive_mode on)
 # whose archive_command pushes every WAL segment to both tools: `pgrecover wal push` into a
@@ -22,6 +22,9 @@
 # sum of row hashes) and accept a write, or the bench fails. Every run's figures, pgrecover's
 # step times, the medians and the ratios a/b and c/d are printed.
 #
+# --recovery-only takes one backup with each tool (no gzip reference) and then runs only the N
+# recoveries: for working on recovery; its backup figures are one run's and not a result.
+#
 # Results: bench/results/physical-<UTC time>.txt with the date, machine, PostgreSQL version, the
 # source server's settings and the load average at the start and the end.
 #
@@ -36,7 +39,7 @@ export LC_NUMERIC=C
 
 usage() { sed -n '3,3p' "$0" | sed 's/^# \{0,3\}//' >&2; exit 2; }
 ARGS=("$@")
-RUNS=3 SCALE=60 COMPRESSION=zstd:1 JOBS=2 QUICK=0 BUILD=1
+RUNS=3 SCALE=60 COMPRESSION=zstd:1 JOBS=2 QUICK=0 BUILD=1 RECOVERY_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS=$2; shift 2 ;;
@@ -45,6 +48,7 @@ while [ $# -gt 0 ]; do
     --jobs) JOBS=$2; shift 2 ;;
     --quick) QUICK=1; RUNS=1; SCALE=2; shift ;;
     --no-build) BUILD=0; shift ;;  # use build/pgrecover as it is
+    --recovery-only) RECOVERY_ONLY=1; shift ;;
     *) echo "unknown option $1" >&2; usage ;;
   esac
 done
@@ -204,8 +208,15 @@ summary_ok() {  # apply output, label
   [ "$status" = ok ] || die "$2: the apply's summary does not say ok (${status:-no summary}):
 $(tail -n 5 "$1" "$1.err" | indent)"
 }
-step_times() {  # apply output: "kind ms" of each finished step
-  jq -r 'select(.event == "step_done") | "\(.kind)=\(.ms / 1000)s"' "$1" | tr '\n' ' '
+step_times() {  # apply output: "kind=seconds" of each finished step (and what the extract step measured inside)
+  jq -r 'select(.event == "step-done") | "\(.kind)=\(.ms / 1000)s"' "$1" | tr '\n' ' '
+  jq -r 'select(.event == "step-done" and .kind == "extract") | .message' "$1" | sed -n 's/.*(\(extract [^)]*\)).*/(inside extract: \1)/p'
+}
+run_seconds() {  # apply output: the run's own seconds (the apply's wall time less this is planning and start-up)
+  tail -n 1 "$1" | jq -r '.seconds // 0'
+}
+timeline() {  # server log, t0: the server's milestones as seconds after t0
+  python3 "$ROOT/bench/server_log_timeline.py" "$1" "$2" 2>&1 || true
 }
 pgbr_count() { as_pg pgbackrest --config="$PGBR_CONF" --stanza=bench --output=json info | jq '[.[0].backup[]?] | length'; }
 pgr_count() { pgr backups list | jq '[.backups[] | select(.policy == "bench-physical")] | length'; }
@@ -283,14 +294,17 @@ YAML
   RECOVERED+=("$dd")
   sync
   t=$(now); rc=0
+  local applied=""
   { pgr apply --auto-approve --only "bench-pitr-$1" "$WORK/policy.yaml" "$WORK/pitr-$1.yaml" > "$WORK/rec-c-$1.out" 2> "$WORK/rec-c-$1.out.err" &&
-    wait_writable "$dd" "$port"; } || rc=$?
+    applied=$(elapsed "$t") && wait_writable "$dd" "$port"; } || rc=$?
   el=$(elapsed "$t")
   expect_ok "$rc" "(c) pgrecover PointInTimeRecovery apply, run $1" "$WORK/rec-c-$1.out.err"
   summary_ok "$WORK/rec-c-$1.out" "(c) pgrecover PointInTimeRecovery apply, run $1"
   check_rows "$dd" "$port" "(c) pgrecover PointInTimeRecovery, run $1"
   C+=("$el")
-  C_STEPS="$(step_times "$WORK/rec-c-$1.out")"
+  C_STEPS="apply ${applied}s = plan and start-up $(echo "$applied - $(run_seconds "$WORK/rec-c-$1.out")" | bc)s + run $(run_seconds "$WORK/rec-c-$1.out")s; then until writable $(echo "$el - $applied" | bc)s
+                 steps: $(step_times "$WORK/rec-c-$1.out")
+                 server log: $(timeline "$WORK/rec-c-$1/postgresql.log" "$t")"
   stop_recovered "$dd"; rm -rf "${dd:?}"
 }
 recover_d() {  # run
@@ -300,8 +314,9 @@ recover_d() {  # run
   RECOVERED+=("$dd")
   sync
   t=$(now); rc=0
+  local restored=""
   { as_pg pgbackrest --config="$PGBR_CONF" --stanza=bench --pg1-path="$dd" --type=immediate --target-action=promote restore &&
-    as_pg "$BIN/pg_ctl" -D "$dd" -l "$dd/../server.log" -w -t 600 \
+    restored=$(elapsed "$t") && as_pg "$BIN/pg_ctl" -D "$dd" -l "$dd/../server.log" -w -t 600 \
       -o "-c port=$port -c unix_socket_directories='$dd' -c listen_addresses='' -c archive_mode=off" start &&
     wait_writable "$dd" "$port"; } > "$WORK/rec-d-$1.log" 2>&1 || rc=$?
   el=$(elapsed "$t")
@@ -311,19 +326,24 @@ recover_d() {  # run
   fi
   check_rows "$dd" "$port" "(d) pgbackrest restore, run $1"
   D+=("$el")
+  D_STEPS="restore ${restored}s, then start until writable $(echo "$el - $restored" | bc)s
+                 server log: $(timeline "$WORK/rec-d-$1/server.log" "$t")"
   stop_recovered "$dd"; rm -rf "${dd:?}"
 }
 
 A=() B=() C=() D=() E=()
 for i in $(seq 1 "$RUNS"); do
   q -c CHECKPOINT
-  if [ $((i % 2)) = 1 ]; then backup_a "$i"; backup_b "$i"; else backup_b "$i"; backup_a "$i"; fi
-  backup_e "$i"
-  log "run $i backup:   (a) pgrecover ${A[-1]} s ($A_BYTES bytes)   (b) pgbackrest ${B[-1]} s ($B_BYTES bytes)   (e) pgrecover with gzip ${E[-1]} s"
-  log "               pgrecover steps: $A_STEPS"
+  if [ "$RECOVERY_ONLY" = 0 ] || [ "$i" = 1 ]; then
+    if [ $((i % 2)) = 1 ]; then backup_a "$i"; backup_b "$i"; else backup_b "$i"; backup_a "$i"; fi
+    if [ "$RECOVERY_ONLY" = 0 ]; then backup_e "$i"; else E+=(0); fi
+    log "run $i backup:   (a) pgrecover ${A[-1]} s ($A_BYTES bytes)   (b) pgbackrest ${B[-1]} s ($B_BYTES bytes)   (e) pgrecover with gzip ${E[-1]} s"
+    log "               pgrecover steps: $A_STEPS"
+  fi
   if [ $((i % 2)) = 1 ]; then recover_c "$i"; recover_d "$i"; else recover_d "$i"; recover_c "$i"; fi
   log "run $i recovery: (c) pgrecover ${C[-1]} s   (d) pgbackrest restore + start ${D[-1]} s"
-  log "               pgrecover steps: $C_STEPS"
+  log "               pgrecover: $C_STEPS"
+  log "               pgbackrest: $D_STEPS"
 done
 
 ma=$(printf '%s\n' "${A[@]}" | median); mb=$(printf '%s\n' "${B[@]}" | median)

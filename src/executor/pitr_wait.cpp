@@ -24,17 +24,26 @@ StepOutcome PitrWorker::wait(StepContext& ctx) {
   std::string last_lsn = "(unknown)";
   auto next_log = Clock::now() + std::chrono::seconds(10);
   std::string last_error;
+  // One connection for the whole wait (reopened when it breaks), and the server's liveness
+  // (a pg_ctl process) checked at most once a second: a short poll then costs one query.
+  pg::Connection c;
+  auto next_alive_check = Clock::now();
   while (true) {
     check_cancel();
-    if (!fs::exists(r_.data_dir_ / "postmaster.pid") || !server_running()) {
-      recovery_failed(fmt::format("the recovered server stopped before reaching the target {}", r_.param(P::target)));
+    if (!c || Clock::now() >= next_alive_check) {
+      if (!fs::exists(r_.data_dir_ / "postmaster.pid") || !server_running()) {
+        recovery_failed(fmt::format("the recovered server stopped before reaching the target {}", r_.param(P::target)));
+      }
+      next_alive_check = Clock::now() + std::chrono::seconds(1);
     }
     try {
       // The server may stop between the check above and here (recovery that runs out of WAL
       // ends it): that is the same failure, with the same diagnosis from the log.
-      auto where = running_conninfo();
-      if (!where) recovery_failed(fmt::format("the recovered server stopped before reaching the target {}", r_.param(P::target)));
-      auto c = pg::Connection::open(*where, "pgrecover recovery");
+      if (!c) {
+        auto where = running_conninfo();
+        if (!where) recovery_failed(fmt::format("the recovered server stopped before reaching the target {}", r_.param(P::target)));
+        c = pg::Connection::open(*where, "pgrecover recovery");
+      }
       auto res = c.exec("SELECT pg_catalog.pg_is_in_recovery(), pg_catalog.pg_get_wal_replay_pause_state(), "
                         "coalesce(pg_catalog.pg_last_wal_replay_lsn()::text, '')");
       bool in_recovery = res.boolean(0, 0);
@@ -57,6 +66,7 @@ StepOutcome PitrWorker::wait(StepContext& ctx) {
       }
     } catch (const pg::DbError& e) {
       last_error = e.what();  // still starting up, or consistent state not reached yet
+      c = pg::Connection();
     }
     if (Clock::now() >= deadline) {
       std::string where = last_lsn == "(unknown)" ? "replay has not reached a consistent state"
@@ -80,7 +90,7 @@ StepOutcome PitrWorker::wait(StepContext& ctx) {
       log::info("recovery: replayed up to {} (waiting for the target {})", last_lsn, r_.param(P::target));
       next_log = Clock::now() + std::chrono::seconds(10);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    std::this_thread::sleep_for(std::chrono::milliseconds(c ? 20 : 100));
   }
 }
 

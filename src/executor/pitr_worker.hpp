@@ -18,6 +18,7 @@
 #include "repository/repository.hpp"
 #include "util/error.hpp"
 #include "util/process.hpp"
+#include "util/tree_sync.hpp"
 
 namespace pgr::executor::pitr_detail {
 
@@ -47,6 +48,7 @@ class PitrWorker : public Worker {
   StepOutcome verify_backup();
   StepOutcome prepare();
   StepOutcome extract(StepContext& ctx);
+  std::string verify_own_and_sync(const fs::path& manifest, bool hashed, std::vector<std::unique_ptr<TreeSync>>& syncs);
   StepOutcome tablespace_directory(const model::Step& step);
   std::string move_old_tablespace_aside(const PlannedTablespace& t);
   // Each tablespace tar into its folder (emptied first when an interrupted extract left files)
@@ -68,6 +70,7 @@ class PitrWorker : public Worker {
   // pg_ctl writes the server log next to the data directory: make it the server user's.
   void prepare_log() const;
   bool server_running() const;
+  int data_directory_major() const;  // PG_VERSION of the data directory, 0 when unreadable
   [[noreturn]] void recovery_failed(const std::string& what) const;
   void check_cancel() const {
     if (cancelled_) fail(ErrorKind::cancelled, "point-in-time recovery interrupted");

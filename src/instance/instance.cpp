@@ -322,6 +322,9 @@ void Instance::start() {
   if (running_) return;
   std::vector<std::string> argv = {tool("pg_ctl").string(), "-D", data_dir_.string(), "-l", log_file_.string(),
                                    "-w", "-t", std::to_string(opts_.start_timeout_seconds), "start"};
+  std::string once;
+  for (const auto& [k, v] : opts_.start_settings) once += fmt::format("{}-c {}={}", once.empty() ? "" : " ", k, v);
+  if (!once.empty()) argv.insert(argv.end() - 1, {"-o", once});
   ProcessResult r = run_server_tool(argv);
   if (!r.ok()) {
     std::string tail = log_tail();

@@ -28,6 +28,9 @@ struct Options {
   std::string superuser = "postgres";
   int start_timeout_seconds = 120;
   std::vector<std::pair<std::string, std::string>> settings;  // extra postgresql.conf lines
+  // Settings for this start only (pg_ctl start -o "-c NAME=VALUE"): never written to the
+  // configuration, so a later start does without them. Values are plain words.
+  std::vector<std::pair<std::string, std::string>> start_settings;
   // Use an existing data directory instead of initdb (PITR); it is never removed.
   fs::path existing_data_dir;
   fs::path socket_dir;       // with existing_data_dir: where the socket goes (default: a temp folder)

@@ -14,6 +14,7 @@
 
 #include "archive/stream.hpp"
 #include "repository/archive_source.hpp"
+#include "repository/file_writer.hpp"
 #include "repository/read_ahead.hpp"
 #include "repository/wal_archive.hpp"
 #include "util/error.hpp"
@@ -298,20 +299,11 @@ ManifestChecksums ManifestChecksums::parse(std::string_view manifest_json) {
   return out;
 }
 
-static void write_all(int fd, const char* p, std::size_t left, const fs::path& target) {
-  while (left > 0) {
-    ssize_t w = ::write(fd, p, left);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) fail(ErrorKind::io, fmt::format("could not write \"{}\": {}", target.string(), errno_text(errno)));
-    p += w;
-    left -= static_cast<std::size_t>(w);
-  }
-}
-
 static ExtractStats extract_tar(const TarInput& tar, const fs::path& dest, const ExtractOptions& o) {
   ExtractStats stats;
   create_private_dirs(dest);
-  std::vector<char> buf(1 << 20);
+  // This thread parses, hashes and hands each chunk over; the writer thread writes it meanwhile.
+  FileWriter writer(o.early_writeback);
   for_each_member(tar, [&](const Member& m, const auto& read) {
     fs::path target = dest / m.name;
     switch (m.type) {
@@ -322,7 +314,6 @@ static ExtractStats extract_tar(const TarInput& tar, const fs::path& dest, const
         create_private_dirs(target.parent_path());
         int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0) fail(ErrorKind::io, fmt::format("could not create \"{}\": {}", target.string(), errno_text(errno)));
-        std::unique_ptr<int, void (*)(int*)> guard(&fd, [](int* f) { ::close(*f); });
         const ManifestChecksums::File* expect = nullptr;
         if (o.checksums) {
           auto it = o.checksums->files.find(o.manifest_prefix + m.name);
@@ -330,9 +321,21 @@ static ExtractStats extract_tar(const TarInput& tar, const fs::path& dest, const
         }
         std::optional<Sha256> hash;
         if (expect) hash.emplace();
-        for (std::size_t n; (n = read(buf.data(), buf.size())) > 0;) {
+        std::uint64_t left = m.size;
+        bool last = false;
+        while (!last) {
+          std::vector<char> buf;
+          try {
+            buf = writer.acquire();
+          } catch (...) {
+            ::close(fd);  // not handed over yet
+            throw;
+          }
+          std::size_t n = read(buf.data(), buf.size());
+          left -= n;
+          last = left == 0 || n == 0;
           if (hash) hash->update(std::string_view(buf.data(), n));
-          write_all(fd, buf.data(), n, target);
+          writer.write(fd, target, std::move(buf), n, last);  // the writer closes fd after the last
           stats.bytes += n;
           if (o.progress) o.progress->fetch_add(static_cast<std::int64_t>(n));
         }
@@ -346,9 +349,6 @@ static ExtractStats extract_tar(const TarInput& tar, const fs::path& dest, const
           }
           ++o.checksums->verified;
         }
-#ifdef SYNC_FILE_RANGE_WRITE
-        if (o.early_writeback && m.size > 0) ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-#endif
         ++stats.files;
         return;
       }
@@ -362,6 +362,7 @@ static ExtractStats extract_tar(const TarInput& tar, const fs::path& dest, const
              fmt::format("\"{}\": member \"{}\" has unsupported type '{}'", tar.name, m.name, m.type));
     }
   }, /*ahead=*/true);
+  writer.finish();
   return stats;
 }
 

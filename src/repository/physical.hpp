@@ -107,8 +107,8 @@ struct ExtractOptions {
   // is written and must match; a mismatch throws Error(archive) naming the file.
   ManifestChecksums* checksums = nullptr;
   std::string manifest_prefix;  // "" for base.tar, "pg_tblspc/OID/" for a tablespace's tar
-  // Start the write-back of each file once written (sync_file_range), so that the one fsync of
-  // the extracted tree at the end (fsync_extracted) finds most of it on disk already.
+  // Start the write-back of each file once written (sync_file_range), so that making the tree
+  // durable at the end (util/tree_sync.hpp) finds most of it on disk already.
   bool early_writeback = false;
 };
 
@@ -117,7 +117,8 @@ struct ExtractStats {
 };
 // Extracts the tar file into `dest` (folders 0700, files 0600). Throws Error(archive) for a
 // hostile or unsupported member (absolute, "..", links, devices), naming it. The decompression
-// runs on a thread of its own (read ahead), the writing on the caller's.
+// runs on a thread of its own (read ahead), the parsing and hashing on the caller's, the writing
+// on a third (repository/file_writer.hpp).
 ExtractStats extract_tar(const fs::path& tar, const fs::path& dest, std::atomic<std::int64_t>* progress = nullptr);
 ExtractStats extract_tar(const storage::Storage& s, const std::string& key, const fs::path& dest,
                          std::atomic<std::int64_t>* progress = nullptr);

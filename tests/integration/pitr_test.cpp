@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -29,6 +31,7 @@
 #include "util/fs.hpp"
 #include "util/process.hpp"
 #include "util/time.hpp"
+#include "util/tree_sync.hpp"
 
 using namespace pgr;
 using test::server_user;
@@ -123,10 +126,21 @@ spec:
                      src().source_conninfo(), name, target, action, data_dir.string(), extra);
 }
 
-ProcessResult pgrecover(const std::vector<std::string>& args) {
+ProcessResult pgrecover(const std::vector<std::string>& args, std::vector<std::string> env = {}) {
   std::vector<std::string> all = {"--config", src().config.string()};
   all.insert(all.end(), args.begin(), args.end());
-  return test::run_pgrecover(all);
+  return test::run_pgrecover(all, std::move(env));
+}
+
+// The --json event lines of an apply that are `event` for a step of `kind`.
+int events(const std::string& out, const std::string& event, const std::string& kind) {
+  int n = 0;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    n += line.find("\"event\":\"" + event + "\"") != std::string::npos &&
+         line.find("\"kind\":\"" + kind + "\"") != std::string::npos;
+  }
+  return n;
 }
 
 // psql against the recovered server in data_dir (its postmaster.pid says where it listens).
@@ -339,6 +353,39 @@ TEST_CASE("an apply killed in the middle of the extract is continued: the half-e
   CHECK_FALSE(fs::exists(dd / "postmaster.pid"));  // action shutdown stopped it at the target
   auto log = read_file(dd.parent_path() / "postgresql.log");
   CHECK(log.find("recovery stopping at restore point \"before_drop\"") != std::string::npos);
+}
+
+TEST_CASE("an apply killed after the extract wrote every file, before they were made durable, redoes the extract "
+          "and recovers", "[pitr]") {
+  fs::path dd = data_dir_in("killed-extract");
+  StopAtEnd stop{dd};
+  fs::path doc = src().write("pitr-killed.yaml", recovery_doc("killed-extract", "{immediate: true}", "promote", dd));
+  auto killed = pgrecover({"--json", "apply", doc.string(), "--only", "killed-extract", "--auto-approve"},
+                          {"PGRECOVER_TEST_KILL_AFTER_EXTRACT=1"});
+  INFO(killed.out << killed.err);
+  REQUIRE(killed.term_signal == SIGKILL);
+  CHECK(fs::exists(dd / "PG_VERSION"));              // the files were written ...
+  CHECK(events(killed.out, "step-start", "extract") == 1);
+  CHECK(events(killed.out, "step-done", "extract") == 0);  // ... the step did not finish
+  CHECK_FALSE(fs::exists(dd / "postmaster.pid"));
+
+  auto resumed = pgrecover({"--json", "apply", doc.string(), "--only", "killed-extract", "--auto-approve"});
+  INFO(resumed.out << resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  // The extract ran again (emptying what the killed run left), made the tree durable in one call
+  // per file system, and the server started on it, recovered and was promoted.
+  CHECK(events(resumed.out, "step-done", "extract") == 1);
+  CHECK(events(resumed.out, "step-done", "data-directory") == 0);  // done by the killed run
+  if (syncfs_reports_errors()) CHECK(resumed.out.find("syncfs") != std::string::npos);
+  CHECK(resumed.out.find("promoted: open for writes on timeline") != std::string::npos);
+  CHECK(recovered_sql(dd, "SELECT pg_is_in_recovery()::text") == "false");
+  CHECK(recovered_sql(dd, "SELECT string_agg(id::text, ',' ORDER BY id) FROM orders") == "1,2,3");
+  CHECK(recovered_sql(dd, "INSERT INTO audit VALUES (1) RETURNING id") == "1");
+  // For this start only, the server made the restored files durable with one syncfs too.
+  if (syncfs_reports_errors()) {
+    CHECK(recovered_sql(dd, "SELECT setting FROM pg_settings WHERE name = 'recovery_init_sync_method'") == "syncfs");
+  }
+  CHECK(read_file(dd / "postgresql.auto.conf").find("recovery_init_sync_method") == std::string::npos);
 }
 
 TEST_CASE("a physical policy's archiving check warns when the source does not archive", "[pitr]") {

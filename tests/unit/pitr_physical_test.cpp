@@ -3,6 +3,8 @@
 // log where recovery stopped.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cstring>
@@ -10,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "executor/pitr_runner.hpp"
+#include "repository/file_writer.hpp"
 #include "repository/physical.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -205,4 +208,35 @@ LOG:  pausing at the end of recovery
   CHECK(executor::diagnose_recovery_log("LOG:  database system is ready\n").empty());
   CHECK(executor::diagnose_recovery_log("FATAL:  requested recovery stop point is before consistent recovery point\n")
             .find("inside the base backup") != std::string::npos);
+}
+
+TEST_CASE("the extract's writer thread writes chunks in order and reports a write error naming the file", "[pitr]") {
+  TempDir dir;
+  fs::path good = dir.path() / "good";
+  fs::path bad = dir.path() / "bad";
+  {
+    repository::FileWriter w(/*early_writeback=*/true);
+    int fd = ::open(good.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    REQUIRE(fd >= 0);
+    for (char c : {'a', 'b', 'c'}) {
+      auto buf = w.acquire();
+      std::memset(buf.data(), c, 10);
+      w.write(fd, good, std::move(buf), 10, c == 'c');
+    }
+    w.finish();
+  }
+  CHECK(read_file(good) == std::string(10, 'a') + std::string(10, 'b') + std::string(10, 'c'));
+
+  write_file_atomic(bad, "");
+  repository::FileWriter w(false);
+  int fd = ::open(bad.c_str(), O_RDONLY | O_CLOEXEC);  // writes fail (EBADF)
+  REQUIRE(fd >= 0);
+  auto buf = w.acquire();
+  w.write(fd, bad, std::move(buf), 10, true);
+  try {
+    w.finish();
+    FAIL("a failed write was not reported");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find(bad.string()) != std::string::npos);
+  }
 }

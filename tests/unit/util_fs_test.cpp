@@ -5,6 +5,7 @@
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
+#include "util/tree_sync.hpp"
 
 using namespace pgr;
 
@@ -76,4 +77,21 @@ TEST_CASE("TempDir removes its folder", "[fs]") {
     CHECK(fs::exists(p));
   }
   CHECK_FALSE(fs::exists(p));
+}
+
+TEST_CASE("TreeSync opened before the tree is written syncs it in one call and names a missing root", "[fs]") {
+  TempDir dir;
+  TreeSync sync(dir.path());
+  create_private_dirs(dir.path() / "base" / "1");
+  write_file_atomic(dir.path() / "base" / "1" / "1259", std::string(1 << 16, 'x'));
+  CHECK_NOTHROW(sync.sync());
+  CHECK(std::string(sync.method()) == (syncfs_reports_errors() ? "syncfs" : "fsync per file"));
+  if (syncfs_reports_errors()) {
+    try {
+      TreeSync missing(dir.path() / "absent");
+      FAIL("a TreeSync of a missing folder was opened");
+    } catch (const Error& e) {
+      CHECK(std::string(e.what()).find("absent") != std::string::npos);
+    }
+  }
 }
