@@ -161,6 +161,7 @@ header() {  # kind, --set flags
   log "PostgreSQL:    $(q -c 'select version()')"
   log "client tools:  $("$BIN/pg_dump" --version), $("$BIN/pg_restore" --version)$([ "$PGCOPYDB" = 1 ] && echo ", $(pgcopydb --version 2>&1 | head -n 1)")"
   log "server:        $1: pgrecover instance start --durable${2:+ $2}"
+  log "scheduling:    $(bench_priority "$INSTANCE")"
   log "server settings (from pg_settings: name, value, source):"
   q -c "select format('  %-34s %-18s %s', name, current_setting(name), source) from pg_settings
          where name in ('shared_buffers', 'maintenance_work_mem', 'work_mem', 'max_wal_size', 'checkpoint_timeout',

@@ -11,3 +11,15 @@ median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) printf "%.3f\n", a[(NR+1)/2]
 ratio() { printf '%.3f' "$(echo "scale=6; $1 / $2" | bc)"; }
 q() { psql -XAtq -v ON_ERROR_STOP=1 "$@"; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# With the kernel's autogroup scheduling (/proc/sys/kernel/sched_autogroup_enabled = 1) every
+# session competes as one group, so `nice` on other sessions' builds does not give a benchmark
+# the CPU first. BENCH_AUTOGROUP_NICE=N (e.g. -10; root only) sets the autogroup nice of this
+# script's session and of the server's (the postmaster runs in a session of its own): prints what
+# it did, for the results file's header. Unset: nothing changes.
+bench_priority() {  # instance folder
+  [ -n "${BENCH_AUTOGROUP_NICE:-}" ] || { echo "none (autogroup $(cut -d' ' -f3 /proc/self/autogroup 2>/dev/null || echo '?'))"; return; }
+  local pm; pm=$(head -n 1 "$1/data/postmaster.pid")
+  echo "$BENCH_AUTOGROUP_NICE" > /proc/$$/autogroup
+  echo "$BENCH_AUTOGROUP_NICE" > "/proc/$pm/autogroup"
+  echo "autogroup nice $BENCH_AUTOGROUP_NICE for this script's session and the server's (BENCH_AUTOGROUP_NICE)"
+}

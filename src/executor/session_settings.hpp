@@ -6,12 +6,12 @@
 // 64MB (issue 17: 10.9 s and 11.2 s against 8.2 s and 9.7 s). A GIN build collects its entries in
 // an in-memory tree of maintenance_work_mem and dumps it when full; a bigger tree is walked with
 // more cache misses and gains nothing from fewer dumps, so GIN builds stay at a moderate value
-// (the server's own, between 64MB and 128MB; see docs/performance.md). A B-tree build sorts:
-// more memory means fewer external merge passes, so it gets a share of what the host can spare:
-// a quarter of the available memory when the server runs on this machine (read from
-// /proc/meminfo), else the server's shared_buffers (a DBA sizes it to the machine; a default
-// server's 128MB keeps the guess modest), split across the jobs that build at once, never below
-// the server's own setting and at most 1GB.
+// (the server's own, between 64MB and 128MB; see docs/performance.md). B-tree builds were given a
+// share of the host's memory (up to 1GB) on the idea that a sort gains from fewer merge passes;
+// measured on the big-table bench (8M rows, two builds side by side on 2 cores), they were slower
+// with 256MB and 1GB than with 32MB-128MB (bench/results/index-mwm-*.txt): one huge in-memory
+// quicksort misses the CPU caches, sorted runs of cache-friendly size merged at the end do not.
+// So every index build now gets the server's own maintenance_work_mem brought into [64MB, 128MB].
 //
 // Settings written in the Restore document (spec.settings) always win; when it sets
 // maintenance_work_mem, index builds use that value whatever their access method.
