@@ -9,7 +9,7 @@ JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 PGRECOVER_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libpq-dev libyaml-cpp-dev libtomlplusplus-dev libboost-graph-dev libspdlog-dev catch2
-  libcli11-dev nlohmann-json3-dev libvalijson-dev libmstch-dev zlib1g-dev liblz4-dev libzstd-dev libisal-dev
+  libcli11-dev nlohmann-json3-dev libvalijson-dev libmstch-dev zlib1g-dev liblz4-dev libzstd-dev
   libssl-dev libcurl4-openssl-dev postgresql-15
 )
 

@@ -3,9 +3,6 @@
 #include <lz4frame.h>
 #include <zlib.h>
 #include <zstd.h>
-#ifdef PGRECOVER_HAVE_ISAL
-#include <isa-l/igzip_lib.h>
-#endif
 
 #include <algorithm>
 #include <cstring>
@@ -117,74 +114,6 @@ class InflateSource final : public Decompressor {
   z_stream z_;
   bool in_stream_ = false;
 };
-
-#ifdef PGRECOVER_HAVE_ISAL
-// gzip members (pg_dump's directory-format files) through ISA-L's inflate, which decompressed
-// pg_dump's data files about 4 times faster than zlib on the bench machine (1.6 s against 6.7 s
-// of CPU for 853 MB; docs/performance.md). zlib streams (custom-format data blocks) and anything
-// else stay with zlib (InflateSource): ISA-L's zlib wrapper did not end streams one after another
-// where zlib does (tests/unit/archive_gzip_test.cpp). Which one reads is decided per member.
-class IsalInflateSource final : public Decompressor {
- public:
-  IsalInflateSource(std::unique_ptr<Source> raw, std::string origin)
-      : Decompressor(std::move(raw), std::move(origin)), s_(std::make_unique<inflate_state>()) {}
-  std::size_t read(char* buf, std::size_t cap) override {
-    if (cap == 0) return 0;
-    for (;;) {
-      if (!zlib_ && !need_input()) {
-        if (in_stream_) fail_stream(origin_, fmt::format("compressed data is truncated (after {} compressed bytes)", total_in_));
-        return 0;
-      }
-      if (!in_stream_ && !zlib_) {  // a new member begins: gzip's magic byte, or zlib for the rest
-        if (static_cast<unsigned char>(in_[in_pos_]) != 0x1f) {
-          zlib_ = std::make_unique<InflateSource>(std::make_unique<Rest>(*this), origin_);
-          continue;
-        }
-        isal_inflate_init(s_.get());
-        s_->crc_flag = ISAL_GZIP;
-        in_stream_ = true;
-      }
-      if (zlib_) return zlib_->read(buf, cap);
-      s_->next_in = reinterpret_cast<std::uint8_t*>(in_.data() + in_pos_);
-      s_->avail_in = static_cast<std::uint32_t>(in_len_ - in_pos_);
-      s_->next_out = reinterpret_cast<std::uint8_t*>(buf);
-      s_->avail_out = static_cast<std::uint32_t>(std::min<std::size_t>(cap, 1u << 30));
-      int rc = isal_inflate(s_.get());
-      in_pos_ = in_len_ - s_->avail_in;
-      std::size_t produced = static_cast<std::size_t>(reinterpret_cast<char*>(s_->next_out) - buf);
-      if (rc < 0 || rc == ISAL_NEED_DICT) {
-        fail_stream(origin_, fmt::format("corrupt gzip data near compressed byte {}: ISA-L inflate error {}",
-                                         total_in_ - (in_len_ - in_pos_), rc));
-      }
-      if (s_->block_state == ISAL_BLOCK_FINISH) in_stream_ = false;
-      if (produced > 0) return produced;
-    }
-  }
-
- private:
-  // The bytes not yet read, for the zlib reader that takes over a non-gzip stream.
-  class Rest final : public Source {
-   public:
-    explicit Rest(IsalInflateSource& s) : s_(s) {}
-    std::size_t read(char* buf, std::size_t cap) override {
-      if (!s_.need_input()) return 0;
-      std::size_t n = std::min(cap, s_.in_len_ - s_.in_pos_);
-      std::memcpy(buf, s_.in_.data() + s_.in_pos_, n);
-      s_.in_pos_ += n;
-      return n;
-    }
-
-   private:
-    IsalInflateSource& s_;
-  };
-  std::unique_ptr<inflate_state> s_;
-  std::unique_ptr<InflateSource> zlib_;
-  bool in_stream_ = false;
-};
-using GzipSource = IsalInflateSource;
-#else
-using GzipSource = InflateSource;
-#endif
 
 class Lz4Source final : public Decompressor {
  public:
@@ -299,7 +228,7 @@ void ChunkSource::drain() {
 std::unique_ptr<Source> decompress(Compression c, std::unique_ptr<Source> raw, std::string origin) {
   switch (c) {
     case Compression::none: return raw;
-    case Compression::gzip: return std::make_unique<GzipSource>(std::move(raw), std::move(origin));
+    case Compression::gzip: return std::make_unique<InflateSource>(std::move(raw), std::move(origin));
     case Compression::lz4: return std::make_unique<Lz4Source>(std::move(raw), std::move(origin));
     case Compression::zstd: return std::make_unique<ZstdSource>(std::move(raw), std::move(origin));
   }

@@ -1,4 +1,4 @@
-// The gzip/zlib reader (ISA-L's inflate when the build has libisal, else zlib's): members one
+// The gzip/zlib reader (zlib):
 // after another, zlib streams (custom-format blocks), output larger than one read, and damage.
 #include <catch2/catch.hpp>
 
