@@ -189,18 +189,25 @@ class Pipeline {
   int kill_after_ = 0;
 };
 
-}  // namespace
-
-StepOutcome split_load_pages(const SplitLoad& job, std::int64_t pages, std::int64_t chunk_pages,
-                             const std::function<std::unique_ptr<archive::RowReader>(std::int64_t, std::int64_t)>& open_range,
-                             const std::function<pg::Connection()>& open_session, StepContext& ctx,
-                             const std::atomic<bool>& cancelled) {
+// The chunks of an earlier run: those whose commit is in doubt resolved against the target, and
+// when no chunk is in, the table emptied of what is not this load's (existing: truncate).
+StepParts parts_to_resume(const SplitLoad& job, const std::function<pg::Connection()>& open_session, StepContext& ctx) {
   StepParts parts = ctx.parts;
   if (!parts.committing.empty() || (parts.done.empty() && !job.truncate_sql.empty())) {
     pg::Connection c = open_session();
     resolve_committing(parts, c, ctx);
     if (parts.done.empty() && !job.truncate_sql.empty()) c.exec(job.truncate_sql);
   }
+  return parts;
+}
+
+}  // namespace
+
+StepOutcome split_load_pages(const SplitLoad& job, std::int64_t pages, std::int64_t chunk_pages,
+                             const std::function<std::unique_ptr<archive::RowReader>(std::int64_t, std::int64_t)>& open_range,
+                             const std::function<pg::Connection()>& open_session, StepContext& ctx,
+                             const std::atomic<bool>& cancelled) {
+  StepParts parts = parts_to_resume(job, open_session, ctx);
   chunk_pages = std::max<std::int64_t>(1, chunk_pages);
   const std::int64_t total = std::max<std::int64_t>(1, (pages + chunk_pages - 1) / chunk_pages);
   std::int64_t skipped_rows = 0;
@@ -231,13 +238,7 @@ StepOutcome split_load_pages(const SplitLoad& job, std::int64_t pages, std::int6
 StepOutcome split_load(const SplitLoad& job, archive::RowReader& reader,
                        const std::function<pg::Connection()>& open_session, StepContext& ctx,
                        const std::atomic<bool>& cancelled) {
-  StepParts parts = ctx.parts;
-  if (!parts.committing.empty() || (parts.done.empty() && !job.truncate_sql.empty())) {
-    pg::Connection c = open_session();
-    resolve_committing(parts, c, ctx);
-    // No chunk is in: whatever the table holds is not this load's (existing: truncate).
-    if (parts.done.empty() && !job.truncate_sql.empty()) c.exec(job.truncate_sql);
-  }
+  StepParts parts = parts_to_resume(job, open_session, ctx);
   std::int64_t skipped_rows = 0;
   int skipped = 0, total = 0;
   {

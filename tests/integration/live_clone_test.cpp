@@ -157,6 +157,24 @@ spec:
                                                extra))
         .string();
   }
+  // Applies `doc` paused right after the snapshot is exported (PGRECOVER_TEST_LIVE_PAUSE), makes
+  // the kWrites writes on the source then, and lets it go on. REQUIREs that it paused.
+  ProcessResult apply_with_writes_after_snapshot(const std::string& doc, const std::string& pause_folder) {
+    auto pause = w.folder(pause_folder);
+    ProcessResult apply;
+    std::thread t([&] {
+      apply = w.pgrecover({"apply", doc, "--auto-approve"}, {"PGRECOVER_TEST_LIVE_PAUSE=" + pause.string()});
+    });
+    for (int i = 0; i < 600 && !std::filesystem::exists(pause / "snapshot"); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    bool paused = std::filesystem::exists(pause / "snapshot");
+    if (paused) psql(source, kWrites);
+    write_file_atomic(pause / "go", "");
+    t.join();
+    INFO(apply.out << apply.err);
+    REQUIRE(paused);
+    return apply;
+  }
 };
 
 Fixture& fx() {
@@ -186,19 +204,8 @@ TEST_CASE("a live clone equals the source at its snapshot, whatever is written d
   INFO(rights_before);
   REQUIRE(rights_before.find(":LO Owner:{") != std::string::npos);
   REQUIRE(rights_before.find("lo reader\\\"=r*w*/") != std::string::npos);
-  auto pause = f.w.folder("pause");
-  ProcessResult apply;
-  std::thread t([&] {
-    apply = f.w.pgrecover({"apply", doc, "--auto-approve"}, {"PGRECOVER_TEST_LIVE_PAUSE=" + pause.string()});
-  });
-  for (int i = 0; i < 600 && !std::filesystem::exists(pause / "snapshot"); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  bool paused = std::filesystem::exists(pause / "snapshot");
-  if (paused) psql(f.source, kWrites);
-  write_file_atomic(pause / "go", "");
-  t.join();
+  ProcessResult apply = f.apply_with_writes_after_snapshot(doc, "pause");
   INFO(apply.out << apply.err);
-  REQUIRE(paused);
   REQUIRE(apply.exit_code == 0);
   // The writes are on the source and not in the clone.
   REQUIRE(data_of(server(), f.source) != data_before);
@@ -228,20 +235,9 @@ TEST_CASE("a big table is read from the source by ranges of pages, all in the sn
   REQUIRE(plan.exit_code == 2);
   CHECK(plan.out.find("heap pages by ctid, each its own COPY in the snapshot") != std::string::npos);
   std::string data_before = data_of(server(), f.source);
-  auto pause = f.w.folder("pause-ranges");
-  ProcessResult apply;
-  std::thread t([&] {
-    apply = f.w.pgrecover({"apply", doc, "--auto-approve"}, {"PGRECOVER_TEST_LIVE_PAUSE=" + pause.string()});
-  });
-  for (int i = 0; i < 600 && !std::filesystem::exists(pause / "snapshot"); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  bool paused = std::filesystem::exists(pause / "snapshot");
   // New rows land in pages after the last range's start: the open-ended range must not see them.
-  if (paused) psql(f.source, kWrites);
-  write_file_atomic(pause / "go", "");
-  t.join();
+  ProcessResult apply = f.apply_with_writes_after_snapshot(doc, "pause-ranges");
   INFO(apply.out << apply.err);
-  REQUIRE(paused);
   REQUIRE(apply.exit_code == 0);
   CHECK((apply.out + apply.err).find("ranges of") != std::string::npos);
   REQUIRE(data_of(server(), f.source) != data_before);

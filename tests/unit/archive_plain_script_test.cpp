@@ -6,6 +6,7 @@
 
 #include "archive/plain_script.hpp"
 #include "util/fs.hpp"
+#include "support/deflate.hpp"
 
 using namespace pgr;
 
@@ -28,19 +29,6 @@ GRANT SELECT ON TABLE "My Schema".t TO reader;
 CREATE POLICY p ON "My Schema".t FOR SELECT TO policy_role USING (true);
 )";
 
-std::string gzip(const std::string& text) {
-  z_stream z{};
-  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(compressBound(text.size()) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
 
 }  // namespace
 
@@ -48,7 +36,7 @@ TEST_CASE("plain script: one pass finds row counts, owners, grants, policies, gz
   TempDir dir("pgrecover-plain-test-");
   for (bool compressed : {false, true}) {
     auto path = (dir.path() / (compressed ? "dump.bin" : "dump.sql")).string();
-    write_file_atomic(path, compressed ? gzip(kScript) : std::string(kScript));
+    write_file_atomic(path, compressed ? test::deflate_as(kScript, true) : std::string(kScript));
     auto s = archive::scan_plain_script(path);
     CHECK(s.compression == (compressed ? archive::Compression::gzip : archive::Compression::none));
     CHECK(s.encoding == "UTF8");
