@@ -14,18 +14,13 @@
 #include "executor/restore_runner.hpp"
 #include "executor/session_settings.hpp"
 #include "executor/single_transaction.hpp"
-#include "executor/target_lock.hpp"
 #include "facts/restore_counters.hpp"
 #include "instance/instance.hpp"
 #include "pg/pg.hpp"
 #include "planner/restore_planner.hpp"
-#include "repository/archive_source.hpp"
-#include "repository/repository.hpp"
 #include "sources/live_source.hpp"
-#include "sources/repositories.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
-#include "util/hash.hpp"
 #include "util/log.hpp"
 #include "util/time.hpp"
 
@@ -50,6 +45,13 @@ TargetAccess resolve_target(const model::Target& target, const config::Settings&
   TargetAccess t = resolve_target(config::ConnectionRef{target.connection, target.conninfo}, target.database, settings);
   t.display = target;
   return t;
+}
+
+RestoreApply::RestoreApply(const model::Plan& given, const config::Settings& settings) : folder(settings.state_dir, given) {
+  if (folder.finished()) return;
+  target = resolve_target(folder.plan().target, settings);
+  lock.emplace(target.admin_conninfo, target.display.database, folder.plan().id);
+  lock->end_orphans(folder.plan().id);
 }
 
 void add_globals(const RestoreSource& src, planner::RestoreInputs& in) {
@@ -142,12 +144,11 @@ executor::ApplyResult apply_restore_plan(const model::Plan& given, const config:
     return apply_sql_restore_plan(given, settings, options);
   }
   if (sources::is_live_plan(given)) return apply_live_restore_plan(given, settings, options);
-  executor::RunFolder folder(settings.state_dir, given);
-  if (folder.finished()) return folder.finished_result();
+  RestoreApply run(given, settings);
+  if (run.folder.finished()) return run.folder.finished_result();
+  executor::RunFolder& folder = run.folder;
   const model::Plan& plan = folder.plan();
-  TargetAccess t = resolve_target(plan.target, settings);
-  executor::TargetLock target_lock(t.admin_conninfo, t.display.database, plan.id);
-  target_lock.end_orphans(plan.id);
+  const TargetAccess& t = run.target;
 
   RestoreSource src = sources::source_of(plan);
   auto archive = sources::open_source_archive(src, settings);

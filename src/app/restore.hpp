@@ -14,6 +14,7 @@
 #include "archive/archive.hpp"
 #include "config/documents.hpp"
 #include "executor/run_folder.hpp"
+#include "executor/target_lock.hpp"
 #include "model/plan.hpp"
 #include "pg/pg.hpp"
 #include "planner/restore_planner.hpp"
@@ -34,6 +35,15 @@ TargetAccess resolve_target(const config::ConnectionRef& to, const std::string& 
 // For an applied plan: the same from what the plan recorded (passwords from settings, the
 // environment or a passfile).
 TargetAccess resolve_target(const model::Target& target, const config::Settings& settings);
+
+// What every restore apply starts with: its run folder and, unless finished, the target locked
+// (while this lives) with the sessions of a killed earlier run of the plan ended.
+struct RestoreApply {
+  executor::RunFolder folder;
+  TargetAccess target;
+  std::optional<executor::TargetLock> lock;
+  RestoreApply(const model::Plan& given, const config::Settings& settings);
+};
 
 // Plans one Restore document: reads the archive's TOC and the target's catalog (or gives the
 // saved plan of an unfinished run of the same plan id).

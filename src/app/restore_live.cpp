@@ -13,7 +13,6 @@
 #include "engine/live_schema.hpp"
 #include "executor/live_copy.hpp"
 #include "executor/live_resume.hpp"
-#include "executor/target_lock.hpp"
 #include "facts/restore_counters.hpp"
 #include "pg/pg.hpp"
 #include "pg/read_only.hpp"
@@ -62,12 +61,11 @@ model::Plan plan_live_restore_document(const config::Restore& doc, const config:
 
 executor::ApplyResult apply_live_restore_plan(const model::Plan& given, const config::Settings& settings,
                                               const executor::ApplyOptions& options) {
-  executor::RunFolder folder(settings.state_dir, given);
-  if (folder.finished()) return folder.finished_result();
+  RestoreApply run(given, settings);
+  if (run.folder.finished()) return run.folder.finished_result();
+  executor::RunFolder& folder = run.folder;
   const model::Plan& plan = folder.plan();
-  TargetAccess t = resolve_target(plan.target, settings);
-  executor::TargetLock target_lock(t.admin_conninfo, t.display.database, plan.id);
-  target_lock.end_orphans(plan.id);
+  const TargetAccess& t = run.target;
   sources::LiveSource src = sources::live_source_of(plan, settings);
 
   // The coordinating session: its snapshot is the moment the clone copies, held until the end.

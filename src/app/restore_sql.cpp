@@ -11,7 +11,6 @@
 #include "catalog/catalog.hpp"
 #include "executor/run_folder.hpp"
 #include "executor/sql_script_runner.hpp"
-#include "executor/target_lock.hpp"
 #include "instance/instance.hpp"
 #include "pg/pg.hpp"
 #include "planner/restore_sql.hpp"
@@ -56,12 +55,11 @@ model::Plan plan_sql_restore_document(const config::Restore& doc, const config::
 
 executor::ApplyResult apply_sql_restore_plan(const model::Plan& given, const config::Settings& settings,
                                              const executor::ApplyOptions& options) {
-  executor::RunFolder folder(settings.state_dir, given);
-  if (folder.finished()) return folder.finished_result();
+  RestoreApply run(given, settings);
+  if (run.folder.finished()) return run.folder.finished_result();
+  executor::RunFolder& folder = run.folder;
   const model::Plan& plan = folder.plan();
-  TargetAccess t = resolve_target(plan.target, settings);
-  executor::TargetLock target_lock(t.admin_conninfo, t.display.database, plan.id);
-  target_lock.end_orphans(plan.id);
+  const TargetAccess& t = run.target;
   // Stale checks: the same script (by checksum) into the same target, or nothing.
   if (archive::scan_plain_script(plan.source).sha256 != plan.fingerprints.at("archive")) {
     fail(ErrorKind::stale_plan, fmt::format("plan is stale: the SQL script \"{}\" changed since the plan was made", plan.source),
