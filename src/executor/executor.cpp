@@ -47,6 +47,7 @@ struct State {
   std::condition_variable work_cv;   // workers wait for assignments
   std::condition_variable done_cv;   // dispatcher waits for results
   std::deque<Finished> finished;
+  std::vector<size_t> freed;         // steps one of whose sessions has ended while others go on
   bool shutdown = false;
 };
 
@@ -144,6 +145,15 @@ Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, c
         ctx.run = summary.run;
         ctx.progress = &slot->progress;
         ctx.slots = slot->slots_given.get();
+        if (ctx.slots) {
+          ctx.slot_freed = [&st, idx] {
+            {
+              std::lock_guard lock(st.mu);
+              st.freed.push_back(idx);
+            }
+            st.done_cv.notify_one();
+          };
+        }
         if (auto p = parts.find(step.id); p != parts.end()) ctx.parts = p->second;
         ctx.journal_part = [&journal, &step, run = summary.run](JournalRecord r, bool sync) {
           r.step = step.id;
@@ -182,6 +192,7 @@ Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, c
   // slots each such step has now.
   std::vector<std::optional<size_t>> lent(slots.size());
   std::map<size_t, std::shared_ptr<std::atomic<int>>> given;
+  std::map<size_t, int> asked_back;  // slots asked back from such a step and not yet freed by it
   int running_count = 0;
   bool stopping = false;
   bool cancelled = false;
@@ -198,6 +209,7 @@ Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, c
     for (auto& l : lent)
       if (l == f.step) l.reset();
     given.erase(f.step);
+    asked_back.erase(f.step);
     ready.release(f.step);
     if (f.ok) {
       // Durable before it counts: the record is fsynced, then dependents may start.
@@ -231,16 +243,52 @@ Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, c
     }
   };
 
+  // A session of a step using several has ended while others go on: one slot lent to it is free.
+  auto slot_freed = [&](size_t i) {
+    auto g = given.find(i);
+    if (g == given.end()) return;  // the step has ended meanwhile, and all its slots with it
+    auto l = std::find(lent.begin(), lent.end(), std::optional<size_t>(i));
+    if (l == lent.end()) return;
+    l->reset();
+    if (asked_back[i] > 0) {
+      asked_back[i]--;  // its grant was lowered when the slot was asked back
+    } else {
+      g->second->fetch_sub(1);
+    }
+  };
+
+  // No slot is free and ready work on a longer critical path than a split step's could start:
+  // one slot lent to that step is asked back. The step ends a session between two of its chunks
+  // and reports it (slot_freed); the slot then goes to that work. One request at a time per step.
+  auto ask_back = [&]() {
+    if (given.empty()) return;
+    for (size_t k = 0; k < slots.size(); ++k)
+      if (!running[k] && !lent[k]) return;
+    std::uint64_t top = ready.top_runnable_priority();
+    for (auto& [i, has] : given) {
+      if (asked_back[i] > 0 || dag.critical_path(i) >= top) continue;
+      if (std::find(lent.begin(), lent.end(), std::optional<size_t>(i)) == lent.end()) continue;
+      asked_back[i]++;
+      has->fetch_sub(1);
+      log::debug("{}: one of its sessions is asked to end after its chunk, for work on a longer critical path",
+                 dag.step(i).object);
+      return;
+    }
+  };
+
   // Dispatch: the longest critical path first among ready steps whose locks are free.
   auto dispatch = [&]() {
     if (!stopping) {
       for (size_t k = 0; k < slots.size(); ++k) {
         if (running[k] || lent[k]) continue;
         // A running step that can use more sessions gets this slot first, unless ready work is on
-        // a longer critical path.
+        // a longer critical path (or the step is giving a slot back).
         bool lent_now = false;
         for (auto& [i, has] : given) {
-          if (has->load() >= model::sessions_of(dag.step(i)) || dag.critical_path(i) < ready.top_priority()) continue;
+          if (asked_back[i] > 0 || has->load() >= model::sessions_of(dag.step(i)) ||
+              dag.critical_path(i) < ready.top_priority()) {
+            continue;
+          }
           lent[k] = i;
           has->fetch_add(1);
           lent_now = true;
@@ -277,6 +325,7 @@ Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, c
         }
         st.work_cv.notify_all();
       }
+      ask_back();
     }
   };
 
@@ -292,11 +341,15 @@ Summary execute(const model::Plan& plan, StepRunner& runner, Journal& journal, c
     dispatch();
     if (running_count == 0) break;
     std::deque<Finished> batch;
+    std::vector<size_t> freed;
     {
       std::unique_lock lock(st.mu);
-      st.done_cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return !st.finished.empty(); });
+      st.done_cv.wait_for(lock, std::chrono::milliseconds(200),
+                          [&] { return !st.finished.empty() || !st.freed.empty(); });
       batch.swap(st.finished);
+      freed.swap(st.freed);
     }
+    for (size_t i : freed) slot_freed(i);
     for (auto& f : batch) finish_step(f);
     if (!batch.empty()) {
       // The batch's records are made durable before its dependents may start. Unless one of

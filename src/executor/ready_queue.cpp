@@ -97,6 +97,13 @@ void ReadyQueue::unpark(const std::string& key) {
 
 std::uint64_t ReadyQueue::top_priority() const { return heap_.empty() ? 0 : dag_.critical_path(heap_.front()); }
 
+std::uint64_t ReadyQueue::top_runnable_priority() {
+  auto s = pop_runnable();
+  if (!s) return 0;
+  push(*s);
+  return dag_.critical_path(*s);
+}
+
 size_t ReadyQueue::parked_count() const {
   size_t n = 0;
   for (const auto& [k, v] : parked_) n += v.size();

@@ -30,6 +30,8 @@ class ReadyQueue {
   size_t ready_count() const { return heap_.size(); }
   // The critical path of the best ready step (locks aside); 0 when none is ready.
   std::uint64_t top_priority() const;
+  // The critical path of the best ready step whose locks are free now; 0 when there is none.
+  std::uint64_t top_runnable_priority();
   size_t parked_count() const;
 
  private:

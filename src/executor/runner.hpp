@@ -26,8 +26,13 @@ struct StepContext {
   int run = 1;
   StepProgress* progress = nullptr;
   // Steps that use several sessions (model::sessions_of > 1): how many worker slots the executor
-  // has given the step so far. It starts at 1 and grows while the step runs, as slots free up.
+  // grants the step now. It starts at 1, grows while the step runs as slots free up, and shrinks
+  // when the executor wants a slot back for ready work on a longer critical path.
   const std::atomic<int>* slots = nullptr;
+  // Such a step calls this each time one of its sessions ends while others go on (between two of
+  // its pieces of work: because `slots` fell below its sessions, or because no work is left for
+  // it), so that the executor can hand the slot to another step at once. Empty: nobody listens.
+  std::function<void()> slot_freed;
   // Steps loaded in parts: what earlier runs journaled about them, and a thread-safe way to
   // journal a part (record.step and .run are filled in).
   StepParts parts;

@@ -89,11 +89,15 @@ class Pipeline {
   std::int64_t bytes() const { return bytes_.load(); }
 
  private:
+  // The sessions the step may run now: the slots the executor grants it, up to the plan's.
+  int allowed() const { return ctx_.slots ? std::max(1, std::min(ctx_.slots->load(), job_.sessions)) : 1; }
+
   void grow() {
-    int want = job_.sessions;
-    if (ctx_.slots) want = std::min(want, std::max(1, ctx_.slots->load()));
-    else want = 1;
-    while (static_cast<int>(threads_.size()) < want) threads_.emplace_back([this] { session(); });
+    std::lock_guard lock(mu_);
+    while (active_ < allowed() && !error_) {
+      active_++;
+      threads_.emplace_back([this] { session(); });
+    }
   }
 
   void close_and_join() {
@@ -106,15 +110,23 @@ class Pipeline {
       if (t.joinable()) t.join();
   }
 
+  // One session: loads chunks until none is left, or until the executor wants its slot back (it
+  // then ends between two chunks; the last session never ends early). A session that ends while
+  // others go on tells the executor, whose slot is then free at once.
   void session() {
+    bool others_go_on = false;
     try {
       pg::Connection c = open_();
       for (;;) {
         Work work;
         {
           std::unique_lock lock(mu_);
-          cv_.wait(lock, [&] { return !queue_.empty() || closed_ || error_; });
-          if (error_ || queue_.empty()) return;
+          auto surplus = [&] { return active_ > allowed(); };
+          cv_.wait(lock, [&] { return !queue_.empty() || closed_ || error_ || surplus(); });
+          if (error_ || surplus() || queue_.empty()) {
+            others_go_on = !error_ && --active_ > 0;
+            break;
+          }
           work = std::move(queue_.front());
           queue_.pop_front();
         }
@@ -125,7 +137,10 @@ class Pipeline {
       std::lock_guard lock(mu_);
       if (!error_) error_ = std::current_exception();
       cv_.notify_all();
+      return;
     }
+    cv_.notify_all();
+    if (others_go_on && ctx_.slot_freed) ctx_.slot_freed();
   }
 
   void load(pg::Connection& c, Work& work) {
@@ -184,6 +199,7 @@ class Pipeline {
   bool closed_ = false;
   std::exception_ptr error_;
   std::vector<std::thread> threads_;
+  int active_ = 0;  // sessions started and not ended (guarded by mu_)
   std::atomic<std::int64_t> rows_{0}, bytes_{0};
   std::atomic<int> committed_{0};
   int kill_after_ = 0;

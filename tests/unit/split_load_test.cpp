@@ -306,6 +306,81 @@ TEST_CASE("executor: a split step gets the slots that free up, up to its session
   CHECK(journal.done_steps().size() == 4);
 }
 
+namespace {
+
+// A split step that behaves as split_load's sessions do: it uses every slot it is granted, and
+// when the grant falls below the sessions it runs, it ends one of them and says so (slot_freed).
+struct GiveBackRunner : executor::StepRunner {
+  using Clock = std::chrono::steady_clock;
+  std::atomic<int> most{0}, ended{0};
+  std::mutex mu;
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> span;  // step -> start, end (ms)
+  Clock::time_point t0 = Clock::now();
+  std::int64_t ms_now() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+  }
+  struct W : executor::Worker {
+    GiveBackRunner& r;
+    explicit W(GiveBackRunner& rr) : r(rr) {}
+    executor::StepOutcome run(const model::Step& s, executor::StepContext& ctx) override {
+      std::int64_t start = r.ms_now();
+      int ms = s.id == "big" ? 1500 : s.id == "gate" ? 100 : s.id == "long" ? 1000 : 20;
+      int sessions = 1;
+      auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+      while (std::chrono::steady_clock::now() < until) {
+        if (ctx.slots) {
+          int granted = ctx.slots->load();
+          if (granted > sessions) sessions = granted;
+          if (granted < sessions && sessions > 1) {
+            sessions--;
+            r.ended++;
+            ctx.slot_freed();
+          }
+          r.most = std::max(r.most.load(), sessions);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      std::lock_guard l(r.mu);
+      r.span[s.id] = {start, r.ms_now()};
+      return {};
+    }
+    void cancel() override {}
+  };
+  std::unique_ptr<executor::Worker> make_worker(int) override { return std::make_unique<W>(*this); }
+};
+
+}  // namespace
+
+TEST_CASE("executor: a slot lent to a split step comes back for ready work on a longer critical path", "[split][executor]") {
+  // Three slots: "gate", "big" (2 sessions) and the short "x" start. When "x" ends, its slot is
+  // lent to "big" (nothing more urgent is ready yet). When "gate" ends, "long" and "short", both
+  // on a far longer critical path than "big", become ready: "long" takes gate's slot, and "short"
+  // must get the slot lent to "big" back between two of big's chunks instead of waiting for
+  // "long" or "big" to end.
+  std::vector<model::Step> steps = {fake("gate", 10), fake("big", 1000), fake("x", 5), fake("long", 100000),
+                                    fake("short", 90000)};
+  steps[1].params["sessions"] = "2";
+  steps[3].depends_on = {"gate"};
+  steps[4].depends_on = {"gate"};
+  model::Plan plan;
+  plan.id = "p";
+  plan.steps = steps;
+  TempDir dir("pgrecover-split-giveback-");
+  auto journal = executor::Journal::open(dir.path(), "p");
+  GiveBackRunner runner;
+  executor::Options o;
+  o.jobs = 3;
+  auto summary = executor::execute(plan, runner, journal, o);
+  CHECK(summary.run_status == "ok");
+  CHECK(runner.most == 2);   // "big" was lent the third slot
+  CHECK(runner.ended == 1);  // and gave it back
+  REQUIRE(runner.span.size() == 5);
+  CHECK(runner.span["short"].first < runner.span["long"].second);  // not after "long"
+  CHECK(runner.span["short"].first < runner.span["big"].second);   // nor after "big"
+  CHECK(runner.span["short"].first < runner.span["gate"].second + 300);
+  CHECK(journal.done_steps().size() == 5);
+}
+
 // --- session settings ----------------------------------------------------------------------------
 
 TEST_CASE("load sessions: index builds get the server's maintenance_work_mem within 64MB-128MB, the document wins",
