@@ -19,6 +19,8 @@
 # Results: bench/results/live-clone-<UTC time>.txt, with the date, the machine, the load average
 # at the start and the end, and the PostgreSQL version. Commit the files docs/performance.md quotes.
 #
+# BENCH_KEEP_EVENTS=DIR keeps each (a) run's --json events as DIR/live-clone-a-N.jsonl.
+#
 # Nothing here runs in the test suite. Run it under `flock /work/bench.lock` on a shared machine.
 set -Eeuo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -188,6 +190,7 @@ for i in $(seq 1 "$RUNS"); do
   slowest=$(jq -r 'select(.event == "summary") | .slowest[:6][] | "\(.ms / 1000)s \(.kind) \(.object)"' "$WORK/a-$i.out" |
     paste -sd ';' - | sed 's/;/; /g')
   TIMES+=("run $i (a): last step of each kind ended at (s): $phases" "run $i (a): slowest steps: $slowest")
+  if [ -n "${BENCH_KEEP_EVENTS:-}" ]; then cp "$WORK/a-$i.out" "$BENCH_KEEP_EVENTS/live-clone-a-$i.jsonl"; fi
 
   on_src q -c CHECKPOINT; on_dst q -c CHECKPOINT
   on_dst createdb "clone_b_$i"
