@@ -131,6 +131,38 @@ TEST_CASE("split planning: a lower threshold splits smaller tables, and a load t
   CHECK(data_step(p, "small").params.at("chunk_bytes") == std::to_string(kMB));
 }
 
+TEST_CASE("split planning: a smaller table's load and GIN build outrank a split table's B-tree chain", "[split][planner]") {
+  // big (1200 MB, split across 4 sessions) has a primary key and a foreign key to small; mid
+  // (250 MB, not split) has a GIN index. Measured step times (planner weights, see
+  // build_weight): the GIN chain is the longer one, so mid's data must come first and not wait
+  // while big holds every session. A foreign key added NOT VALID is instant; its validation
+  // carries the cost.
+  World w;
+  w.toc.entries[4].data.bytes = 250 * kMB;
+  auto& e = w.toc.entries;
+  auto post = [](int id, std::string desc, std::string tag, std::vector<int> deps, std::string defn) {
+    TocEntry x = entry(id, std::move(desc), std::move(tag), Section::post_data, std::move(deps));
+    x.defn = std::move(defn);
+    return x;
+  };
+  e.push_back(post(20, "CONSTRAINT", "big big_pkey", {1}, "ALTER TABLE ONLY public.big\n    ADD CONSTRAINT big_pkey PRIMARY KEY (id);\n"));
+  e.push_back(post(21, "CONSTRAINT", "small small_pkey", {3}, "ALTER TABLE ONLY public.small\n    ADD CONSTRAINT small_pkey PRIMARY KEY (id);\n"));
+  e.push_back(post(22, "INDEX", "mid_v_idx", {2}, "CREATE INDEX mid_v_idx ON public.mid USING gin (v);\n"));
+  e.push_back(post(23, "FK CONSTRAINT", "big big_small_fk", {1, 21},
+                   "ALTER TABLE ONLY public.big\n    ADD CONSTRAINT big_small_fk FOREIGN KEY (v) REFERENCES public.small(id);\n"));
+  auto p = w.plan();
+  model::Dag dag(p.steps);
+  auto crit = [&](const std::string& id) { return dag.critical_path(dag.index_of(id)); };
+  REQUIRE(data_step(p, "big").params.at("sessions") == "4");
+  CHECK(crit("table-data:public.mid") > crit("table-data:public.big"));
+  const auto* add = p.find("fk-constraint:public.big big_small_fk");
+  const auto* validate = p.find("fk-validate:public.big big_small_fk");
+  REQUIRE(add);
+  REQUIRE(validate);
+  CHECK(add->estimate.bytes == 1);
+  CHECK(validate->estimate.bytes == 600 * kMB);  // half of big's data
+}
+
 // --- chunking ------------------------------------------------------------------------------------
 
 namespace {
