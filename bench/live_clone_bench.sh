@@ -2,6 +2,7 @@
 # Live clone benchmark: moving a database between two servers, the same data, the same run.
 #
 #   bench/live_clone_bench.sh [--runs N] [--scale S] [--events N] [--quick] [--no-pgcopydb]
+#                             [--bigtable [--rows N]]
 #
 # Starts two servers with PostgreSQL's defaults (pgrecover instance start --durable), a source and
 # a target, builds the restore bench's dataset in the source (pgbench scale 20 with foreign keys,
@@ -19,6 +20,12 @@
 # Results: bench/results/live-clone-<UTC time>.txt, with the date, the machine, the load average
 # at the start and the end, and the PostgreSQL version. Commit the files docs/performance.md quotes.
 #
+# --bigtable: bench/bigtable_bench.sh's dataset instead (readings, --rows rows, default 8,000,000,
+# with a primary key and an index on (sensor, at): one table holding most of the data; plus
+# pgbench scale 5 with foreign keys). pgrecover splits readings across its 2 sessions by ranges
+# of heap pages (the default split_tables_larger_than, 256MB); pgcopydb gets
+# --split-tables-larger-than 256MB.
+#
 # BENCH_KEEP_EVENTS=DIR keeps each (a) run's --json events as DIR/live-clone-a-N.jsonl.
 #
 # Nothing here runs in the test suite. Run it under `flock /work/bench.lock` on a shared machine.
@@ -27,16 +34,18 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/scripts/lib.sh"
 export LC_NUMERIC=C
 
-usage() { sed -n '3,4p' "$0" | sed 's/^# \{0,3\}//' >&2; exit 2; }
+usage() { sed -n '4,5p' "$0" | sed 's/^# \{0,3\}//' >&2; exit 2; }
 ARGS=("$@")
-RUNS=3 SCALE=20 EVENTS=1000000 WITH_PGCOPYDB=1
+RUNS=3 SCALE=20 EVENTS=1000000 WITH_PGCOPYDB=1 BIGTABLE=0 ROWS=8000000
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS=$2; shift 2 ;;
     --scale) SCALE=$2; shift 2 ;;
     --events) EVENTS=$2; shift 2 ;;
     --no-pgcopydb) WITH_PGCOPYDB=0; shift ;;
-    --quick) RUNS=1; SCALE=2; EVENTS=50000; shift ;;
+    --quick) RUNS=1; SCALE=2; EVENTS=50000; ROWS=200000; shift ;;
+    --bigtable) BIGTABLE=1; shift ;;
+    --rows) ROWS=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; usage ;;
   esac
 done
@@ -132,7 +141,7 @@ SRC="host=$SRC_HOST port=$SRC_PORT user=postgres"
 DST="host=$DST_HOST port=$DST_PORT user=postgres"
 printf 'state_dir = "%s"\n' "$WORK/state" > "$WORK/pgrecover.toml"
 
-OUT="$RESULTS/live-clone-$(date -u +%Y%m%dT%H%M%SZ).txt"
+OUT="$RESULTS/live-clone-$(date -u +%Y%m%dT%H%M%SZ)$([ "$BIGTABLE" = 1 ] && echo -bigtable).txt"
 : > "$OUT"
 dirty=""
 [ -z "$(git -C "$ROOT" status --porcelain -- . ':!bench/results' 2>/dev/null)" ] || dirty=" (with uncommitted changes)"
@@ -145,9 +154,26 @@ log "load average:  $(cut -d' ' -f1-3 /proc/loadavg) at the start (variants are 
 log "PostgreSQL:    $(on_src q -c 'select version()')"
 log "servers:       source and target on this machine, each: pgrecover instance start --durable (defaults)"
 log "pgcopydb:      $( [ "$WITH_PGCOPYDB" = 1 ] && pgcopydb --version 2>&1 | head -n 1 || echo "not run")"
-log "dataset:       pgbench scale $SCALE with foreign keys + events ($EVENTS rows); runs: $RUNS, alternated"
+if [ "$BIGTABLE" = 1 ]; then
+  log "dataset:       readings ($ROWS rows) + pgbench scale 5 with foreign keys (bench/bigtable_bench.sh's); runs: $RUNS, alternated"
+else
+  log "dataset:       pgbench scale $SCALE with foreign keys + events ($EVENTS rows); runs: $RUNS, alternated"
+fi
 
 on_src createdb bench_src
+if [ "$BIGTABLE" = 1 ]; then
+  on_src "$BIN/pgbench" -q -i -s 5 --foreign-keys bench_src > "$WORK/pgbench.log" 2>&1 || die "pgbench -i failed"
+  on_src psql -X -q -v ON_ERROR_STOP=1 -d bench_src <<SQL
+CREATE TABLE readings (id bigint PRIMARY KEY, sensor int NOT NULL, at timestamptz NOT NULL,
+                       value double precision, status text, note text);
+INSERT INTO readings
+  SELECT g, g % 5000, timestamptz '2026-01-01' + g * interval '1 second', random() * 1000,
+         (ARRAY['ok','warn','fail'])[1 + g % 3], md5(g::text) || ' ' || left(md5((g * 3)::text), (g % 20) + 5)
+  FROM generate_series(1, $ROWS) g;
+CREATE INDEX ON readings (sensor, at);
+VACUUM ANALYZE;
+SQL
+else
 on_src "$BIN/pgbench" -q -i -s "$SCALE" --foreign-keys bench_src > "$WORK/pgbench.log" 2>&1 || die "pgbench -i failed"
 on_src "$BIN/pgbench" -n -t 2000 -c 2 bench_src > "$WORK/pgbench.log" 2>&1 || die "pgbench failed"
 on_src psql -X -q -v ON_ERROR_STOP=1 -d bench_src <<SQL
@@ -165,12 +191,15 @@ CREATE INDEX ON events (account);
 CREATE INDEX ON events USING gin (payload);
 VACUUM ANALYZE;
 SQL
+fi
 signature on_src bench_src > "$WORK/expect"
 EXPECT_STATS=$(on_src q -d bench_src -c "$STATS_SQL")
 log "source database: $(on_src q -c "select pg_size_pretty(pg_database_size('bench_src'))"), $(grep -c '^table ' "$WORK/expect") tables, $EXPECT_STATS pg_stats rows"
 log ""
 
 A=() B=() C=() PEAK=0 TIMES=()
+PGCOPYDB_SPLIT=()
+if [ "$BIGTABLE" = 1 ]; then PGCOPYDB_SPLIT=(--split-tables-larger-than 256MB); fi
 for i in $(seq 1 "$RUNS"); do
   on_src q -c CHECKPOINT; on_dst q -c CHECKPOINT
   printf '%s\n' "apiVersion: pgrecover/v1" "kind: Restore" "metadata: {name: live-$i}" "spec:" \
@@ -209,7 +238,7 @@ for i in $(seq 1 "$RUNS"); do
     on_dst createdb "clone_c_$i"
     t=$(now); rc=0
     pgcopydb clone --source "$SRC dbname=bench_src" --target "$DST dbname=clone_c_$i" \
-      --table-jobs 2 --index-jobs 2 --dir "$WORK/pgcopydb-$i" > "$WORK/c-$i.log" 2>&1 || rc=$?
+      --table-jobs 2 --index-jobs 2 "${PGCOPYDB_SPLIT[@]}" --dir "$WORK/pgcopydb-$i" > "$WORK/c-$i.log" 2>&1 || rc=$?
     el=$(elapsed "$t")
     expect_ok "$rc" "(c) pgcopydb clone, run $i" "$WORK/c-$i.log"
     check_db "clone_c_$i" "(c) pgcopydb clone, run $i"

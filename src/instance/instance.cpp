@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <regex>
 #include <thread>
 
@@ -71,6 +73,19 @@ std::string looked_in(const std::vector<std::pair<fs::path, std::string>>& dirs)
 
 }  // namespace
 
+namespace {
+
+// The folder found when nothing is configured, once per process and $PGRECOVER_PG_BINDIR value:
+// every pg_dump, pg_restore or psql pgrecover runs looks it up, and Debian's pg_config is a
+// wrapper script that costs a process tree each time (0.1-0.4 s measured on a busy machine, run
+// three times by a live clone's apply).
+std::mutex found_mu;
+std::map<std::string, fs::path> found_dirs;
+
+fs::path search_bin_dir();
+
+}  // namespace
+
 fs::path find_bin_dir(const fs::path& override_dir) {
   if (!override_dir.empty()) {
     if (has_server_binaries(override_dir)) return override_dir;
@@ -78,6 +93,21 @@ fs::path find_bin_dir(const fs::path& override_dir) {
          fmt::format("no PostgreSQL server binaries (initdb, pg_ctl, postgres) in \"{}\"", override_dir.string()),
          "fix [instance] bin_dir in pgrecover.toml, or install postgresql-15");
   }
+  const char* env_now = std::getenv("PGRECOVER_PG_BINDIR");
+  const std::string key = env_now ? env_now : std::string("\x01unset");
+  {
+    std::lock_guard lock(found_mu);
+    if (auto it = found_dirs.find(key); it != found_dirs.end() && has_server_binaries(it->second)) return it->second;
+  }
+  fs::path dir = search_bin_dir();
+  std::lock_guard lock(found_mu);
+  found_dirs[key] = dir;
+  return dir;
+}
+
+namespace {
+
+fs::path search_bin_dir() {
   auto dirs = candidate_dirs();
   if (const char* env = std::getenv("PGRECOVER_PG_BINDIR"); env && *env && !has_server_binaries(env)) {
     fail(ErrorKind::instance,
@@ -90,6 +120,8 @@ fs::path find_bin_dir(const fs::path& override_dir) {
        "install them (apt-get install postgresql-15), or set [instance] bin_dir in pgrecover.toml "
        "or $PGRECOVER_PG_BINDIR");
 }
+
+}  // namespace
 
 fs::path tool_path(const std::string& name, const fs::path& bin_dir) {
   if (!bin_dir.empty()) {
