@@ -1,6 +1,7 @@
 #include "engine/logical.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -232,8 +233,9 @@ std::map<std::string, std::int64_t> count_archive_rows(const archive::Archive& a
 
 namespace {
 
-// What runs beside pg_dump: pg_dumpall --globals-only, and the row counts in the dump's
-// snapshot. The destructor stops and joins both, so no error path leaves a thread running.
+// What runs beside pg_dump: pg_dumpall --globals-only on one thread; on another, the backup's
+// session (the globals' queries, then the row counts in the dump's snapshot). The destructor
+// stops the counts and joins both, so no error path leaves a thread running.
 class BesideDump {
  public:
   BesideDump() = default;
@@ -241,54 +243,57 @@ class BesideDump {
   BesideDump& operator=(const BesideDump&) = delete;
   ~BesideDump() {
     stop_counting();
-    join_globals();
-    join_counts();
+    join_dumpall();
+    if (session_.joinable()) session_.join();
   }
 
-  void start_globals(std::function<void()> work) {
-    globals_ = std::thread([this, work = std::move(work)] {
+  void start_dumpall(std::function<void()> work) {
+    dumpall_ = std::thread([this, work = std::move(work)] {
       try {
         work();
       } catch (...) {
-        globals_failure_ = std::current_exception();
+        dumpall_failure_ = std::current_exception();
       }
     });
   }
-  void start_counts(SnapshotCounts& counts, const config::BackupPolicySpec& spec, std::function<bool()> dump_began,
-                    ProgressCounters* progress) {
-    counts_ = &counts;
-    counting_ = std::thread([this, &spec, dump_began = std::move(dump_began), progress] {
-      counts_->count(spec, dump_began, stop_, progress);
-      counted_ = true;
+  // `counts`: the counting transaction `work` counts in (null: none), cancelled by stop_counting.
+  void start_session(SnapshotCounts* counts, std::function<void()> work) {
+    counts_ = counts;
+    session_ = std::thread([this, work = std::move(work)] {
+      try {
+        work();
+      } catch (...) {
+        session_failure_ = std::current_exception();
+      }
+      session_done_ = true;
     });
   }
+  const std::atomic<bool>& stop() const { return stop_; }
   void stop_counting() {
-    if (!counting_.joinable() || stop_) return;
+    if (!session_.joinable() || stop_) return;
     stop_ = true;
-    counts_->cancel();
+    if (counts_) counts_->cancel();
   }
-  void join_globals() {
-    if (globals_.joinable()) globals_.join();
+  void join_dumpall() {
+    if (dumpall_.joinable()) dumpall_.join();
   }
-  void join_counts() {
-    if (counting_.joinable()) counting_.join();
-  }
-  // Waits for the counts, stopping them when `cancel` is set; true: they were stopped.
-  bool wait_counts(const std::atomic<bool>* cancel) {
-    while (counting_.joinable() && !counted_) {
+  // Waits for the session's work, stopping the counts when `cancel` is set; true: they were stopped.
+  bool wait_session(const std::atomic<bool>* cancel) {
+    while (session_.joinable() && !session_done_) {
       if (cancel && *cancel) stop_counting();
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
-    join_counts();
+    if (session_.joinable()) session_.join();
     return stop_;
   }
-  std::exception_ptr globals_failure() const { return globals_failure_; }
+  std::exception_ptr dumpall_failure() const { return dumpall_failure_; }
+  std::exception_ptr session_failure() const { return session_failure_; }
 
  private:
-  std::thread globals_, counting_;
-  std::exception_ptr globals_failure_;
+  std::thread dumpall_, session_;
+  std::exception_ptr dumpall_failure_, session_failure_;
   SnapshotCounts* counts_ = nullptr;
-  std::atomic<bool> stop_{false}, counted_{false};
+  std::atomic<bool> stop_{false}, session_done_{false};
 };
 
 std::string entry_key(const archive::TocEntry& e) { return e.namespace_ + "." + e.tag; }
@@ -323,7 +328,10 @@ repository::BackupInfo take_logical_backup(const repository::Repository& repo, c
   m.database = s.database;
   m.format = config::to_string(s.format);
   m.data = archive_name(s.format);
-  auto info = conn.exec("SELECT current_setting('server_version'), current_setting('server_version_num')::int, current_user");
+  auto info = conn.exec(
+      "SELECT current_setting('server_version'), current_setting('server_version_num')::int, current_user, "
+      "pg_catalog.has_table_privilege('pg_catalog.pg_authid', 'SELECT')");
+  const bool passwords_readable = info.boolean(0, 3);  // what capture_globals finds too
   m.server_version = info.str(0, 0);
   m.server_version_num = static_cast<int>(info.int64(0, 1));
   std::string role = info.str(0, 2);
@@ -344,25 +352,22 @@ repository::BackupInfo take_logical_backup(const repository::Repository& repo, c
   ProcessResult version = version_of(pg_dump);
   m.tool = version_line(version);
   m.pg_dump_options = pg_dump_options(s, major_of(pg_dump, version));
-  // The globals are read on the backup's session before its snapshot transaction begins (an
-  // error inside that transaction would end the snapshot pg_dump imports).
-  if (s.globals) {
-    m.globals = capture_globals(conn, s.database);
-    m.globals->sql_file = "globals.sql";
-  }
   // A plain script's rows are the lines of its COPY blocks, counted after pg_dump.
   std::optional<SnapshotCounts> counts;
   if (s.format != config::DumpFormat::plain) counts = SnapshotCounts::begin(conn);
   BesideDump beside;
   {
     PrivateUmask umask_077;
-    // pg_dumpall --globals-only and the row counts run while pg_dump runs: they are independent,
-    // and the backup finishes sooner (measured in bench/).
+    // The globals and the row counts are taken while pg_dump runs: they are independent, and the
+    // backup finishes sooner (measured in bench/).
     if (s.globals) {
-      beside.start_globals([&] {
-        std::vector<std::string> g{instance::tool_path("pg_dumpall", req.bin_dir).string(), "--globals-only", "--no-password",
+      // pg_dumpall from pg_dump's folder (one lookup of the programs' folder, not two).
+      fs::path pg_dumpall = pg_dump.parent_path() / "pg_dumpall";
+      if (::access(pg_dumpall.c_str(), X_OK) != 0) pg_dumpall = instance::tool_path("pg_dumpall", req.bin_dir);
+      beside.start_dumpall([&, pg_dumpall] {
+        std::vector<std::string> g{pg_dumpall.string(), "--globals-only", "--no-password",
                                    "--file=" + (pending.dir() / "globals.sql").string(), "--dbname=" + src.conninfo};
-        if (!m.globals->passwords_included) g.push_back("--no-role-passwords");
+        if (!passwords_readable) g.push_back("--no-role-passwords");
         auto gr = run_process(child(g, src, req.cancel));
         if (!gr.ok()) {
           fail(ErrorKind::database, describe_failure("pg_dumpall --globals-only", gr),
@@ -370,41 +375,51 @@ repository::BackupInfo take_logical_backup(const repository::Repository& repo, c
         }
       });
     }
-    if (counts) {
-      // pg_dump writes its archive once it has locked every table it dumps: the directory
-      // format's toc.dat first, the others' data after a header written then.
-      fs::path out = pending.dir() / m.data;
-      bool directory = s.format == config::DumpFormat::directory;
-      beside.start_counts(*counts, s, [out, directory] {
-        std::error_code ec;
-        if (directory) return fs::exists(out / "toc.dat", ec);
-        auto size = fs::file_size(out, ec);
-        return !ec && size > 0;
-      }, progress);
-    }
+    // pg_dump writes its archive once it has locked every table it dumps: the directory format's
+    // toc.dat first, the others' data after a header written then.
+    fs::path out = pending.dir() / m.data;
+    bool directory = s.format == config::DumpFormat::directory;
+    auto dump_began = [out, directory] {
+      std::error_code ec;
+      if (directory) return fs::exists(out / "toc.dat", ec);
+      auto size = fs::file_size(out, ec);
+      return !ec && size > 0;
+    };
+    beside.start_session(counts ? &*counts : nullptr, [&] {
+      if (s.globals) {
+        // Inside the counting transaction an error is rolled back to a savepoint: the snapshot
+        // pg_dump imports must outlive it.
+        auto read = [&] { m.globals = capture_globals(conn, s.database); };
+        if (counts) counts->guarded(read);
+        else read();
+        m.globals->sql_file = "globals.sql";
+      }
+      if (counts) counts->count(s, dump_began, beside.stop(), progress);
+    });
     std::vector<std::string> argv{pg_dump.string()};
     argv.insert(argv.end(), m.pg_dump_options.begin(), m.pg_dump_options.end());
     // pg_dump reads in the counting transaction's snapshot: the counts are the dump's rows.
     if (counts) argv.push_back("--snapshot=" + counts->snapshot());
     argv.push_back("--no-password");
-    argv.push_back("--file=" + (pending.dir() / m.data).string());
+    argv.push_back("--file=" + out.string());
     argv.push_back("--dbname=" + src.conninfo);
     ProcessResult r = run_process(child(argv, src, req.cancel));
     if (r.cancelled || !r.ok()) beside.stop_counting();
-    beside.join_globals();
+    beside.join_dumpall();
     if (r.cancelled) {
       fail(ErrorKind::cancelled, fmt::format("backup of database \"{}\" interrupted: pg_dump stopped, nothing was kept",
                                              s.database));
     }
     if (!r.ok()) pg_dump_failed(r, s.database, role);
     if (!r.err.empty()) log::debug("pg_dump: {}", r.err);
-    if (beside.globals_failure()) std::rethrow_exception(beside.globals_failure());
+    if (beside.dumpall_failure()) std::rethrow_exception(beside.dumpall_failure());
   }
   const double t_dump = seconds_since(t_start);
   const auto t_rows_start = std::chrono::steady_clock::now();
-  if (beside.wait_counts(req.cancel)) {
+  if (beside.wait_session(req.cancel)) {
     fail(ErrorKind::cancelled, fmt::format("backup of database \"{}\" interrupted while counting rows, nothing was kept", s.database));
   }
+  if (beside.session_failure()) std::rethrow_exception(beside.session_failure());
   if (counts) {
     counts->finish();
     m.row_counts = archive_row_counts(pending.dir() / m.data, counts->counts(), progress);

@@ -12,15 +12,12 @@ namespace pgr::engine {
 
 std::optional<SnapshotCounts> SnapshotCounts::begin(pg::Connection& conn) {
   try {
-    conn.exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-    // Counting is background work beside pg_dump: one core at most, and no timeout of the role's.
-    conn.exec("SET LOCAL max_parallel_workers_per_gather = 0");
-    conn.exec("SET LOCAL statement_timeout = 0");
-    conn.exec("SET LOCAL lock_timeout = 0");
-    std::string id = conn.exec("SELECT pg_catalog.pg_export_snapshot()").str(0, 0);
-    // Whatever fails while counting is rolled back to here: the transaction, and with it the
-    // snapshot pg_dump imports, stays alive (an error at top level would end its xmin).
-    conn.exec("SAVEPOINT pgrecover_counts");
+    // One round trip: this runs before pg_dump starts. Counting is background work beside
+    // pg_dump: one core at most, and no timeout of the role's.
+    std::string id = conn.exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+                               "SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL statement_timeout = 0; "
+                               "SET LOCAL lock_timeout = 0; SELECT pg_catalog.pg_export_snapshot()")
+                         .str(0, 0);
     return SnapshotCounts(conn, std::move(id));
   } catch (const pg::DbError& e) {
     log::info("the source cannot export a snapshot ({}): row counts are read from the archive after pg_dump", e.primary());
@@ -37,6 +34,9 @@ void SnapshotCounts::count(const config::BackupPolicySpec& spec, const std::func
   while (!stop && !dump_began()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   if (stop) return;
   try {
+    // Whatever fails while counting is rolled back to here: the transaction, and with it the
+    // snapshot, stays alive (an error at top level would end its xmin).
+    conn_->exec("SAVEPOINT pgrecover_counts");
     // The tables whose data pg_dump dumps as it is: ordinary tables, not temporary, not an
     // extension's (a configuration table's dump may be filtered), readable without row security
     // (pg_dump turns it off and fails on such a table rather than dump part of it).
@@ -74,6 +74,20 @@ void SnapshotCounts::count(const config::BackupPolicySpec& spec, const std::func
     } catch (const Error&) {
     }
   }
+}
+
+void SnapshotCounts::guarded(const std::function<void()>& work) {
+  conn_->exec("SAVEPOINT pgrecover_guard");
+  try {
+    work();
+  } catch (...) {
+    try {
+      conn_->exec("ROLLBACK TO SAVEPOINT pgrecover_guard");
+    } catch (const Error&) {
+    }
+    throw;
+  }
+  conn_->exec("RELEASE SAVEPOINT pgrecover_guard");
 }
 
 void SnapshotCounts::finish() {

@@ -43,6 +43,10 @@ class SnapshotCounts {
   void count(const config::BackupPolicySpec& spec, const std::function<bool()>& dump_began, const std::atomic<bool>& stop,
              ProgressCounters* progress);
 
+  // Runs `work` (queries on the same connection) inside a savepoint: when it throws, the
+  // transaction is rolled back to the savepoint, so the snapshot pg_dump imports stays valid.
+  void guarded(const std::function<void()>& work);
+
   // Asks the server to cancel the count in progress (from another thread).
   void cancel() const { conn_->cancel(); }
 
