@@ -1,10 +1,13 @@
 #include "engine/logical.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <functional>
+#include <optional>
 #include <mutex>
 #include <thread>
 #include <chrono>
@@ -15,6 +18,7 @@
 #include "archive/archive.hpp"
 #include "archive/plain_script.hpp"
 #include "engine/globals.hpp"
+#include "engine/snapshot_counts.hpp"
 #include "instance/instance.hpp"
 #include "pg/pg.hpp"
 #include "util/error.hpp"
@@ -51,8 +55,7 @@ ProcessResult version_of(const fs::path& tool) {
   return run_process(p);
 }
 
-int tool_major(const fs::path& tool) {
-  auto r = version_of(tool);
+int major_of(const fs::path& tool, const ProcessResult& r) {
   std::smatch m;
   static const std::regex re(R"(\) (\d+)(\.\d+)?)");
   if (!r.ok() || !std::regex_search(r.out, m, re)) {
@@ -61,12 +64,15 @@ int tool_major(const fs::path& tool) {
   return std::stoi(m[1].str());
 }
 
-std::string tool_version(const fs::path& tool) {
-  auto r = version_of(tool);
+int tool_major(const fs::path& tool) { return major_of(tool, version_of(tool)); }
+
+std::string version_line(const ProcessResult& r) {
   std::string v = r.out;
   while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
   return v;
 }
+
+std::string tool_version(const fs::path& tool) { return version_line(version_of(tool)); }
 
 ProcessSpec child(std::vector<std::string> argv, const pg::SplitConninfo& c, const std::atomic<bool>* cancel) {
   ProcessSpec p;
@@ -180,11 +186,16 @@ std::map<std::string, std::int64_t> count_archive_rows(const fs::path& path, Pro
 }
 
 std::map<std::string, std::int64_t> count_archive_rows(const archive::Archive& archive, ProgressCounters* progress) {
+  return count_archive_rows(archive, progress, [](const archive::TocEntry&) { return true; });
+}
+
+std::map<std::string, std::int64_t> count_archive_rows(const archive::Archive& archive, ProgressCounters* progress,
+                                                       const std::function<bool(const archive::TocEntry&)>& which) {
   // Exact counts mean decompressing every table: done on all cores, largest tables first, one
   // reader per thread (the archive reader allows concurrent readers). Measured in bench/.
   std::vector<const archive::TocEntry*> entries;
   for (const auto& e : archive.toc().entries)
-    if (e.desc == "TABLE DATA" && e.data.kind != archive::DataLocation::Kind::none) entries.push_back(&e);
+    if (e.desc == "TABLE DATA" && e.data.kind != archive::DataLocation::Kind::none && which(e)) entries.push_back(&e);
   std::sort(entries.begin(), entries.end(), [](auto* a, auto* b) { return a->data.bytes > b->data.bytes; });
   std::map<std::string, std::int64_t> rows;
   std::mutex mu;
@@ -220,6 +231,92 @@ std::map<std::string, std::int64_t> count_archive_rows(const archive::Archive& a
   return rows;
 }
 
+namespace {
+
+// What runs beside pg_dump: pg_dumpall --globals-only on one thread; on another, the backup's
+// session (the globals' queries, then the row counts in the dump's snapshot). The destructor
+// stops the counts and joins both, so no error path leaves a thread running.
+class BesideDump {
+ public:
+  BesideDump() = default;
+  BesideDump(const BesideDump&) = delete;
+  BesideDump& operator=(const BesideDump&) = delete;
+  ~BesideDump() {
+    stop_counting();
+    join_dumpall();
+    if (session_.joinable()) session_.join();
+  }
+
+  void start_dumpall(std::function<void()> work) {
+    dumpall_ = std::thread([this, work = std::move(work)] {
+      try {
+        work();
+      } catch (...) {
+        dumpall_failure_ = std::current_exception();
+      }
+    });
+  }
+  // `counts`: the counting transaction `work` counts in (null: none), cancelled by stop_counting.
+  void start_session(SnapshotCounts* counts, std::function<void()> work) {
+    counts_ = counts;
+    session_ = std::thread([this, work = std::move(work)] {
+      try {
+        work();
+      } catch (...) {
+        session_failure_ = std::current_exception();
+      }
+      session_done_ = true;
+    });
+  }
+  const std::atomic<bool>& stop() const { return stop_; }
+  void stop_counting() {
+    if (!session_.joinable() || stop_) return;
+    stop_ = true;
+    if (counts_) counts_->cancel();
+  }
+  void join_dumpall() {
+    if (dumpall_.joinable()) dumpall_.join();
+  }
+  // Waits for the session's work, stopping the counts when `cancel` is set; true: they were stopped.
+  bool wait_session(const std::atomic<bool>* cancel) {
+    while (session_.joinable() && !session_done_) {
+      if (cancel && *cancel) stop_counting();
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    if (session_.joinable()) session_.join();
+    return stop_;
+  }
+  std::exception_ptr dumpall_failure() const { return dumpall_failure_; }
+  std::exception_ptr session_failure() const { return session_failure_; }
+
+ private:
+  std::thread dumpall_, session_;
+  std::exception_ptr dumpall_failure_, session_failure_;
+  SnapshotCounts* counts_ = nullptr;
+  std::atomic<bool> stop_{false}, session_done_{false};
+};
+
+std::string entry_key(const archive::TocEntry& e) { return e.namespace_ + "." + e.tag; }
+
+// The exact rows of every table the archive holds data for: from the snapshot counts where the
+// table was counted there, read from the archive otherwise.
+std::map<std::string, std::int64_t> archive_row_counts(const fs::path& path, const std::map<std::string, std::int64_t>& counted,
+                                                       ProgressCounters* progress) {
+  auto archive = archive::Archive::open(path);
+  auto rows = count_archive_rows(*archive, progress, [&](const archive::TocEntry& e) { return !counted.count(entry_key(e)); });
+  size_t from_archive = rows.size();
+  for (const auto& e : archive->toc().entries) {
+    if (e.desc != "TABLE DATA" || e.data.kind == archive::DataLocation::Kind::none) continue;
+    auto it = counted.find(entry_key(e));
+    if (it != counted.end()) rows[it->first] = it->second;
+  }
+  log::info("row counts: {} tables counted in the dump's snapshot while pg_dump ran, {} read from the archive",
+            rows.size() - from_archive, from_archive);
+  return rows;
+}
+
+}  // namespace
+
 repository::BackupInfo take_logical_backup(const repository::Repository& repo, const BackupRequest& req,
                                            ProgressCounters* progress) {
   const auto& s = req.spec;
@@ -231,7 +328,10 @@ repository::BackupInfo take_logical_backup(const repository::Repository& repo, c
   m.database = s.database;
   m.format = config::to_string(s.format);
   m.data = archive_name(s.format);
-  auto info = conn.exec("SELECT current_setting('server_version'), current_setting('server_version_num')::int, current_user");
+  auto info = conn.exec(
+      "SELECT current_setting('server_version'), current_setting('server_version_num')::int, current_user, "
+      "pg_catalog.has_table_privilege('pg_catalog.pg_authid', 'SELECT')");
+  const bool passwords_readable = info.boolean(0, 3);  // what capture_globals finds too
   m.server_version = info.str(0, 0);
   m.server_version_num = static_cast<int>(info.int64(0, 1));
   std::string role = info.str(0, 2);
@@ -248,60 +348,85 @@ repository::BackupInfo take_logical_backup(const repository::Repository& repo, c
 
   const auto t_start = std::chrono::steady_clock::now();
   fs::path pg_dump = instance::tool_path("pg_dump", req.bin_dir);
-  m.tool = tool_version(pg_dump);
-  m.pg_dump_options = pg_dump_options(s, tool_major(pg_dump));
+  // One `pg_dump --version` for the manifest's line and the major version.
+  ProcessResult version = version_of(pg_dump);
+  m.tool = version_line(version);
+  m.pg_dump_options = pg_dump_options(s, major_of(pg_dump, version));
+  // A plain script's rows are the lines of its COPY blocks, counted after pg_dump.
+  std::optional<SnapshotCounts> counts;
+  if (s.format != config::DumpFormat::plain) counts = SnapshotCounts::begin(conn);
+  BesideDump beside;
   {
     PrivateUmask umask_077;
-    // The globals (libpq queries and pg_dumpall --globals-only) are taken while pg_dump runs:
-    // they are independent, and the backup finishes sooner (measured in bench/).
-    std::exception_ptr globals_failure;
-    std::thread globals_thread;
+    // The globals and the row counts are taken while pg_dump runs: they are independent, and the
+    // backup finishes sooner (measured in bench/).
     if (s.globals) {
-      globals_thread = std::thread([&] {
-        try {
-          m.globals = capture_globals(conn, s.database);
-          m.globals->sql_file = "globals.sql";
-          std::vector<std::string> g{instance::tool_path("pg_dumpall", req.bin_dir).string(), "--globals-only", "--no-password",
-                                     "--file=" + (pending.dir() / "globals.sql").string(), "--dbname=" + src.conninfo};
-          if (!m.globals->passwords_included) g.push_back("--no-role-passwords");
-          auto gr = run_process(child(g, src, req.cancel));
-          if (!gr.ok()) {
-            fail(ErrorKind::database, describe_failure("pg_dumpall --globals-only", gr),
-                 "the backup role must be able to read the roles (pg_roles); nothing was kept of this backup");
-          }
-        } catch (...) {
-          globals_failure = std::current_exception();
+      // pg_dumpall from pg_dump's folder (one lookup of the programs' folder, not two).
+      fs::path pg_dumpall = pg_dump.parent_path() / "pg_dumpall";
+      if (::access(pg_dumpall.c_str(), X_OK) != 0) pg_dumpall = instance::tool_path("pg_dumpall", req.bin_dir);
+      beside.start_dumpall([&, pg_dumpall] {
+        std::vector<std::string> g{pg_dumpall.string(), "--globals-only", "--no-password",
+                                   "--file=" + (pending.dir() / "globals.sql").string(), "--dbname=" + src.conninfo};
+        if (!passwords_readable) g.push_back("--no-role-passwords");
+        auto gr = run_process(child(g, src, req.cancel));
+        if (!gr.ok()) {
+          fail(ErrorKind::database, describe_failure("pg_dumpall --globals-only", gr),
+               "the backup role must be able to read the roles (pg_roles); nothing was kept of this backup");
         }
       });
     }
+    // pg_dump writes its archive once it has locked every table it dumps: the directory format's
+    // toc.dat first, the others' data after a header written then.
+    fs::path out = pending.dir() / m.data;
+    bool directory = s.format == config::DumpFormat::directory;
+    auto dump_began = [out, directory] {
+      std::error_code ec;
+      if (directory) return fs::exists(out / "toc.dat", ec);
+      auto size = fs::file_size(out, ec);
+      return !ec && size > 0;
+    };
+    beside.start_session(counts ? &*counts : nullptr, [&] {
+      if (s.globals) {
+        // Inside the counting transaction an error is rolled back to a savepoint: the snapshot
+        // pg_dump imports must outlive it.
+        auto read = [&] { m.globals = capture_globals(conn, s.database); };
+        if (counts) counts->guarded(read);
+        else read();
+        m.globals->sql_file = "globals.sql";
+      }
+      if (counts) counts->count(s, dump_began, beside.stop(), progress);
+    });
     std::vector<std::string> argv{pg_dump.string()};
     argv.insert(argv.end(), m.pg_dump_options.begin(), m.pg_dump_options.end());
+    // pg_dump reads in the counting transaction's snapshot: the counts are the dump's rows.
+    if (counts) argv.push_back("--snapshot=" + counts->snapshot());
     argv.push_back("--no-password");
-    argv.push_back("--file=" + (pending.dir() / m.data).string());
+    argv.push_back("--file=" + out.string());
     argv.push_back("--dbname=" + src.conninfo);
-    ProcessResult r;
-    try {
-      r = run_process(child(argv, src, req.cancel));
-    } catch (...) {
-      if (globals_thread.joinable()) globals_thread.join();
-      throw;
-    }
-    if (globals_thread.joinable()) globals_thread.join();
+    ProcessResult r = run_process(child(argv, src, req.cancel));
+    if (r.cancelled || !r.ok()) beside.stop_counting();
+    beside.join_dumpall();
     if (r.cancelled) {
       fail(ErrorKind::cancelled, fmt::format("backup of database \"{}\" interrupted: pg_dump stopped, nothing was kept",
                                              s.database));
     }
     if (!r.ok()) pg_dump_failed(r, s.database, role);
     if (!r.err.empty()) log::debug("pg_dump: {}", r.err);
-    if (globals_failure) std::rethrow_exception(globals_failure);
+    if (beside.dumpall_failure()) std::rethrow_exception(beside.dumpall_failure());
   }
   const double t_dump = seconds_since(t_start);
   const auto t_rows_start = std::chrono::steady_clock::now();
-  if (s.format != config::DumpFormat::plain) {
+  if (beside.wait_session(req.cancel)) {
+    fail(ErrorKind::cancelled, fmt::format("backup of database \"{}\" interrupted while counting rows, nothing was kept", s.database));
+  }
+  if (beside.session_failure()) std::rethrow_exception(beside.session_failure());
+  if (counts) {
+    counts->finish();
+    m.row_counts = archive_row_counts(pending.dir() / m.data, counts->counts(), progress);
+  } else if (s.format != config::DumpFormat::plain) {
     m.row_counts = count_archive_rows(pending.dir() / m.data, progress);
   } else {
-    // A plain script's rows are the lines of its COPY blocks: counted so that restores and
-    // drills of it verify row counts like any other backup.
+    // Counted so that restores and drills of a plain script verify row counts like any other backup.
     for (const auto& [t, rows] : archive::scan_plain_script((pending.dir() / m.data).string()).row_counts)
       m.row_counts[t.first + "." + t.second] = rows;
   }

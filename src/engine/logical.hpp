@@ -1,11 +1,13 @@
 // Taking one logical backup into a repository: pg_dump (the real one) into a .partial folder,
 // the cluster globals (libpq, plus pg_dumpall --globals-only SQL for people), exact row counts
-// read back from the dumped data, the manifest, and the rename that makes it visible.
+// taken in the dump's own snapshot while pg_dump runs (engine/snapshot_counts; read back from the
+// dumped data where that is not possible), the manifest, and the rename that makes it visible.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -47,5 +49,8 @@ std::map<std::string, std::int64_t> count_archive_rows(const std::filesystem::pa
                                                        ProgressCounters* progress = nullptr);
 std::map<std::string, std::int64_t> count_archive_rows(const archive::Archive& archive,
                                                        ProgressCounters* progress = nullptr);
+// The same for the TABLE DATA entries `which` picks.
+std::map<std::string, std::int64_t> count_archive_rows(const archive::Archive& archive, ProgressCounters* progress,
+                                                       const std::function<bool(const archive::TocEntry&)>& which);
 
 }  // namespace pgr::engine
