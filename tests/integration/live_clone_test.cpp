@@ -5,7 +5,9 @@
 // snapshot is exported, through PGRECOVER_TEST_LIVE_PAUSE): the target equals the source at the
 // snapshot, schema (pg_dump -s) and data, and none of the writes made during the clone are in
 // it. Every session a clone opens on the source refuses writes. A clone onto its own source is refused; a clone killed in the middle of a split table
-// resumes (consistent: strict) and ends equal to the source at the new snapshot.
+// resumes (consistent: strict) and ends equal to the source at the new snapshot. A clone of a
+// database without large objects plans no change when planned again, and its first large object
+// made after the plan makes the apply stale.
 #include <catch2/catch.hpp>
 
 #include <csignal>
@@ -144,7 +146,7 @@ struct Fixture {
     psql(source, kSchema);
   }
   std::string doc(const std::string& name, const std::string& to_db, const std::string& extra = "",
-                  const instance::Instance* to = nullptr) {
+                  const instance::Instance* to = nullptr, const std::string& from_db = "") {
     return w.write(name + ".yaml", fmt::format(R"(apiVersion: pgrecover/v1
 kind: Restore
 metadata: {{name: {}}}
@@ -153,7 +155,8 @@ spec:
   to: {{conninfo: "{}", database: {}, create: true}}
   jobs: 2
 {})",
-                                               name, test::server_conninfo(), source, test::instance_conninfo(to ? *to : target), to_db,
+                                               name, test::server_conninfo(), from_db.empty() ? source : from_db,
+                                               test::instance_conninfo(to ? *to : target), to_db,
                                                extra))
         .string();
   }
@@ -225,6 +228,33 @@ TEST_CASE("a live clone equals the source at its snapshot, whatever is written d
   CHECK(query(f.target, "clone_one", "SELECT count(*) FROM measure_totals") != "0\n");
   CHECK(query(f.target, "clone_one", "SELECT relrowsecurity FROM pg_class WHERE relname = 'secret'") == "t\n");
   psql(f.source, "DELETE FROM big WHERE v = 'late'; DELETE FROM \"Mixed Case\".\"we\"\"ird.name\" WHERE \"Col Name\" LIKE 'written%'");
+}
+
+TEST_CASE("a clone of a database without large objects plans no change again; one made after the plan makes the "
+          "apply stale", "[live]") {
+  auto& f = fx();
+  psql("postgres", "CREATE DATABASE live_no_lo");
+  psql("live_no_lo", "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 20) g");
+  std::string doc = f.doc("clone-no-lo", "clone_no_lo", "", nullptr, "live_no_lo");
+  auto apply = f.w.pgrecover({"apply", doc, "--auto-approve"});
+  INFO(apply.out << apply.err);
+  REQUIRE(apply.exit_code == 0);
+  auto again = f.w.pgrecover({"plan", doc, "--detailed-exitcode"});
+  INFO(again.out << again.err);
+  CHECK(again.exit_code == 0);  // no "blobs ... missing in the target"
+
+  std::string later = f.doc("clone-lo-later", "clone_lo_later", "", nullptr, "live_no_lo");
+  std::string saved = (f.w.base.path() / "clone-lo-later.json").string();
+  auto plan = f.w.pgrecover({"plan", later, "--out", saved});
+  INFO(plan.out << plan.err);
+  REQUIRE(plan.exit_code == 0);
+  psql("live_no_lo", "SELECT lo_from_bytea(0, 'made after the plan'::bytea)");
+  auto stale = f.w.pgrecover({"apply", saved});
+  INFO(stale.out << stale.err);
+  CHECK(stale.exit_code == 3);
+  CHECK(stale.err.find("plan is stale: the live database \"live_no_lo\"") != std::string::npos);
+  CHECK(stale.err.find("holds large objects now and held none when the plan was made") != std::string::npos);
+  CHECK(query(f.target, "postgres", "SELECT count(*) FROM pg_database WHERE datname = 'clone_lo_later'") == "0\n");
 }
 
 TEST_CASE("a big table is read from the source by ranges of pages, all in the snapshot", "[live]") {
