@@ -232,7 +232,7 @@ TEST_CASE("a live clone equals the source at its snapshot, whatever is written d
   psql(f.source, "DELETE FROM big WHERE v = 'late'; DELETE FROM \"Mixed Case\".\"we\"\"ird.name\" WHERE \"Col Name\" LIKE 'written%'");
 }
 
-TEST_CASE("a clone of a database without large objects plans no change again; one made after the plan makes the "
+TEST_CASE("a clone of a database without large objects plans no change again, and one made after the plan makes the "
           "apply stale", "[live]") {
   auto& f = fx();
   psql("postgres", "CREATE DATABASE live_no_lo");
