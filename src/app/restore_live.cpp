@@ -36,7 +36,7 @@ model::Plan plan_live_restore_document(const config::Restore& doc, const config:
   TempDir tmp("pgrecover-live-");
   fs::path dump = tmp.path() / "schema.dump";
   engine::dump_live_schema({src.conninfo, src.database, settings.instance.bin_dir, "", sources::table_names(tables), nullptr}, dump);
-  auto archive = archive::LiveArchive::open(dump, sources::live_tables(tables), nullptr);
+  auto archive = archive::LiveArchive::open(dump, sources::live_tables(tables), nullptr, catalog::has_large_objects(source));
 
   std::string fingerprint = planner::restore_fingerprint(doc);
   std::string id = planner::restore_plan_id(fingerprint, archive->toc().checksum, t.display);
@@ -81,10 +81,10 @@ executor::ApplyResult apply_live_restore_plan(const model::Plan& given, const co
       {src.conninfo, src.database, settings.instance.bin_dir, snapshot.id(), sources::table_names(tables), options.cancel}, dump);
   auto rows = std::make_shared<executor::SnapshotRows>(src.conninfo, snapshot.id(),
                                                        fmt::format("pgrecover apply {} worker", plan.id));
-  auto archive = archive::LiveArchive::open(dump, sources::live_tables(tables), rows);
-  if (archive->toc().checksum != plan.fingerprints.at("archive")) {
-    fail(ErrorKind::stale_plan, fmt::format("plan is stale: the schema of the {} changed since the plan was made", src.display()),
-         "plan again and review the new plan");
+  // Large objects as the coordinating session's snapshot sees them: the ones the workers copy.
+  auto archive = archive::LiveArchive::open(dump, sources::live_tables(tables), rows, catalog::has_large_objects(snapshot.session()));
+  if (auto why = archive->stale_reason(plan.fingerprints.at("archive"), src.display()); !why.empty()) {
+    fail(ErrorKind::stale_plan, "plan is stale: " + why, "plan again and review the new plan");
   }
   if (folder.resumed()) {
     executor::resume_live_clone(plan, folder.journal(), archive->toc(), t.admin_conninfo, t.target_conninfo, src.allow_mixed,

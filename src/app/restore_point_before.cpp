@@ -29,7 +29,7 @@ std::unique_ptr<executor::StepRunner> with_restore_point_before(executor::StepRu
                                                                const config::Settings& settings,
                                                                const std::filesystem::path& run_dir,
                                                                const std::atomic<bool>* cancel) {
-  executor::RestorePointStepConfig cfg{"", nullptr, run_dir / "restore-point.json", cancel};
+  executor::RestorePointStepConfig cfg{"", nullptr, run_dir / "restore-point.json", cancel, {}, {}};
   auto param = [&](const char* k) { return plan.params.count(k) ? plan.params.at(k) : std::string(); };
   if (!param(R::name).empty()) {
     // Plans hold no password: libpq finds it (settings' password_env, PGPASSWORD, a passfile).

@@ -24,7 +24,8 @@ std::string quoted(const std::string& name) {
 
 }  // namespace
 
-std::pair<Toc, std::map<int, LiveTable>> add_live_table_data(const Toc& dump, const std::vector<LiveTable>& tables) {
+std::pair<Toc, std::map<int, LiveTable>> add_live_table_data(const Toc& dump, const std::vector<LiveTable>& tables,
+                                                             bool large_objects) {
   Toc toc = dump;
   std::map<std::string, const LiveTable*> by_oid;
   for (const auto& t : tables) by_oid[t.oid] = &t;
@@ -56,15 +57,17 @@ std::pair<Toc, std::map<int, LiveTable>> add_live_table_data(const Toc& dump, co
     loads[d.id] = t;
     made.push_back(std::move(d));
   }
-  TocEntry blobs;
-  blobs.id = ++next_id;
-  blobs.had_dumper = true;
-  blobs.table_oid = "0";
-  blobs.oid = "0";
-  blobs.tag = "BLOBS";
-  blobs.desc = "BLOBS";
-  blobs.section = Section::data;
-  made.push_back(std::move(blobs));
+  if (large_objects) {
+    TocEntry blobs;
+    blobs.id = ++next_id;
+    blobs.had_dumper = true;
+    blobs.table_oid = "0";
+    blobs.oid = "0";
+    blobs.tag = "BLOBS";
+    blobs.desc = "BLOBS";
+    blobs.section = Section::data;
+    made.push_back(std::move(blobs));
+  }
   auto first_post = std::find_if(toc.entries.begin(), toc.entries.end(),
                                  [](const TocEntry& e) { return e.section == Section::post_data; });
   toc.entries.insert(first_post, made.begin(), made.end());
@@ -84,13 +87,13 @@ LiveArchive::LiveArchive(std::shared_ptr<const Files> files, Toc toc, std::uniqu
 }
 
 std::unique_ptr<LiveArchive> LiveArchive::open(const std::filesystem::path& schema_dump, std::vector<LiveTable> tables,
-                                               std::shared_ptr<const LiveData> data) {
+                                               std::shared_ptr<const LiveData> data, bool large_objects) {
   auto files = local_files(schema_dump);
   auto dump = Archive::open(files);
   if (dump->toc().header.format != Format::custom) {
     fail(ErrorKind::archive, fmt::format("{}: the schema dump of a live source must be in custom format", schema_dump.string()));
   }
-  auto [toc, loads] = add_live_table_data(dump->toc(), tables);
+  auto [toc, loads] = add_live_table_data(dump->toc(), tables, large_objects);
   return std::unique_ptr<LiveArchive>(
       new LiveArchive(files, std::move(toc), std::move(dump), std::move(loads), std::move(data), schema_dump));
 }
@@ -120,6 +123,20 @@ void LiveArchive::for_each_blob(const TocEntry& e, const std::function<void(std:
 }
 
 std::string LiveArchive::schema_fingerprint() const { return live_schema_fingerprint(toc_); }
+
+std::string LiveArchive::stale_reason(const std::string& planned, const std::string& source) const {
+  if (toc_.checksum == planned) return "";
+  // Was the only change that the source gained (or lost) its large objects? The same TOC with
+  // the BLOBS entry the other way round tells.
+  std::vector<LiveTable> tables;
+  for (const auto& [id, t] : tables_) tables.push_back(t);
+  bool now = blobs_id_ != 0;
+  if (live_schema_fingerprint(add_live_table_data(dump_archive_->toc(), tables, !now).first) == planned) {
+    return now ? fmt::format("the {} holds large objects now and held none when the plan was made", source)
+               : fmt::format("the {} holds no large objects now and held some when the plan was made", source);
+  }
+  return fmt::format("the schema of the {} changed since the plan was made", source);
+}
 
 std::string live_schema_fingerprint(const Toc& toc) {
   std::string all;

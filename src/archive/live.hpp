@@ -1,11 +1,13 @@
 // A live restore source seen as an archive (spec.from.live): the TOC of a pg_dump custom-format
 // dump of the source taken without table data and without large objects (pg_dump -Fc --no-blobs
 // --exclude-table-data for each table, so sequences keep their SEQUENCE SET and materialized views
-// their REFRESH), plus one BLOBS entry whose large objects are streamed from the source too
-// (always there, so that the TOC and its ids depend on the schema alone, not on how many large
-// objects there are), plus one TABLE DATA entry per table, made here the way
-// pg_dump makes them, whose rows are streamed from the source by a LiveData instead of read
-// from the file. The planner and the restore runner see one more archive.
+// their REFRESH), plus one TABLE DATA entry per table, made here the way pg_dump makes them,
+// whose rows are streamed from the source by a LiveData instead of read from the file, plus,
+// when the source holds large objects, one BLOBS entry whose large objects are streamed from the
+// source too (as pg_dump writes one only then: a source without any plans no large object change
+// on a target without any). The BLOBS entry comes last, so the other ids do not depend on it; the
+// fingerprint does, so a source that gains or loses its large objects after the plan makes the
+// plan stale. The planner and the restore runner see one more archive.
 #pragma once
 
 #include <cstdint>
@@ -41,9 +43,10 @@ class LiveData {
 class LiveArchive : public Archive {
  public:
   // `schema_dump` is the custom-format dump; `tables` the source's tables with rows; `data` may be
-  // null when no rows are read (open_data then throws).
+  // null when no rows are read (open_data then throws); `large_objects`: whether the source has
+  // any, in the snapshot the schema is read in (catalog::has_large_objects).
   static std::unique_ptr<LiveArchive> open(const std::filesystem::path& schema_dump, std::vector<LiveTable> tables,
-                                           std::shared_ptr<const LiveData> data);
+                                           std::shared_ptr<const LiveData> data, bool large_objects);
 
   std::unique_ptr<RowReader> open_data(const TocEntry& e) const override;
   std::int64_t data_pages(const TocEntry& e) const override;
@@ -54,6 +57,9 @@ class LiveArchive : public Archive {
   // dependencies, and the TABLE DATA entries made here, but not the values a SEQUENCE SET
   // entry carries nor the dump's timestamp. The same schema gives the same fingerprint.
   std::string schema_fingerprint() const;
+  // Empty when `planned` (the fingerprint the plan was made with) is this one; else what changed
+  // on `source` (its display name), for a "plan is stale" message.
+  std::string stale_reason(const std::string& planned, const std::string& source) const;
   const std::filesystem::path& dump_path() const { return dump_; }
 
  private:
@@ -67,10 +73,11 @@ class LiveArchive : public Archive {
 };
 
 // The TOC of `dump` with a TABLE DATA entry for each of `tables` found as a TABLE entry (by
-// oid) and then one BLOBS entry, placed before the first post-data entry, with ids after the
-// dump's highest. Returns the TOC and, by new entry id, the table it loads. Pure (tested without
-// a server).
-std::pair<Toc, std::map<int, LiveTable>> add_live_table_data(const Toc& dump, const std::vector<LiveTable>& tables);
+// oid) and then, when `large_objects`, one BLOBS entry, placed before the first post-data entry,
+// with ids after the dump's highest. Returns the TOC and, by new entry id, the table it loads.
+// Pure (tested without a server).
+std::pair<Toc, std::map<int, LiveTable>> add_live_table_data(const Toc& dump, const std::vector<LiveTable>& tables,
+                                                             bool large_objects);
 
 // LiveArchive::schema_fingerprint of a TOC.
 std::string live_schema_fingerprint(const Toc& toc);

@@ -56,6 +56,10 @@ std::set<std::string> large_object_roles(pg::Connection& c) {
   return out;
 }
 
+bool has_large_objects(pg::Connection& c) {
+  return c.exec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_largeobject_metadata)").boolean(0, 0);
+}
+
 std::string system_identifier(pg::Connection& c) {
   // Asked only when allowed (pg_control_system is for superusers and pg_monitor by default).
   auto r = c.exec("SELECT CASE WHEN pg_catalog.has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE') "

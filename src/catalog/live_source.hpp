@@ -32,6 +32,10 @@ std::vector<SourceTable> read_source_tables(pg::Connection& c);
 // (the clone gives each large object its owner and privileges, so these roles must exist).
 std::set<std::string> large_object_roles(pg::Connection& c);
 
+// Whether the source holds any large object, as `c`'s snapshot sees it: the live archive gets a
+// BLOBS entry only then (a target without large objects then plans no change for them).
+bool has_large_objects(pg::Connection& c);
+
 // pg_control_system().system_identifier, or "" when the role may not call it.
 std::string system_identifier(pg::Connection& c);
 

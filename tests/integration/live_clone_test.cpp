@@ -4,8 +4,12 @@
 // privileges and a comment) and a materialized view is cloned while the source takes writes (the apply is held right after its
 // snapshot is exported, through PGRECOVER_TEST_LIVE_PAUSE): the target equals the source at the
 // snapshot, schema (pg_dump -s) and data, and none of the writes made during the clone are in
-// it. Every session a clone opens on the source refuses writes. A clone onto its own source is refused; a clone killed in the middle of a split table
-// resumes (consistent: strict) and ends equal to the source at the new snapshot.
+// it. Every session a clone opens on the source refuses writes (pg_dump's, seen through a
+// pg_dump wrapper in [instance] bin_dir, and the role-password session's, seen in the source's
+// statement log, included). A clone onto its own source is refused; a clone killed in the middle of a split table
+// resumes (consistent: strict) and ends equal to the source at the new snapshot. A clone of a
+// database without large objects plans no change when planned again, and its first large object
+// made after the plan makes the apply stale.
 #include <catch2/catch.hpp>
 
 #include <csignal>
@@ -144,7 +148,7 @@ struct Fixture {
     psql(source, kSchema);
   }
   std::string doc(const std::string& name, const std::string& to_db, const std::string& extra = "",
-                  const instance::Instance* to = nullptr) {
+                  const instance::Instance* to = nullptr, const std::string& from_db = "") {
     return w.write(name + ".yaml", fmt::format(R"(apiVersion: pgrecover/v1
 kind: Restore
 metadata: {{name: {}}}
@@ -153,7 +157,8 @@ spec:
   to: {{conninfo: "{}", database: {}, create: true}}
   jobs: 2
 {})",
-                                               name, test::server_conninfo(), source, test::instance_conninfo(to ? *to : target), to_db,
+                                               name, test::server_conninfo(), from_db.empty() ? source : from_db,
+                                               test::instance_conninfo(to ? *to : target), to_db,
                                                extra))
         .string();
   }
@@ -225,6 +230,33 @@ TEST_CASE("a live clone equals the source at its snapshot, whatever is written d
   CHECK(query(f.target, "clone_one", "SELECT count(*) FROM measure_totals") != "0\n");
   CHECK(query(f.target, "clone_one", "SELECT relrowsecurity FROM pg_class WHERE relname = 'secret'") == "t\n");
   psql(f.source, "DELETE FROM big WHERE v = 'late'; DELETE FROM \"Mixed Case\".\"we\"\"ird.name\" WHERE \"Col Name\" LIKE 'written%'");
+}
+
+TEST_CASE("a clone of a database without large objects plans no change again, and one made after the plan makes the "
+          "apply stale", "[live]") {
+  auto& f = fx();
+  psql("postgres", "CREATE DATABASE live_no_lo");
+  psql("live_no_lo", "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 20) g");
+  std::string doc = f.doc("clone-no-lo", "clone_no_lo", "", nullptr, "live_no_lo");
+  auto apply = f.w.pgrecover({"apply", doc, "--auto-approve"});
+  INFO(apply.out << apply.err);
+  REQUIRE(apply.exit_code == 0);
+  auto again = f.w.pgrecover({"plan", doc, "--detailed-exitcode"});
+  INFO(again.out << again.err);
+  CHECK(again.exit_code == 0);  // no "blobs ... missing in the target"
+
+  std::string later = f.doc("clone-lo-later", "clone_lo_later", "", nullptr, "live_no_lo");
+  std::string saved = (f.w.base.path() / "clone-lo-later.json").string();
+  auto plan = f.w.pgrecover({"plan", later, "--out", saved});
+  INFO(plan.out << plan.err);
+  REQUIRE(plan.exit_code == 0);
+  psql("live_no_lo", "SELECT lo_from_bytea(0, 'made after the plan'::bytea)");
+  auto stale = f.w.pgrecover({"apply", saved});
+  INFO(stale.out << stale.err);
+  CHECK(stale.exit_code == 3);
+  CHECK(stale.err.find("plan is stale: the live database \"live_no_lo\"") != std::string::npos);
+  CHECK(stale.err.find("holds large objects now and held none when the plan was made") != std::string::npos);
+  CHECK(query(f.target, "postgres", "SELECT count(*) FROM pg_database WHERE datname = 'clone_lo_later'") == "0\n");
 }
 
 TEST_CASE("a big table is read from the source by ranges of pages, all in the snapshot", "[live]") {
@@ -380,4 +412,53 @@ TEST_CASE("roles: all brings every role of the source server, its password hash 
   std::string secret = hash.substr(0, hash.find(' '));
   CHECK(files_holding(f.w.base.path(), secret).empty());
   CHECK((plan.out + plan.err + apply.out + apply.err).find(secret) == std::string::npos);
+}
+
+TEST_CASE("pg_dump's session and the session that reads role passwords are read-only too", "[live]") {
+  auto& f = fx();
+  psql("postgres", "CREATE DATABASE live_ro");
+  psql("postgres", "CREATE ROLE ro_probe LOGIN PASSWORD 'probe password'");
+  psql("live_ro", "CREATE TABLE t (id int); INSERT INTO t VALUES (1)");
+  // pg_dump comes from [instance] bin_dir: there, a pg_dump that first asks a session opened with
+  // its own environment (so the PGOPTIONS it was given) whether it is read-only, then runs the real one.
+  fs::path real = instance::find_bin_dir();
+  fs::path bin = f.w.folder("wrapped-bin");
+  for (const auto& e : fs::directory_iterator(real))
+    if (e.path().filename() != "pg_dump") fs::create_symlink(e.path(), bin / e.path().filename());
+  fs::path said = f.w.base.path() / "pg_dump-read-only";
+  write_file_atomic(bin / "pg_dump",
+                    fmt::format("#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in --dbname=*) db=\"${{a#--dbname=}}\";; esac; done\n"
+                                "'{0}/psql' -X -At -c 'SHOW default_transaction_read_only' \"$db\" >> '{1}' 2>&1\n"
+                                "exec '{0}/pg_dump' \"$@\"\n",
+                                real.string(), said.string()),
+                    0755);
+  fs::path config = f.w.write("wrapped.toml", read_file(f.w.config) + fmt::format("[instance]\nbin_dir = \"{}\"\n", bin.string()));
+  // Every statement of the source database is logged, with the session's application name.
+  fs::path log = server().data_dir().parent_path() / "postgresql.log";
+  psql("postgres", "ALTER SYSTEM SET log_line_prefix = '%m [%p] %a: '");
+  psql("postgres", "SELECT pg_reload_conf()");
+  psql("postgres", "ALTER DATABASE live_ro SET log_statement = 'all'");
+  auto log_from = fs::file_size(log);
+
+  std::string doc = f.doc("clone-ro", "clone_ro", "  roles: all\n", nullptr, "live_ro");
+  auto apply = test::run_pgrecover({"--config", config.string(), "apply", doc, "--auto-approve"});
+  psql("postgres", "ALTER DATABASE live_ro RESET log_statement");
+  psql("postgres", "ALTER SYSTEM RESET log_line_prefix");
+  psql("postgres", "SELECT pg_reload_conf()");
+  INFO(apply.out << apply.err);
+  REQUIRE(apply.exit_code == 0);
+  CHECK(query(f.target, "postgres", "SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = 'ro_probe'") == "t\n");
+  // pg_dump ran twice (plan, apply), each time in a read-only session.
+  CHECK(read_file(said) == "on\non\n");
+  // The session that read the password hashes made itself read-only before anything else.
+  std::string logged = read_file(log).substr(log_from);
+  std::vector<std::string> statements;
+  std::istringstream lines(logged);
+  for (std::string line; std::getline(lines, line);) {
+    auto at = line.find(" roles: LOG:  statement: ");
+    if (at != std::string::npos && line.find("pgrecover apply r-") != std::string::npos) statements.push_back(line.substr(at + 25));
+  }
+  INFO(logged);
+  REQUIRE_FALSE(statements.empty());
+  CHECK(statements.front() == "SET default_transaction_read_only = on");
 }

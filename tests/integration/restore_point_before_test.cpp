@@ -2,7 +2,8 @@
 // push`: a risky Restore (existing: replace into the source itself) marks the moment first, and a
 // PointInTimeRecovery to that name gets the state before the change back; a name already recorded
 // is refused with nothing touched; an apply killed right after the restore point was made resumes
-// without making it twice (counted in the source's WAL with pg_walinspect).
+// without making it twice (counted in the source's WAL with pg_walinspect); a copy of the policy
+// that cannot be written to is warned about while the step and the other copies go on.
 #include <catch2/catch.hpp>
 
 #include <csignal>
@@ -235,4 +236,57 @@ spec:
                                "'RESTORE_POINT' AND description = 'before_side_copy'", from)) == "1");
   CHECK(sql(pg::with_dbname(other, "side_copy"), "SELECT count(*) FROM orders") == "10");
   CHECK_FALSE(repository::find_restore_point(w.repo, "rp", "before_side_copy"));
+}
+
+TEST_CASE("a copy of the policy that cannot be written to is warned about, the step still succeeds and the other copies "
+          "get the record", "[restore-point][before]") {
+  auto& w = world();
+  auto& s = source();
+  // "gone": its folder is a file (the repository does not open); "blocked": it opens, but its
+  // restore_points folder is a file (the record cannot be written). Root ignores permissions.
+  fs::path gone = w.base.path() / "gone";
+  fs::path blocked = w.base.path() / "blocked";
+  write_file_atomic(gone, "not a folder", 0600);
+  fs::create_directory(blocked);
+  write_file_atomic(blocked / "restore_points", "not a folder", 0600);
+  write_file_atomic(w.config,
+                    read_file(w.config) + fmt::format("[repositories.gone]\npath = \"{}\"\n[repositories.blocked]\npath = \"{}\"\n",
+                                                      gone.string(), blocked.string()),
+                    0644);
+  test::give_to_server_user(w.config);
+  std::string policy = s.policy();
+  policy.replace(policy.find("rp-physical"), 11, "rp-copies");
+  policy.replace(policy.find("[local, offsite]"), 16, "[local, gone, offsite, blocked]");
+  fs::path doc = w.write("copies.yaml", policy + fmt::format(R"(---
+apiVersion: pgrecover/v1
+kind: Restore
+metadata: {{name: shop-copy}}
+spec:
+  from: {{archive: "{}"}}
+  to: {{conninfo: "{}", database: shop_copy}}
+  before: {{restore_point: before_shop_copy, policy: rp-copies}}
+)", s.archive.string(), s.conninfo));
+  auto plan = w.pgrecover({"plan", "--only", "shop-copy", doc.string()});
+  INFO(plan.out << plan.err);
+  REQUIRE(plan.exit_code == 0);
+  CHECK(plan.out.find("(and in the policy's copies \"gone\", \"offsite\", \"blocked\")") != std::string::npos);
+
+  auto apply = w.pgrecover({"apply", "--auto-approve", "--only", "shop-copy", doc.string()});
+  INFO(apply.out << apply.err);
+  REQUIRE(apply.exit_code == 0);
+  CHECK(sql(pg::with_dbname(s.conninfo, "shop_copy"), "SELECT count(*) FROM orders") == "10");  // the plan went on
+  auto point = repository::find_restore_point(w.repo, "rp", "before_shop_copy");
+  REQUIRE(point);
+  auto copied = repository::find_restore_point(offsite(), "rp", "before_shop_copy");
+  REQUIRE(copied);
+  CHECK(copied->lsn == point->lsn);
+  std::string all = apply.out + apply.err;
+  for (const char* copy : {"gone", "blocked"}) {
+    INFO(copy);
+    CHECK(all.find(fmt::format("restore point \"before_shop_copy\" is recorded in repository \"local\" but not in its copy "
+                               "\"{}\"",
+                               copy)) != std::string::npos);
+  }
+  CHECK(fs::is_regular_file(gone));
+  CHECK(fs::is_regular_file(blocked / "restore_points"));
 }
