@@ -33,25 +33,26 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // postmaster.pid says the server it names, started at or after `since` (epoch seconds, less
-// pg_ctl's 2 s of slack), is alive and takes connections (PM_STATUS_READY or _STANDBY).
-bool ready_since(const fs::path& data_dir, std::time_t since) {
+// pg_ctl's 2 s of slack), is alive and takes connections (PM_STATUS_READY or _STANDBY): returns
+// that status, or "" when not.
+std::string ready_since(const fs::path& data_dir, std::time_t since) {
   std::ifstream in(data_dir / "postmaster.pid");
   std::vector<std::string> lines;
   for (std::string line; lines.size() < 8 && std::getline(in, line);) lines.push_back(line);
-  if (lines.size() < 8) return false;
+  if (lines.size() < 8) return "";
   long pid = 0;
   long long started = 0;
   try {
     pid = std::stol(lines[0]);
     started = std::stoll(lines[2]);
   } catch (const std::exception&) {
-    return false;  // being written
+    return "";  // being written
   }
   std::string status = lines[7];
   while (!status.empty() && status.back() == ' ') status.pop_back();  // the status line is space-padded
-  if (pid <= 0 || started < static_cast<long long>(since) - 2) return false;
-  if (status != "ready" && status != "standby") return false;
-  return ::kill(static_cast<pid_t>(pid), 0) == 0;
+  if (pid <= 0 || started < static_cast<long long>(since) - 2) return "";
+  if (status != "ready" && status != "standby") return "";
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 ? status : "";
 }
 
 }  // namespace
@@ -123,19 +124,24 @@ StepOutcome PitrWorker::start() {
   }
   const std::time_t since = std::time(nullptr);
   r_.starter_.launch([o] { instance::Instance server(o); });
-  while (!r_.starter_.done()) {
-    if (ready_since(r_.data_dir_, since)) {
-      instance::PostmasterInfo pm;
-      instance::read_postmaster_pid(r_.data_dir_, pm);
-      return {0, 0, fmt::format("port {}, socket directory {}", pm.port, pm.socket_dir.empty() ? "(none)" : pm.socket_dir)};
+  auto note = [&](const std::string& how) {
+    instance::PostmasterInfo pm;
+    instance::read_postmaster_pid(r_.data_dir_, pm);
+    return fmt::format("port {}, socket directory {}; {}", pm.port, pm.socket_dir.empty() ? "(none)" : pm.socket_dir, how);
+  };
+  // Whether pg_ctl has ended is read before postmaster.pid, so a server that takes connections
+  // is always reported from the file (its status in the note), whichever saw it first.
+  for (;;) {
+    bool pg_ctl_ended = r_.starter_.done();
+    if (auto status = ready_since(r_.data_dir_, since); !status.empty()) {
+      return {0, 0, note(fmt::format("taking connections (postmaster.pid: {})", status))};
     }
+    if (pg_ctl_ended) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   try {
     r_.starter_.join();
-    instance::PostmasterInfo pm;
-    instance::read_postmaster_pid(r_.data_dir_, pm);
-    return {0, 0, fmt::format("port {}, socket directory {}", pm.port, pm.socket_dir.empty() ? "(none)" : pm.socket_dir)};
+    return {0, 0, note("pg_ctl start returned")};
   } catch (const Error& e) {
     // Recovery that runs out of WAL before the target stops the server during startup; say
     // that (from the log) rather than only "pg_ctl failed".
