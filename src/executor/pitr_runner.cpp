@@ -328,50 +328,8 @@ int PitrWorker::data_directory_major() const {
   }
 }
 
-StepOutcome PitrWorker::start() {
-  if (fs::exists(r_.data_dir_ / "postmaster.pid") && server_running()) {
-    instance::PostmasterInfo pm;
-    instance::read_postmaster_pid(r_.data_dir_, pm);
-    return {0, 0, fmt::format("already running (pid {}, port {})", pm.pid, pm.port)};
-  }
-  prepare_log();
-  instance::Options o;
-  o.bin_dir = r_.bin_dir_;
-  o.run_as = r_.config_.run_as;
-  o.port = std::stoi(r_.param(P::port));
-  o.durable = true;
-  o.existing_data_dir = r_.data_dir_;
-  o.socket_dir = r_.socket_dir_;
-  o.keep = true;  // it stays up for pause / promote; `shutdown` stops it
-  o.superuser = r_.param(P::superuser);
-  o.start_timeout_seconds = std::stoi(r_.param(P::timeout));
-  o.keep_configuration = r_.param(P::keep_config) == "true";
-  bool sync_method_given = false;
-  if (!r_.param(P::server_settings).empty()) {
-    auto settings = nlohmann::json::parse(r_.param(P::server_settings));
-    for (const auto& [k, v] : settings.items()) o.settings.emplace_back(k, v.get<std::string>());
-    sync_method_given = settings.contains("recovery_init_sync_method");
-  }
-  // A backup's data directory was not shut down cleanly, so the server fsyncs every file of it
-  // before recovery begins (recovery_init_sync_method = fsync: one disk flush per file). The
-  // extract step made all of it durable already; one syncfs per file system does the same job
-  // for this start (PostgreSQL 14 and later; Linux 5.8 and later report its errors). Not
-  // written to the configuration: later crash recoveries use the cluster's own setting.
-  if (!sync_method_given && syncfs_reports_errors() && data_directory_major() >= 14) {
-    o.start_settings.emplace_back("recovery_init_sync_method", "syncfs");
-  }
-  try {
-    instance::Instance server(o);
-    return {0, 0, fmt::format("port {}, socket directory {}", server.port(), server.socket_dir().string())};
-  } catch (const Error& e) {
-    // Recovery that runs out of WAL before the target stops the server during startup; say
-    // that (from the log) rather than only "pg_ctl failed".
-    if (diagnose_recovery_log(read_log(r_.log_file()), std::stoull(r_.param(P::seg_size))).empty()) throw;
-    recovery_failed(fmt::format("the recovered server stopped before reaching the target {}", r_.param(P::target)));
-  }
-}
-
 StepOutcome PitrWorker::verify() {
+  r_.starter_.join();
   auto checks = nlohmann::json::parse(r_.param(P::verify_sql)).get<std::vector<std::string>>();
   auto c = pg::Connection::open(conninfo(), "pgrecover verify");
   for (const auto& sql : checks) {
@@ -386,6 +344,7 @@ StepOutcome PitrWorker::verify() {
 }
 
 StepOutcome PitrWorker::act(const std::string& action) {
+  r_.starter_.join();
   if (action == "pause" && r_.standby()) {
     auto c = pg::Connection::open(conninfo(), "pgrecover pause");
     c.exec("SELECT pg_catalog.pg_wal_replay_pause()");

@@ -60,6 +60,7 @@ StepOutcome PitrWorker::wait(StepContext& ctx) {
              "the target was probably not in the WAL; check the server log " + r_.log_file().string());
       }
       if (state == "paused") {
+        r_.starter_.join();  // pg_ctl's own wait ends too (executor/pitr_start.cpp)
         std::string why = diagnose_recovery_log(read_log(r_.log_file()), std::stoull(r_.param(P::seg_size)));
         return {0, ctx.progress ? ctx.progress->bytes.load() : 0,
                 fmt::format("paused at {}{}", last_lsn, why.empty() ? "" : " (" + why + ")")};
@@ -98,6 +99,7 @@ StepOutcome PitrWorker::wait(StepContext& ctx) {
 // keeps asking for the next. Replay has reached the end of the archive once it is at or past the
 // newest segment the plan expects and has not moved for a few seconds.
 StepOutcome PitrWorker::wait_for_end_of_archive(StepContext& ctx) {
+  r_.starter_.join();
   auto deadline = Clock::now() + std::chrono::seconds(std::stoll(r_.param(P::timeout)));
   const std::uint64_t seg = std::stoull(r_.param(P::seg_size));
   const std::string& expected = r_.param(P::last_segment);

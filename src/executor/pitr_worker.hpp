@@ -5,8 +5,12 @@
 #pragma once
 
 #include <atomic>
+#include <exception>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +41,26 @@ struct PlannedTablespace {
   std::string old_oid;
 };
 using ExtractStats = repository::ExtractStats;
+
+// The server-start step's pg_ctl, run on a thread of its own so that the step can end as soon as
+// postmaster.pid says the server is ready (executor/pitr_start.cpp). join() waits for it and
+// rethrows its error; the destructor joins without throwing.
+class ServerStarter {
+ public:
+  ServerStarter() = default;
+  ServerStarter(const ServerStarter&) = delete;
+  ServerStarter& operator=(const ServerStarter&) = delete;
+  ~ServerStarter();
+  void launch(std::function<void()> start);
+  bool done();
+  void join();
+
+ private:
+  std::mutex mu_;
+  std::thread thread_;
+  bool done_ = true;
+  std::exception_ptr error_;
+};
 
 class PitrWorker : public Worker {
  public:
@@ -116,6 +140,7 @@ class PitrRunner : public StepRunner {
   PitrRunnerConfig config_;
   fs::path bin_dir_, data_dir_, socket_dir_;
   std::optional<UserIdentity> user_;
+  ServerStarter starter_;
 };
 
 }  // namespace pgr::executor::pitr_detail

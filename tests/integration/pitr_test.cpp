@@ -184,12 +184,16 @@ TEST_CASE("recovery to a named restore point brings back the dropped table with 
   CHECK(plan.out.find(src().backup.id) != std::string::npos);
   CHECK(plan.out.find("is in the archive") != std::string::npos);
 
-  auto apply = pgrecover({"apply", doc.string(), "--only", "to-before-drop", "--auto-approve"});
+  // --json: the step-done events carry each step's note.
+  auto apply = pgrecover({"--json", "apply", doc.string(), "--only", "to-before-drop", "--auto-approve"});
   INFO(apply.out << apply.err);
   REQUIRE(apply.exit_code == 0);
   CHECK(recovered_sql(dd, "SELECT string_agg(id::text, ',' ORDER BY id) FROM orders") == "1,2,3,4,5,6,7");
   CHECK(recovered_sql(dd, "SELECT count(*) FROM audit") == "0");
   CHECK(recovered_sql(dd, "SELECT pg_is_in_recovery()::text || ' ' || pg_get_wal_replay_pause_state()") == "true paused");
+  // The server-start step saw the recovering server take connections in postmaster.pid itself
+  // (every 10 ms) rather than at pg_ctl -w's next look (every 100 ms).
+  CHECK(apply.out.find("taking connections (postmaster.pid: ") != std::string::npos);
   CHECK(fs::exists(dd / "recovery.signal"));
   struct stat st {};
   REQUIRE(::stat(dd.c_str(), &st) == 0);
