@@ -135,6 +135,7 @@ std::string data_of(const std::string& db) {
 // The run folder's journal: step -> the runs that started it / finished it.
 struct JournalView {
   std::map<std::string, std::set<int>> started, done;
+  std::set<int> ended;  // runs that journaled their end
 };
 JournalView read_journal(const std::string& db) {
   JournalView v;
@@ -146,6 +147,7 @@ JournalView read_journal(const std::string& db) {
     while (pos < text.size()) {
       size_t nl = text.find('\n', pos);
       auto j = nlohmann::json::parse(text.substr(pos + 9, nl - pos - 9));
+      if (j["type"] == "run-end") v.ended.insert(j["run"].get<int>());
       if (j.contains("step")) {
         if (j["type"] == "start") v.started[j["step"]].insert(j["run"].get<int>());
         if (j["type"] == "done") v.done[j["step"]].insert(j["run"].get<int>());
@@ -178,7 +180,8 @@ TEST_CASE("SIGKILL at 25%, 50% and 75% of a restore, then the same command again
       INFO("killed at " << fraction * 100 << "% of " << whole_s << "s");
       std::string doc = doc_for(db);
       // The kill must land mid-run: if the apply finished first (the machine was faster than the
-      // reference run), start over on a new database with a shorter delay.
+      // reference run), or was killed only after journaling its end (in its report), start over
+      // on a new database with a shorter delay.
       double delay = whole_s * fraction;
       Ended first;
       Clock::time_point started;
@@ -193,7 +196,7 @@ TEST_CASE("SIGKILL at 25%, 50% and 75% of a restore, then the same command again
         std::this_thread::sleep_for(std::chrono::duration<double>(delay));
         ::kill(pid, SIGKILL);
         first = wait_exit(pid);
-        if (first.signal == SIGKILL) break;
+        if (first.signal == SIGKILL && read_journal(db).ended.empty()) break;
       }
       REQUIRE(first.signal == SIGKILL);
       auto second = test::run_pgrecover({"--config", fx().config, "apply", "--auto-approve", doc});
