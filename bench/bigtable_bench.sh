@@ -196,16 +196,7 @@ bench_server() {  # kind
   createdb bench_src
   "$BIN/pgbench" -q -i -s 5 --foreign-keys bench_src > "$SWORK/pgbench.log" 2>&1 ||
     die "pgbench -i failed: $(tail -n 3 "$SWORK/pgbench.log")"
-  psql -X -q -v ON_ERROR_STOP=1 -d bench_src <<SQL
-CREATE TABLE readings (id bigint PRIMARY KEY, sensor int NOT NULL, at timestamptz NOT NULL,
-                       value double precision, status text, note text);
-INSERT INTO readings
-  SELECT g, g % 5000, timestamptz '2026-01-01' + g * interval '1 second', random() * 1000,
-         (ARRAY['ok','warn','fail'])[1 + g % 3], md5(g::text) || ' ' || left(md5((g * 3)::text), (g % 20) + 5)
-  FROM generate_series(1, $ROWS) g;
-CREATE INDEX ON readings (sensor, at);
-VACUUM ANALYZE;
-SQL
+  readings_sql "$ROWS" | psql -X -q -v ON_ERROR_STOP=1 -d bench_src
   EXPECT="$SWORK/expect-src"
   signature bench_src > "$EXPECT"
   EXPECT_STATS=$(q -d bench_src -c "$STATS_SQL")

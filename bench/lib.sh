@@ -23,3 +23,17 @@ bench_priority() {  # instance folder
   echo "$BENCH_AUTOGROUP_NICE" > "/proc/$pm/autogroup"
   echo "autogroup nice $BENCH_AUTOGROUP_NICE for this script's session and the server's (BENCH_AUTOGROUP_NICE)"
 }
+# The big-table dataset's table (bench/bigtable_bench.sh, bench/live_clone_bench.sh --bigtable):
+# readings, N rows with a primary key and an index on (sensor, at); prints the SQL.
+readings_sql() {  # rows
+  cat <<SQL
+CREATE TABLE readings (id bigint PRIMARY KEY, sensor int NOT NULL, at timestamptz NOT NULL,
+                       value double precision, status text, note text);
+INSERT INTO readings
+  SELECT g, g % 5000, timestamptz '2026-01-01' + g * interval '1 second', random() * 1000,
+         (ARRAY['ok','warn','fail'])[1 + g % 3], md5(g::text) || ' ' || left(md5((g * 3)::text), (g % 20) + 5)
+  FROM generate_series(1, $1) g;
+CREATE INDEX ON readings (sensor, at);
+VACUUM ANALYZE;
+SQL
+}

@@ -163,16 +163,7 @@ fi
 on_src createdb bench_src
 if [ "$BIGTABLE" = 1 ]; then
   on_src "$BIN/pgbench" -q -i -s 5 --foreign-keys bench_src > "$WORK/pgbench.log" 2>&1 || die "pgbench -i failed"
-  on_src psql -X -q -v ON_ERROR_STOP=1 -d bench_src <<SQL
-CREATE TABLE readings (id bigint PRIMARY KEY, sensor int NOT NULL, at timestamptz NOT NULL,
-                       value double precision, status text, note text);
-INSERT INTO readings
-  SELECT g, g % 5000, timestamptz '2026-01-01' + g * interval '1 second', random() * 1000,
-         (ARRAY['ok','warn','fail'])[1 + g % 3], md5(g::text) || ' ' || left(md5((g * 3)::text), (g % 20) + 5)
-  FROM generate_series(1, $ROWS) g;
-CREATE INDEX ON readings (sensor, at);
-VACUUM ANALYZE;
-SQL
+  readings_sql "$ROWS" | on_src psql -X -q -v ON_ERROR_STOP=1 -d bench_src
 else
 on_src "$BIN/pgbench" -q -i -s "$SCALE" --foreign-keys bench_src > "$WORK/pgbench.log" 2>&1 || die "pgbench -i failed"
 on_src "$BIN/pgbench" -n -t 2000 -c 2 bench_src > "$WORK/pgbench.log" 2>&1 || die "pgbench failed"

@@ -61,6 +61,19 @@ spec:
   schedule: {{every: 24h}}
 )", conninfo);
   }
+  // The backup of shop restored into `database` on `to`, after spec.before (a YAML mapping).
+  std::string copy_restore(const std::string& name, const std::string& to, const std::string& database,
+                           const std::string& before) const {
+    return fmt::format(R"(---
+apiVersion: pgrecover/v1
+kind: Restore
+metadata: {{name: {}}}
+spec:
+  from: {{archive: "{}"}}
+  to: {{conninfo: "{}", database: {}}}
+  before: {}
+)", name, archive.string(), to, database, before);
+  }
   // A risky change: the backup of shop put back over the live database.
   std::string risky_restore(const std::string& name, const std::string& point) const {
     return policy() + fmt::format(R"(---
@@ -215,15 +228,8 @@ TEST_CASE("a Restore into a server no physical policy backs up makes the restore
   test::psql("postgres", "CREATE EXTENSION IF NOT EXISTS pg_walinspect");
   std::string other = test::server_conninfo();
   std::string from = sql(other, "SELECT pg_current_wal_lsn()::text");
-  fs::path doc = w.write("side.yaml", s.policy() + fmt::format(R"(---
-apiVersion: pgrecover/v1
-kind: Restore
-metadata: {{name: side-copy}}
-spec:
-  from: {{archive: "{}"}}
-  to: {{conninfo: "{}", database: side_copy}}
-  before: {{restore_point: before_side_copy}}
-)", s.archive.string(), other));
+  fs::path doc =
+      w.write("side.yaml", s.policy() + s.copy_restore("side-copy", other, "side_copy", "{restore_point: before_side_copy}"));
   auto plan = w.pgrecover({"plan", doc.string()});
   INFO(plan.out << plan.err);
   REQUIRE(plan.exit_code == 0);
@@ -257,15 +263,8 @@ TEST_CASE("a copy of the policy that cannot be written to is warned about, the s
   std::string policy = s.policy();
   policy.replace(policy.find("rp-physical"), 11, "rp-copies");
   policy.replace(policy.find("[local, offsite]"), 16, "[local, gone, offsite, blocked]");
-  fs::path doc = w.write("copies.yaml", policy + fmt::format(R"(---
-apiVersion: pgrecover/v1
-kind: Restore
-metadata: {{name: shop-copy}}
-spec:
-  from: {{archive: "{}"}}
-  to: {{conninfo: "{}", database: shop_copy}}
-  before: {{restore_point: before_shop_copy, policy: rp-copies}}
-)", s.archive.string(), s.conninfo));
+  fs::path doc = w.write("copies.yaml", policy + s.copy_restore("shop-copy", s.conninfo, "shop_copy",
+                                                                "{restore_point: before_shop_copy, policy: rp-copies}"));
   auto plan = w.pgrecover({"plan", "--only", "shop-copy", doc.string()});
   INFO(plan.out << plan.err);
   REQUIRE(plan.exit_code == 0);

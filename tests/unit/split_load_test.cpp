@@ -304,6 +304,18 @@ struct SlotRunner : executor::StepRunner {
   std::unique_ptr<executor::Worker> make_worker(int) override { return std::make_unique<W>(*this); }
 };
 
+// A plan of fake steps and an empty journal for it.
+struct ExecutorRun {
+  model::Plan plan;
+  TempDir dir;
+  executor::Journal journal;
+  ExecutorRun(std::vector<model::Step> steps, const char* folder)
+      : dir(folder), journal(executor::Journal::open(dir.path(), "p")) {
+    plan.id = "p";
+    plan.steps = std::move(steps);
+  }
+};
+
 model::Step fake(std::string id, std::int64_t bytes) {
   model::Step s;
   s.id = std::move(id);
@@ -320,11 +332,8 @@ TEST_CASE("executor: a split step gets the slots that free up, up to its session
   std::vector<model::Step> steps = {fake("first", 4000000), fake("big", 3000000), fake("other", 10), fake("late", 10)};
   steps[1].params["sessions"] = "3";
   steps[3].depends_on = {"big"};
-  model::Plan plan;
-  plan.id = "p";
-  plan.steps = steps;
-  TempDir dir("pgrecover-split-exec-");
-  auto journal = executor::Journal::open(dir.path(), "p");
+  ExecutorRun run(steps, "pgrecover-split-exec-");
+  auto& [plan, dir, journal] = run;
   journal.append({"part", "big", "t", 1, 9, 90, 0, "4"}, true);
   SlotRunner runner;
   executor::Options o;
@@ -394,11 +403,8 @@ TEST_CASE("executor: a slot lent to a split step comes back for ready work on a 
   steps[1].params["sessions"] = "2";
   steps[3].depends_on = {"gate"};
   steps[4].depends_on = {"gate"};
-  model::Plan plan;
-  plan.id = "p";
-  plan.steps = steps;
-  TempDir dir("pgrecover-split-giveback-");
-  auto journal = executor::Journal::open(dir.path(), "p");
+  ExecutorRun run(steps, "pgrecover-split-giveback-");
+  auto& [plan, dir, journal] = run;
   GiveBackRunner runner;
   executor::Options o;
   o.jobs = 3;
