@@ -141,7 +141,7 @@ SRC="host=$SRC_HOST port=$SRC_PORT user=postgres"
 DST="host=$DST_HOST port=$DST_PORT user=postgres"
 printf 'state_dir = "%s"\n' "$WORK/state" > "$WORK/pgrecover.toml"
 
-OUT="$RESULTS/live-clone-$(date -u +%Y%m%dT%H%M%SZ)$([ "$BIGTABLE" = 1 ] && echo -bigtable).txt"
+OUT="$RESULTS/live-clone-$(date -u +%Y%m%dT%H%M%SZ)$([ "$BIGTABLE" = 1 ] && echo -bigtable || true).txt"
 : > "$OUT"
 dirty=""
 [ -z "$(git -C "$ROOT" status --porcelain -- . ':!bench/results' 2>/dev/null)" ] || dirty=" (with uncommitted changes)"
