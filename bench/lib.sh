@@ -37,3 +37,13 @@ CREATE INDEX ON readings (sensor, at);
 VACUUM ANALYZE;
 SQL
 }
+# The machine's CPU time so far, "busy idle" in ticks (/proc/stat's first line: busy is user,
+# nice, system, irq, softirq and steal; idle is idle and iowait), and the percentage of it that
+# was busy since such a snapshot: how much of the cores a variant left unused.
+cpu_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6; exit}' /proc/stat; }
+cpu_busy_since() {  # "busy idle" from cpu_ticks
+  local b0 i0 b1 i1
+  read -r b0 i0 <<< "$1"
+  read -r b1 i1 < <(cpu_ticks)
+  echo $(( 100 * (b1 - b0) / (b1 - b0 + i1 - i0 + 1) ))
+}

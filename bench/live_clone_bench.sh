@@ -26,6 +26,9 @@
 # of heap pages (the default split_tables_larger_than, 256MB); pgcopydb gets
 # --split-tables-larger-than 256MB.
 #
+# Each run's line also says how busy the machine's CPU was during each variant (/proc/stat: all
+# cores, both servers and the tools; 100% means no core was ever idle).
+#
 # BENCH_KEEP_EVENTS=DIR keeps each (a) run's --json events as DIR/live-clone-a-N.jsonl.
 #
 # Nothing here runs in the test suite. Run it under `flock /work/bench.lock` on a shared machine.
@@ -196,10 +199,11 @@ for i in $(seq 1 "$RUNS"); do
   printf '%s\n' "apiVersion: pgrecover/v1" "kind: Restore" "metadata: {name: live-$i}" "spec:" \
     "  from: {live: {conninfo: \"$SRC dbname=postgres\", database: bench_src}}" \
     "  to: {conninfo: \"$DST dbname=postgres\", database: clone_a_$i, create: true}" "  jobs: 2" > "$WORK/a-$i.yaml"
-  t=$(now); rc=0
+  t=$(now); rc=0; cpu0=$(cpu_ticks)
   /usr/bin/time -f '%M' -o "$WORK/rss" "$PGR" --config "$WORK/pgrecover.toml" --json --log-level warn \
     apply --auto-approve "$WORK/a-$i.yaml" > "$WORK/a-$i.out" 2> "$WORK/a-$i.err" || rc=$?
   el=$(elapsed "$t")
+  BUSY_A=$(cpu_busy_since "$cpu0")
   expect_ok "$rc" "(a) pgrecover live clone, run $i" "$WORK/a-$i.err"
   check_db "clone_a_$i" "(a) pgrecover live clone, run $i" "$EXPECT_STATS"
   A+=("$el")
@@ -214,27 +218,29 @@ for i in $(seq 1 "$RUNS"); do
 
   on_src q -c CHECKPOINT; on_dst q -c CHECKPOINT
   on_dst createdb "clone_b_$i"
-  t=$(now); rc=0
+  t=$(now); rc=0; cpu0=$(cpu_ticks)
   { set -o pipefail
     on_src "$BIN/pg_dump" bench_src | on_dst psql -X -q -v ON_ERROR_STOP=1 -d "clone_b_$i" &&
       on_dst "$BIN/vacuumdb" -q -Z -j2 -d "clone_b_$i"; } > "$WORK/b-$i.log" 2>&1 || rc=$?
   el=$(elapsed "$t")
+  busy=$(cpu_busy_since "$cpu0")
   expect_ok "$rc" "(b) pg_dump | psql + vacuumdb -Z, run $i" "$WORK/b-$i.log"
   check_db "clone_b_$i" "(b) pg_dump | psql + vacuumdb -Z, run $i" "$EXPECT_STATS"
   B+=("$el")
-  line="run $i: (a) pgrecover live clone ${A[-1]} s   (b) pg_dump|psql+vacuumdb ${B[-1]} s"
+  line="run $i: (a) pgrecover live clone ${A[-1]} s (CPU ${BUSY_A}% busy)   (b) pg_dump|psql+vacuumdb ${B[-1]} s (CPU ${busy}% busy)"
 
   if [ "$WITH_PGCOPYDB" = 1 ]; then
     on_src q -c CHECKPOINT; on_dst q -c CHECKPOINT
     on_dst createdb "clone_c_$i"
-    t=$(now); rc=0
+    t=$(now); rc=0; cpu0=$(cpu_ticks)
     pgcopydb clone --source "$SRC dbname=bench_src" --target "$DST dbname=clone_c_$i" \
       --table-jobs 2 --index-jobs 2 "${PGCOPYDB_SPLIT[@]}" --dir "$WORK/pgcopydb-$i" > "$WORK/c-$i.log" 2>&1 || rc=$?
     el=$(elapsed "$t")
+    busy=$(cpu_busy_since "$cpu0")
     expect_ok "$rc" "(c) pgcopydb clone, run $i" "$WORK/c-$i.log"
     check_db "clone_c_$i" "(c) pgcopydb clone, run $i"
     C+=("$el")
-    line+="   (c) pgcopydb clone ${C[-1]} s"
+    line+="   (c) pgcopydb clone ${C[-1]} s (CPU ${busy}% busy)"
     on_dst dropdb "clone_c_$i"
   fi
   if [ "$i" = 1 ]; then check_equal clone_a_1 clone_b_1; fi
