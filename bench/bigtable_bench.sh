@@ -159,7 +159,7 @@ header() {  # kind, --set flags
   log "machine:       $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) memory (MemTotal), kernel $(uname -r)"
   log "load average:  $(cut -d' ' -f1-3 /proc/loadavg) at the start (variants are alternated)"
   log "PostgreSQL:    $(q -c 'select version()')"
-  log "client tools:  $("$BIN/pg_dump" --version), $("$BIN/pg_restore" --version)$([ "$PGCOPYDB" = 1 ] && echo ", $(pgcopydb --version 2>&1 | head -n 1)")"
+  log "client tools:  $("$BIN/pg_dump" --version), $("$BIN/pg_restore" --version)$([ "$PGCOPYDB" = 1 ] && echo ", $(pgcopydb --version 2>&1 | sed -n 1p)")"
   log "server:        $1: pgrecover instance start --durable${2:+ $2}"
   log "scheduling:    $(bench_priority "$INSTANCE")"
   log "server settings (from pg_settings: name, value, source):"

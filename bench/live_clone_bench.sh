@@ -156,7 +156,7 @@ log "machine:       $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /p
 log "load average:  $(cut -d' ' -f1-3 /proc/loadavg) at the start (variants are alternated)"
 log "PostgreSQL:    $(on_src q -c 'select version()')"
 log "servers:       source and target on this machine, each: pgrecover instance start --durable (defaults)"
-log "pgcopydb:      $( [ "$WITH_PGCOPYDB" = 1 ] && pgcopydb --version 2>&1 | head -n 1 || echo "not run")"
+log "pgcopydb:      $( [ "$WITH_PGCOPYDB" = 1 ] && pgcopydb --version 2>&1 | sed -n 1p || echo "not run")"
 if [ "$BIGTABLE" = 1 ]; then
   log "dataset:       readings ($ROWS rows) + pgbench scale 5 with foreign keys (bench/bigtable_bench.sh's); runs: $RUNS, alternated"
 else
