@@ -36,7 +36,8 @@ model::Plan plan_live_restore_document(const config::Restore& doc, const config:
   TempDir tmp("pgrecover-live-");
   fs::path dump = tmp.path() / "schema.dump";
   engine::dump_live_schema({src.conninfo, src.database, settings.instance.bin_dir, "", sources::table_names(tables), nullptr}, dump);
-  auto archive = archive::LiveArchive::open(dump, sources::live_tables(tables), nullptr, catalog::has_large_objects(source));
+  auto archive = archive::LiveArchive::open(dump, sources::live_tables(tables, sources::binary_copy_allowed(source, admin)),
+                                            nullptr, catalog::has_large_objects(source));
 
   std::string fingerprint = planner::restore_fingerprint(doc);
   std::string id = planner::restore_plan_id(fingerprint, archive->toc().checksum, t.display);
@@ -53,6 +54,7 @@ model::Plan plan_live_restore_document(const config::Restore& doc, const config:
   in.globals_origin = "the source server's roles";
   in.globals_live = true;
   in.source_page_ranges = source.server_version() >= 140000;
+  in.live_source = true;
   in.documents_fingerprint = fingerprint;
   model::Plan plan = plan_against_target(in, t, [&](pg::Connection& c) { return facts::live_row_counter(source, c); });
   sources::record_live_source(src, plan);
@@ -70,9 +72,11 @@ executor::ApplyResult apply_live_restore_plan(const model::Plan& given, const co
 
   // The coordinating session: its snapshot is the moment the clone copies, held until the end.
   auto snapshot = executor::SourceSnapshot::open(src.conninfo, fmt::format("pgrecover apply {} snapshot", plan.id));
+  bool binary_copy = false;
   {
     auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover apply");
     catalog::refuse_clone_onto_source(snapshot.session(), admin, src.database, plan.target.database);
+    binary_copy = sources::binary_copy_allowed(snapshot.session(), admin);
   }
   auto tables = catalog::read_source_tables(snapshot.session());
   log::info("{}: snapshot {} exported; {} tables are read in it", src.display(), snapshot.id(), tables.size());
@@ -82,7 +86,8 @@ executor::ApplyResult apply_live_restore_plan(const model::Plan& given, const co
   auto rows = std::make_shared<executor::SnapshotRows>(src.conninfo, snapshot.id(),
                                                        fmt::format("pgrecover apply {} worker", plan.id));
   // Large objects as the coordinating session's snapshot sees them: the ones the workers copy.
-  auto archive = archive::LiveArchive::open(dump, sources::live_tables(tables), rows, catalog::has_large_objects(snapshot.session()));
+  auto archive = archive::LiveArchive::open(dump, sources::live_tables(tables, binary_copy), rows,
+                                            catalog::has_large_objects(snapshot.session()));
   if (auto why = archive->stale_reason(plan.fingerprints.at("archive"), src.display()); !why.empty()) {
     fail(ErrorKind::stale_plan, "plan is stale: " + why, "plan again and review the new plan");
   }

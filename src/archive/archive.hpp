@@ -42,6 +42,9 @@ struct DataLocation {
   std::string file;          // directory/tar: member name as recorded in the TOC ("1234.dat.gz")
   std::int64_t offset = -1;  // custom: offset of the data block in the file (-1: not recorded)
   std::int64_t bytes = -1;   // size as stored (compressed), -1 unknown
+  // The rows come in COPY's binary format, not text: a live source's table whose column types
+  // allow it (catalog::SourceTable::binary_io). Never for an archive's data.
+  bool binary = false;
 };
 
 struct TocEntry {
@@ -73,6 +76,9 @@ class RowReader {
   // Raw decompressed bytes, for bulk streaming; returns 0 at the end. Do not mix with next_row()
   // on the same reader.
   virtual size_t read(char* buf, size_t cap) = 0;
+  // Once read() returned 0: the rows the source says it sent (a live source's COPY command tag),
+  // -1 when only the bytes tell (an archive's rows, counted by their newlines).
+  virtual std::int64_t rows_sent() const { return -1; }
 };
 
 // Who owns a large object, who may use it, and its comment, as a live source reads them from

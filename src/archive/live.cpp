@@ -54,6 +54,7 @@ std::pair<Toc, std::map<int, LiveTable>> add_live_table_data(const Toc& dump, co
     d.copy_stmt = fmt::format("COPY {}.{} ({}) FROM stdin;\n", quoted(e.namespace_), quoted(e.tag), cols);
     d.dependencies = {e.id};
     d.data.bytes = t.bytes;
+    d.data.binary = t.binary;
     loads[d.id] = t;
     made.push_back(std::move(d));
   }
@@ -143,7 +144,7 @@ std::string live_schema_fingerprint(const Toc& toc) {
   for (const auto& e : toc.entries) {
     all += fmt::format("{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f", e.id, e.desc, e.namespace_, e.tag, e.owner, e.tablespace);
     if (e.desc != "SEQUENCE SET") all += e.defn;
-    all += "\x1f" + e.copy_stmt + "\x1f";
+    all += "\x1f" + e.copy_stmt + (e.data.binary ? " binary" : "") + "\x1f";
     for (int d : e.dependencies) all += std::to_string(d) + ",";
     all += "\x1e";
   }

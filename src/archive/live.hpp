@@ -26,6 +26,7 @@ struct LiveTable {
   std::vector<std::string> columns;  // COPY's column list, unquoted (generated columns left out)
   std::int64_t bytes = -1;           // heap size on the source, shown and used to split big tables
   std::int64_t pages = -1;           // heap pages on the source (read by ranges when split)
+  bool binary = false;               // rows read and loaded in COPY's binary format
 };
 
 // Streams a table's rows and the large objects from the source (executor/live_copy.hpp

@@ -33,14 +33,27 @@ std::vector<SourceTable> read_source_tables(pg::Connection& c) {
     by_oid[t.oid] = out.size();
     out.push_back(std::move(t));
   }
+  // Binary COPY is safe for a column whose type is built in (oid below FirstNormalObjectId, so
+  // the same on every server of one major version), a base, range or multirange type with binary
+  // I/O, and not a reg* type (whose binary form is an oid, meaningless on another server); an
+  // array's element type must be such a type too (array_send writes its oid).
   auto cols = c.exec(
-      "SELECT a.attrelid::text, a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+      "SELECT a.attrelid::text, a.attname, "
+      "t.oid < 16384 AND t.typtype IN ('b', 'r', 'm') AND t.typsend <> 0 AND t.typreceive <> 0 "
+      "AND t.typname !~ '^_?reg' AND (t.typelem = 0 OR (e.oid < 16384 AND e.typsend <> 0 AND e.typreceive <> 0 "
+      "AND e.typname !~ '^reg')) "
+      "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+      "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem "
       "WHERE c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' "
       "ORDER BY a.attrelid, a.attnum");
+  std::vector<bool> binary(out.size(), true);
   for (int i = 0; i < cols.rows(); ++i) {
     auto it = by_oid.find(cols.str(i, 0));
-    if (it != by_oid.end()) out[it->second].columns.push_back(cols.str(i, 1));
+    if (it == by_oid.end()) continue;
+    out[it->second].columns.push_back(cols.str(i, 1));
+    if (!cols.boolean(i, 2)) binary[it->second] = false;
   }
+  for (size_t k = 0; k < out.size(); ++k) out[k].binary_io = binary[k] && !out[k].columns.empty();
   return out;
 }
 

@@ -362,6 +362,7 @@ Restore build_restore(Reader& r, const YamlDocument& doc, const Settings& settin
     const std::string text = split->is_string() ? split->get<std::string>() : split->dump();
     if (auto v = r.parse("/spec/split_tables_larger_than", [&] { return parse_size(text); })) {
       s.split_tables_larger_than = *v;
+      s.split_set = true;
     }
   }
   if (s.allow_dropping_dependents && s.existing != ExistingPolicy::replace) {

@@ -180,6 +180,7 @@ struct RestoreSpec {
   // A table whose stored data is larger than this is loaded by several sessions in parallel
   // (chunks of whole rows, each its own transaction); 0 never splits.
   std::int64_t split_tables_larger_than = std::int64_t{256} << 20;
+  bool split_set = false;  // the document sets split_tables_larger_than (a live source splits only then)
   RestorePointBefore before;
   bool operator==(const RestoreSpec&) const = default;
 };

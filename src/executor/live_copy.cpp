@@ -18,11 +18,13 @@ namespace pgr::executor {
 
 namespace {
 
-// Every transaction reading rows: COPY writes what pg_dump would (dates in ISO, floats exactly),
-// and rows hidden by row-level security are an error rather than silently left out.
+// Every transaction reading rows: COPY writes what pg_dump would (dates in ISO, floats exactly,
+// reg* values schema-qualified as with pg_dump's empty search_path, which the target's load
+// sessions have too), and rows hidden by row-level security are an error rather than silently
+// left out.
 constexpr const char* kReadSettings =
     "SET LOCAL DateStyle = ISO; SET LOCAL IntervalStyle = postgres; SET LOCAL extra_float_digits = 3; "
-    "SET LOCAL row_security = off";
+    "SET LOCAL row_security = off; SET LOCAL search_path = ''";
 
 // The rows of one table, read through COPY TO STDOUT in the session it owns.
 class SourceRows : public archive::RowReader {
@@ -59,6 +61,8 @@ class SourceRows : public archive::RowReader {
     }
     return n;
   }
+
+  std::int64_t rows_sent() const override { return out_.rows(); }
 
  private:
   bool finish() {
@@ -211,7 +215,8 @@ std::string page_range_copy(const archive::LiveTable& t, std::int64_t first, std
     if (first > 0 && end >= 0) sql += " AND ";
     if (end >= 0) sql += fmt::format("ctid < '({},0)'::pg_catalog.tid", end);
   }
-  return sql + ") TO STDOUT";
+  // Binary (archive::LiveTable::binary): no text conversion of each value on either server.
+  return sql + (t.binary ? ") TO STDOUT (FORMAT binary)" : ") TO STDOUT");
 }
 
 std::unique_ptr<archive::RowReader> SnapshotRows::open_pages(const archive::LiveTable& t, std::int64_t first,

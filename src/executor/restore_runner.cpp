@@ -330,7 +330,10 @@ class RestoreWorker : public Worker {
     bool replica = step.params.count("replication_role") > 0;
     if (replica) start += "SET LOCAL session_replication_role = replica; ";
     // One round trip: the query string ends in COPY mode (libpq returns at the COPY).
-    auto in = c.copy_in(start + (freeze ? copy + " WITH (FREEZE)" : copy));
+    const bool binary = e.data.binary;
+    std::string options = binary ? "FORMAT binary" : "";
+    if (freeze) options += options.empty() ? "FREEZE" : ", FREEZE";
+    auto in = c.copy_in(start + copy + (options.empty() ? "" : " WITH (" + options + ")"));
     auto reader = r_.archive().open_data(e);
     std::vector<char> buf(kChunk);
     std::int64_t rows = 0, bytes = 0;
@@ -343,24 +346,30 @@ class RestoreWorker : public Worker {
       if (n == 0) break;
       std::string_view chunk(buf.data(), n);
       in.put(chunk);
-      std::int64_t nl = std::count(chunk.begin(), chunk.end(), '\n');
+      std::int64_t nl = binary ? 0 : std::count(chunk.begin(), chunk.end(), '\n');
       rows += nl;
       bytes += static_cast<std::int64_t>(n);
       ctx.progress->rows += nl;
       ctx.progress->bytes += static_cast<std::int64_t>(n);
     }
-    in.finish();
+    if (binary) {  // no newline to count: the rows the source's COPY says it sent
+      rows = reader->rows_sent();
+      if (rows < 0) fail(ErrorKind::database, fmt::format("{}: the source did not say how many rows it sent", step.object));
+      ctx.progress->rows += rows;
+    }
+    check_loaded(in.finish(), rows, step.object);
     if (replica) c.exec("SET LOCAL session_replication_role = DEFAULT");
     commit(c);
     r_.record_rows(step.id, rows);
-    return {rows, bytes, ""};
+    return {rows, bytes, binary ? "rows in COPY's binary format" : ""};
   }
 
   // A big table loaded by several sessions in chunks (split_load.hpp).
   StepOutcome load_split(const model::Step& step, const archive::TocEntry& e, const std::string& copy, bool truncated,
                          StepContext& ctx) {
     SplitLoad job;
-    job.copy_sql = copy;
+    job.binary = e.data.binary;
+    job.copy_sql = job.binary ? copy + " WITH (FORMAT binary)" : copy;
     if (!truncated) job.truncate_sql = "TRUNCATE ONLY " + pg::qualified(e.namespace_, e.tag);
     job.replica = step.params.count("replication_role") > 0;
     job.sessions = model::sessions_of(step);
@@ -377,9 +386,12 @@ class RestoreWorker : public Worker {
       auto open_range = [&](std::int64_t first, std::int64_t end) { return r_.archive().open_data_pages(e, first, end); };
       out = split_load_pages(job, pages, std::stoll(it->second), open_range, open, ctx, cancelled_);
     } else {
+      // Chunks are cut at newlines: never a binary stream (binary_copy_allowed asks for page ranges).
+      if (job.binary) fail(ErrorKind::internal, fmt::format("{}: binary rows cannot be cut into chunks", step.object));
       auto reader = r_.archive().open_data(e);
       out = split_load(job, *reader, open, ctx, cancelled_);
     }
+    if (job.binary) out.note += "; rows in COPY's binary format";
     r_.record_rows(step.id, out.rows);
     return out;
   }

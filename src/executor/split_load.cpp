@@ -48,6 +48,14 @@ void resolve_committing(StepParts& parts, pg::Connection& c, StepContext& ctx) {
   parts.committing.clear();
 }
 
+// The rows a binary COPY from the source sent (its command tag): binary rows have no newline to
+// count.
+std::int64_t sent_rows(const archive::RowReader& reader) {
+  std::int64_t n = reader.rows_sent();
+  if (n < 0) fail(ErrorKind::database, "the source did not say how many rows its binary COPY sent");
+  return n;
+}
+
 class Pipeline {
   struct Work {
     CopyChunk chunk;
@@ -165,16 +173,17 @@ class Pipeline {
           if (n == 0) break;
           std::string_view piece(buf.data(), n);
           in.put(piece);
-          chunk.rows += std::count(piece.begin(), piece.end(), '\n');
+          if (!job_.binary) chunk.rows += std::count(piece.begin(), piece.end(), '\n');
           size += static_cast<std::int64_t>(n);
         }
+        if (job_.binary) chunk.rows = sent_rows(*reader);
       } else {
         for (std::size_t pos = 0; pos < chunk.data.size(); pos += kPiece) {
           if (cancelled_ || failed()) return stop();  // another session failed: its error is reported
           in.put(std::string_view(chunk.data).substr(pos, kPiece));
         }
       }
-      in.finish();
+      check_loaded(in.finish(), chunk.rows, fmt::format("chunk {}", chunk.index));
     }
     // Durable before COMMIT: a crash after the COMMIT is resolved with txid_status on resume.
     ctx_.journal_part({"part-commit", "", "", 0, chunk.rows, size, 0, fmt::format("{} xid {}", chunk.index, xid)}, true);
@@ -218,6 +227,13 @@ StepParts parts_to_resume(const SplitLoad& job, const std::function<pg::Connecti
 }
 
 }  // namespace
+
+void check_loaded(std::int64_t loaded, std::int64_t sent, const std::string& what) {
+  if (loaded >= 0 && loaded != sent) {
+    fail(ErrorKind::database, fmt::format("{}: the target's COPY loaded {} rows, but {} were sent", what, loaded, sent),
+         "a trigger or rule on the target may drop or add rows; nothing of this transaction was committed");
+  }
+}
 
 StepOutcome split_load_pages(const SplitLoad& job, std::int64_t pages, std::int64_t chunk_pages,
                              const std::function<std::unique_ptr<archive::RowReader>(std::int64_t, std::int64_t)>& open_range,

@@ -32,12 +32,16 @@
 namespace pgr::executor {
 
 struct SplitLoad {
-  std::string copy_sql;      // COPY s.t (cols) FROM stdin
+  std::string copy_sql;      // COPY s.t (cols) FROM stdin [WITH (FORMAT binary)]
+  bool binary = false;       // rows in COPY's binary format: counted by the source, not by newlines
   std::string truncate_sql;  // TRUNCATE ONLY s.t before the first chunk; empty: none
   bool replica = false;      // SET LOCAL session_replication_role = replica in each chunk
   std::int64_t chunk_bytes = 16 << 20;
   int sessions = 2;          // at most
 };
+
+// Fails unless the target's COPY loaded (its command tag; -1: not said) the rows that were sent.
+void check_loaded(std::int64_t loaded, std::int64_t sent, const std::string& what);
 
 // Opens the reader of one range of heap pages (a live source's table split by ctid).
 using PageRangeOpener = std::function<std::unique_ptr<archive::RowReader>()>;

@@ -68,13 +68,17 @@ std::string quote_kv(const std::string& v) {
 
 // Reads results until PQgetResult returns NULL (libpq requires it); returns the first result
 // that is not COMMAND_OK (the caller owns it), or nullptr.
-PGresult* drain_results(PGconn* conn) {
+PGresult* drain_results(PGconn* conn, std::int64_t* rows = nullptr) {
   PGresult* r;
   PGresult* failed = nullptr;
   while ((r = PQgetResult(conn)) != nullptr) {
     if (PQresultStatus(r) != PGRES_COMMAND_OK && !failed) {
       failed = r;
     } else {
+      if (rows && PQresultStatus(r) == PGRES_COMMAND_OK) {
+        const char* n = PQcmdTuples(r);
+        if (n && *n) *rows = std::strtoll(n, nullptr, 10);
+      }
       PQclear(r);
     }
   }
@@ -280,11 +284,13 @@ void CopyIn::put(std::string_view data) {
   }
 }
 
-void CopyIn::finish() {
-  if (done_) return;
+std::int64_t CopyIn::finish() {
+  if (done_) return -1;
   done_ = true;
   if (PQputCopyEnd(conn_->raw(), nullptr) != 1) conn_->throw_from_conn("could not end COPY");
-  if (PGresult* failed = drain_results(conn_->raw())) conn_->throw_from_result(failed, sql_);
+  std::int64_t rows = -1;
+  if (PGresult* failed = drain_results(conn_->raw(), &rows)) conn_->throw_from_result(failed, sql_);
+  return rows;
 }
 
 void CopyIn::abort(const std::string& reason) {
@@ -324,7 +330,7 @@ bool CopyOut::next(std::string& row) {
 }
 
 void CopyOut::drain() {
-  if (PGresult* failed = drain_results(conn_->raw())) conn_->throw_from_result(failed, sql_);
+  if (PGresult* failed = drain_results(conn_->raw(), &rows_)) conn_->throw_from_result(failed, sql_);
 }
 
 // --- pure quoting ----------------------------------------------------------------------------

@@ -126,7 +126,9 @@ class CopyIn {
   CopyIn& operator=(CopyIn&&) = delete;
   ~CopyIn();
   void put(std::string_view data);
-  void finish();                              // PQputCopyEnd + drain results; throws DbError
+  // PQputCopyEnd + drain results; throws DbError. Returns the rows the server says it loaded
+  // (COPY's command tag), -1 when it does not say.
+  std::int64_t finish();
   void abort(const std::string& reason);      // PQputCopyEnd with an error message
 
  private:
@@ -137,15 +139,19 @@ class CopyIn {
   bool done_ = false;
 };
 
-// COPY ... TO STDOUT. next() yields one row (with its newline) at a time.
+// COPY ... TO STDOUT. next() yields one server message at a time: one row (with its newline) in
+// text format; in binary format also the header (with the first row) and the trailer.
 class CopyOut {
  public:
-  CopyOut(CopyOut&& other) noexcept : conn_(other.conn_), sql_(std::move(other.sql_)), done_(other.done_) {
+  CopyOut(CopyOut&& other) noexcept
+      : conn_(other.conn_), sql_(std::move(other.sql_)), done_(other.done_), rows_(other.rows_) {
     other.done_ = true;
   }
   CopyOut& operator=(CopyOut&&) = delete;
   ~CopyOut();
   bool next(std::string& row);
+  // After next() returned false: the rows the server says it sent (COPY's command tag), else -1.
+  std::int64_t rows() const { return rows_; }
 
  private:
   friend class Connection;
@@ -154,6 +160,7 @@ class CopyOut {
   const Connection* conn_;
   std::string sql_;
   bool done_ = false;
+  std::int64_t rows_ = -1;
 };
 
 // Pure quoting (no connection), for SQL built by the planner: always double-quoted, inner

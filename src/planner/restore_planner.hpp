@@ -79,6 +79,9 @@ struct RestoreInputs {
   // The source reads a table's rows by ranges of heap pages (a live source on PostgreSQL 14 or
   // later: TID range scans): split tables are split on the source side too ("chunk_pages").
   bool source_page_ranges = false;  // from a live source's server: passwords are read from it at apply
+  // A live source: its tables are split only when the document sets split_tables_larger_than
+  // (measured slower than one session per table here, docs/performance.md).
+  bool live_source = false;
   std::string globals_backup;      // POLICY/ID of the backup whose manifest holds those globals (empty: none)
   std::string globals_repository;  // the repository that backup is in
   // Exact row counts per "schema.table" from a backup manifest (empty: unknown).

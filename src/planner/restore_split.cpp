@@ -38,9 +38,18 @@ bool copies_into_itself(const TocEntry& e) {
 }  // namespace
 
 void Planner::plan_splits() {
+  for (auto& s : steps_) {  // a live source's tables read and loaded in COPY's binary format
+    if (s.kind != "table-data" || s.action == Action::no_op || !s.toc_id) continue;
+    if (const TocEntry* e = idx_.by_id(s.toc_id); e && e->data.binary) {
+      s.reason += "; rows in COPY's binary format (built-in column types, servers of one major version)";
+    }
+  }
   const std::int64_t threshold = doc_.spec.split_tables_larger_than;
   const int jobs = doc_.spec.jobs;
   if (threshold <= 0 || jobs < 2 || doc_.spec.single_transaction) return;
+  // From a live source only when asked for: on the 2-core bench machine a split live table loaded
+  // slower than in one session (docs/performance.md, "Live clones: binary COPY, no split").
+  if (in_.live_source && !doc_.spec.split_set) return;
   constexpr std::int64_t kMinChunk = std::int64_t{1} << 20, kMaxChunk = std::int64_t{16} << 20, kHeapPage = 8192;
   for (auto& s : steps_) {
     if (s.kind != "table-data" || s.action == Action::no_op || !s.toc_id) continue;

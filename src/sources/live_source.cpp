@@ -61,10 +61,15 @@ void record_live_source(const LiveSource& src, model::Plan& plan) {
 
 bool is_live_plan(const model::Plan& plan) { return plan.params.count(kSourceLive) > 0; }
 
-std::vector<archive::LiveTable> live_tables(const std::vector<catalog::SourceTable>& tables) {
+std::vector<archive::LiveTable> live_tables(const std::vector<catalog::SourceTable>& tables, bool binary_copy) {
   std::vector<archive::LiveTable> out;
-  for (const auto& t : tables) out.push_back({t.oid, t.schema, t.name, t.columns, t.bytes, t.pages});
+  for (const auto& t : tables)
+    out.push_back({t.oid, t.schema, t.name, t.columns, t.bytes, t.pages, binary_copy && t.binary_io});
   return out;
+}
+
+bool binary_copy_allowed(const pg::Connection& source, const pg::Connection& target) {
+  return source.server_version() >= 140000 && source.server_version() / 10000 == target.server_version() / 10000;
 }
 
 std::vector<std::pair<std::string, std::string>> table_names(const std::vector<catalog::SourceTable>& tables) {

@@ -39,7 +39,13 @@ LiveSource live_source_of(const model::Plan& plan, const config::Settings& setti
 // source role may read pg_authid, and never into a plan (role_passwords reads them at apply).
 RestoreSource live_globals(pg::Connection& source, const std::string& database);
 
-std::vector<archive::LiveTable> live_tables(const std::vector<catalog::SourceTable>& tables);
+// The tables as the live archive reads them. With binary_copy, a table whose column types allow
+// it (SourceTable::binary_io) is read and loaded in COPY's binary format.
+std::vector<archive::LiveTable> live_tables(const std::vector<catalog::SourceTable>& tables, bool binary_copy);
+// Whether rows may travel in COPY's binary format between these two servers: the same major
+// version (binary forms of built-in types are only promised within one), and a source of 14 or
+// later (the split loader then reads by page ranges, each range a complete binary COPY).
+bool binary_copy_allowed(const pg::Connection& source, const pg::Connection& target);
 std::vector<std::pair<std::string, std::string>> table_names(const std::vector<catalog::SourceTable>& tables);
 
 }  // namespace pgr::sources
