@@ -1,8 +1,7 @@
-// Restores from a live database (spec.from.live): the source is read through the same archive
-// interface as a pg_dump archive (archive/live.hpp), so planning and applying are those of an
-// archive restore (restore.cpp) with a different source: the schema from pg_dump in the snapshot
-// of a coordinating session, the rows streamed by COPY in that snapshot (executor/live_copy.hpp),
-// and a resume that reads from a new snapshot (executor/live_resume.hpp).
+// Restores from a live database (spec.from.live), read through the archive interface (archive/live.hpp),
+// so planning and applying are those of an archive restore (restore.cpp) with another source: the
+// schema from pg_dump in a coordinating session's snapshot, the rows streamed by COPY in it
+// (executor/live_copy.hpp), and a resume that reads from a new snapshot (executor/live_resume.hpp).
 #include <fmt/format.h>
 
 #include "app/restore.hpp"
@@ -36,9 +35,7 @@ model::Plan plan_live_restore_document(const config::Restore& doc, const config:
   TempDir tmp("pgrecover-live-");
   fs::path dump = tmp.path() / "schema.dump";
   engine::dump_live_schema({src.conninfo, src.database, settings.instance.bin_dir, "", sources::table_names(tables), nullptr}, dump);
-  auto archive = archive::LiveArchive::open(dump, sources::live_tables(tables, sources::binary_copy_allowed(source, admin)),
-                                            nullptr, catalog::has_large_objects(source));
-
+  auto archive = archive::LiveArchive::open(dump, sources::live_tables(tables, sources::binary_copy_allowed(source, admin)), nullptr, catalog::has_large_objects(source));
   std::string fingerprint = planner::restore_fingerprint(doc);
   std::string id = planner::restore_plan_id(fingerprint, archive->toc().checksum, t.display);
   if (auto saved = unfinished_run(settings, id)) {
@@ -72,12 +69,11 @@ executor::ApplyResult apply_live_restore_plan(const model::Plan& given, const co
 
   // The coordinating session: its snapshot is the moment the clone copies, held until the end.
   auto snapshot = executor::SourceSnapshot::open(src.conninfo, fmt::format("pgrecover apply {} snapshot", plan.id));
-  bool binary_copy = false;
-  {
+  const bool binary_copy = [&] {
     auto admin = pg::Connection::open(t.admin_conninfo, "pgrecover apply");
     catalog::refuse_clone_onto_source(snapshot.session(), admin, src.database, plan.target.database);
-    binary_copy = sources::binary_copy_allowed(snapshot.session(), admin);
-  }
+    return sources::binary_copy_allowed(snapshot.session(), admin);
+  }();
   auto tables = catalog::read_source_tables(snapshot.session());
   log::info("{}: snapshot {} exported; {} tables are read in it", src.display(), snapshot.id(), tables.size());
   fs::path dump = folder.dir() / "source-schema.dump";
@@ -86,8 +82,7 @@ executor::ApplyResult apply_live_restore_plan(const model::Plan& given, const co
   auto rows = std::make_shared<executor::SnapshotRows>(src.conninfo, snapshot.id(),
                                                        fmt::format("pgrecover apply {} worker", plan.id));
   // Large objects as the coordinating session's snapshot sees them: the ones the workers copy.
-  auto archive = archive::LiveArchive::open(dump, sources::live_tables(tables, binary_copy), rows,
-                                            catalog::has_large_objects(snapshot.session()));
+  auto archive = archive::LiveArchive::open(dump, sources::live_tables(tables, binary_copy), rows, catalog::has_large_objects(snapshot.session()));
   if (auto why = archive->stale_reason(plan.fingerprints.at("archive"), src.display()); !why.empty()) {
     fail(ErrorKind::stale_plan, "plan is stale: " + why, "plan again and review the new plan");
   }
