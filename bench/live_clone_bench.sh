@@ -22,8 +22,8 @@
 #
 # --bigtable: bench/bigtable_bench.sh's dataset instead (readings, --rows rows, default 8,000,000,
 # with a primary key and an index on (sensor, at): one table holding most of the data; plus
-# pgbench scale 5 with foreign keys). pgrecover splits readings across its 2 sessions by ranges
-# of heap pages (the default split_tables_larger_than, 256MB); pgcopydb gets
+# pgbench scale 5 with foreign keys). pgrecover loads each table in one session (a live source
+# splits only when the document sets split_tables_larger_than); pgcopydb gets
 # --split-tables-larger-than 256MB.
 #
 # Each run's line also says how busy the machine's CPU was during each variant (/proc/stat: all
