@@ -134,14 +134,14 @@ restore_doc() {  # name, database, split threshold
     "  split_tables_larger_than: $3" > "$SWORK/$1.yaml"
   echo "$SWORK/$1.yaml"
 }
-run_apply() {  # label, database, split threshold; appends the wall time to the named array
-  local doc t rc=0 el status
+run_apply() {  # label, database, split threshold; sets LAST (wall time) and LAST_CPU (core-seconds)
+  local doc t rc=0 el status cpu0
   doc=$(restore_doc "$(echo "$2" | tr _ -)" "$2" "$3")
   q -c CHECKPOINT
-  t=$(now)
+  t=$(now); cpu0=$(cpu_ticks)
   "$PGR" --config "$SWORK/pgrecover.toml" --json --log-level info apply --auto-approve "$doc" \
     > "$SWORK/$2.out" 2> "$SWORK/$2.err" || rc=$?
-  el=$(elapsed "$t")
+  el=$(elapsed "$t"); LAST_CPU=$(cpu_seconds_since "$cpu0")
   expect_ok "$rc" "$1" "$SWORK/$2.err"
   status=$(tail -n 1 "$SWORK/$2.out" | jq -r 'select(.event == "summary") | .status' 2>/dev/null || true)
   [ "$status" = ok ] || die "$1: the apply's summary does not say ok (${status:-no summary})"
@@ -225,20 +225,20 @@ bench_server() {  # kind
   log ""
 
   # --- restores, alternated --------------------------------------------------------------------
-  local A=() A0=() B=() C=() i line
+  local A=() A0=() B=() C=() CA=() CA0=() CB=() i line cpu0
   for i in $(seq 1 "$RUNS"); do
-    run_apply "(a) pgrecover apply, split, run $i" "bench_a_$i" "$SPLIT"; A+=("$LAST")
-    run_apply "(a0) pgrecover apply, no split, run $i" "bench_a0_$i" 0; A0+=("$LAST")
+    run_apply "(a) pgrecover apply, split, run $i" "bench_a_$i" "$SPLIT"; A+=("$LAST"); CA+=("$LAST_CPU")
+    run_apply "(a0) pgrecover apply, no split, run $i" "bench_a0_$i" 0; A0+=("$LAST"); CA0+=("$LAST_CPU")
 
     q -c CHECKPOINT
     createdb "bench_b_$i"
-    t=$(now); rc=0
+    t=$(now); rc=0; cpu0=$(cpu_ticks)
     { "$BIN/pg_restore" -j2 -d "bench_b_$i" "$DUMP" && "$BIN/vacuumdb" -q -Z -j2 -d "bench_b_$i"; } > "$SWORK/b-$i.log" 2>&1 || rc=$?
-    el=$(elapsed "$t")
+    el=$(elapsed "$t"); CB+=("$(cpu_seconds_since "$cpu0")")
     expect_ok "$rc" "(b) pg_restore -j2 + vacuumdb -Z -j2, run $i" "$SWORK/b-$i.log"
     check_db "bench_b_$i" "(b) pg_restore -j2 + vacuumdb -Z -j2, run $i" "$EXPECT" "$EXPECT_STATS"
     B+=("$el")
-    line="run $i: (a) split ${A[-1]} s   (a0) no split ${A0[-1]} s   (b) pg_restore+vacuumdb ${B[-1]} s"
+    line="run $i: (a) split ${A[-1]} s (${CA[-1]} core-s)   (a0) no split ${A0[-1]} s (${CA0[-1]} core-s)   (b) pg_restore+vacuumdb ${B[-1]} s (${CB[-1]} core-s)"
 
     if [ "$PGCOPYDB" = 1 ]; then
       q -c CHECKPOINT
@@ -276,6 +276,9 @@ bench_server() {  # kind
     log "  (c)  pgcopydb clone --split-tables-larger-than:    ${C[*]}   median $mc   (from the live database)"
   fi
   log "ratio of medians: a/b = $(ratio "$ma" "$mb")   a0/b = $(ratio "$ma0" "$mb")   a/a0 = $(ratio "$ma" "$ma0")${mc:+   a/c = $(ratio "$ma" "$mc")}"
+  local cb; cb=$(printf '%s\n' "${CB[@]}" | median)
+  log "CPU used (busy core-seconds of the whole machine, /proc/stat), medians: (a) $(printf '%s\n' "${CA[@]}" | median)   (a0) $(printf '%s\n' "${CA0[@]}" | median)   (b) $cb"
+  log "  (b)'s work alone needs at least $cb / $(nproc) = $(printf '%.3f' "$(echo "$cb / $(nproc)" | bc -l)") s on $(nproc) cores, $(ratio "$(echo "$cb / $(nproc)" | bc -l)" "$mb") x its median wall time"
   log "every restored database matched the source (tables, indexes, constraints, exact row counts; pg_stats rows for a, a0, b); pg_dump -s and per-table row checksums of (a), (a0) and (b) of run 1 are identical"
   log "load average:  $(cut -d' ' -f1-3 /proc/loadavg) at the end"
   log "all checks passed; results written to $OUT"

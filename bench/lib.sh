@@ -47,3 +47,9 @@ cpu_busy_since() {  # "busy idle" from cpu_ticks
   read -r b1 i1 < <(cpu_ticks)
   echo $(( 100 * (b1 - b0) / (b1 - b0 + i1 - i0 + 1) ))
 }
+cpu_seconds_since() {  # "busy idle" from cpu_ticks: the busy core-seconds since, all cores
+  local b0 i0 b1 i1
+  read -r b0 i0 <<< "$1"
+  read -r b1 i1 < <(cpu_ticks)
+  printf '%.1f' "$(echo "($b1 - $b0) / $(getconf CLK_TCK)" | bc -l)"
+}
