@@ -327,6 +327,39 @@ TEST_CASE("rows of built-in types travel in COPY's binary format, other types as
         "typed|happy|{sad,ok}\n");
 }
 
+TEST_CASE("a load that does not put every row sent into the target fails uncommitted", "[live]") {
+  auto& f = fx();
+  psql("postgres", "CREATE DATABASE live_counted");
+  psql("live_counted", "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 100) g");
+  // The target already has the table, with a trigger that drops every other row and one row the
+  // load replaces (existing: truncate): the COPY loads 50 of the 100 rows sent.
+  query(f.target, "postgres", "CREATE DATABASE counted");
+  query(f.target, "counted", R"(
+    CREATE TABLE t (id int PRIMARY KEY, v text);
+    INSERT INTO t VALUES (0, 'kept');
+    CREATE FUNCTION drop_even() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.id % 2 = 0 THEN RETURN NULL; END IF; RETURN NEW; END $$;
+    CREATE TRIGGER drop_even BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION drop_even();
+  )");
+  std::string doc = f.w.write("counted.yaml", fmt::format(R"(apiVersion: pgrecover/v1
+kind: Restore
+metadata: {{name: counted}}
+spec:
+  from: {{live: {{conninfo: "{}", database: live_counted}}}}
+  to: {{conninfo: "{}", database: counted}}
+  existing: truncate
+)",
+                                                          test::server_conninfo(), test::instance_conninfo(f.target)))
+                        .string();
+  auto apply = f.w.pgrecover({"apply", doc, "--auto-approve"});
+  INFO(apply.out << apply.err);
+  CHECK(apply.exit_code == 1);
+  CHECK(apply.err.find("public.t: the target's COPY loaded 50 rows, but 100 were sent") != std::string::npos);
+  CHECK(apply.err.find("a trigger or rule on the target") != std::string::npos);
+  // The TRUNCATE and the COPY were one transaction: the table is as it was.
+  CHECK(query(f.target, "counted", "SELECT string_agg(id || ':' || v, ',') FROM t") == "0:kept\n");
+}
+
 TEST_CASE("a clone onto its own source is refused", "[live]") {
   auto& f = fx();
   std::string doc = f.doc("onto-itself", f.source, "  existing: skip\n", &server());
