@@ -21,7 +21,7 @@ struct SourceTable {
   std::int64_t total_bytes = 0;  // pg_total_relation_size (with indexes and TOAST)
   std::int64_t estimated_rows = -1;
   // Every column's type is a built-in one whose binary form means the same on any server of the
-  // same major version (binary_copy_safe): its rows can travel in COPY's binary format.
+  // same major version (read_source_tables says which): its rows can travel in COPY's binary format.
   bool binary_io = false;
   bool operator==(const SourceTable&) const = default;
 };

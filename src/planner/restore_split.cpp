@@ -48,7 +48,7 @@ void Planner::plan_splits() {
   const int jobs = doc_.spec.jobs;
   if (threshold <= 0 || jobs < 2 || doc_.spec.single_transaction) return;
   // From a live source only when asked for: on the 2-core bench machine a split live table loaded
-  // slower than in one session (docs/performance.md, "Live clones: binary COPY, no split").
+  // slower than in one session (docs/performance.md, "Live clones", round two).
   if (in_.live_source && !doc_.spec.split_set) return;
   constexpr std::int64_t kMinChunk = std::int64_t{1} << 20, kMaxChunk = std::int64_t{16} << 20, kHeapPage = 8192;
   for (auto& s : steps_) {
