@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "archive/read_ahead.hpp"
+#include "executor/copy_convert.hpp"
 #include "executor/live_copy.hpp"
 #include "executor/session_settings.hpp"
 #include "executor/split_load.hpp"
@@ -329,39 +331,66 @@ class RestoreWorker : public Worker {
     if (own_table && !truncated) start += "TRUNCATE ONLY " + own + "; ";
     bool replica = step.params.count("replication_role") > 0;
     if (replica) start += "SET LOCAL session_replication_role = replica; ";
-    // One round trip: the query string ends in COPY mode (libpq returns at the COPY).
-    const bool binary = e.data.binary;
-    std::string options = binary ? "FORMAT binary" : "";
-    if (freeze) options += options.empty() ? "FREEZE" : ", FREEZE";
-    auto in = c.copy_in(start + copy + (options.empty() ? "" : " WITH (" + options + ")"));
-    auto reader = r_.archive().open_data(e);
+    if (!e.data.binary) return load_converted(step, e, c, start, copy, own_table ? own : "", freeze, replica, ctx);
+    // Rows already in COPY's binary format (a live source); one round trip: the query string
+    // ends in COPY mode (libpq returns at the COPY).
+    std::string options = freeze ? "FORMAT binary, FREEZE" : "FORMAT binary";
+    auto in = c.copy_in(start + copy + " WITH (" + options + ")");
+    archive::ReadAhead reader(r_.archive().open_data(e));  // the source read while the target loads
     std::vector<char> buf(kChunk);
-    std::int64_t rows = 0, bytes = 0;
+    std::int64_t bytes = 0;
     for (;;) {
       if (cancelled_) {
         in.abort("cancelled by pgrecover");
         fail(ErrorKind::cancelled, fmt::format("loading {} was cancelled", step.object));
       }
-      size_t n = reader->read(buf.data(), buf.size());
+      size_t n = reader.read(buf.data(), buf.size());
       if (n == 0) break;
-      std::string_view chunk(buf.data(), n);
-      in.put(chunk);
-      std::int64_t nl = binary ? 0 : std::count(chunk.begin(), chunk.end(), '\n');
-      rows += nl;
+      in.put(std::string_view(buf.data(), n));
       bytes += static_cast<std::int64_t>(n);
-      ctx.progress->rows += nl;
       ctx.progress->bytes += static_cast<std::int64_t>(n);
     }
-    if (binary) {  // no newline to count: the rows the source's COPY says it sent
-      rows = reader->rows_sent();
-      if (rows < 0) fail(ErrorKind::database, fmt::format("{}: the source did not say how many rows it sent", step.object));
-      ctx.progress->rows += rows;
-    }
+    // No newline to count: the rows the source's COPY says it sent.
+    std::int64_t rows = reader.rows_sent();
+    if (rows < 0) fail(ErrorKind::database, fmt::format("{}: the source did not say how many rows it sent", step.object));
+    ctx.progress->rows += rows;
     check_loaded(in.finish(), rows, step.object);
     if (replica) c.exec("SET LOCAL session_replication_role = DEFAULT");
     commit(c);
     r_.record_rows(step.id, rows);
-    return {rows, bytes, binary ? "rows in COPY's binary format" : ""};
+    return {rows, bytes, "rows in COPY's binary format"};
+  }
+
+  // COPY text rows (an archive's), converted to COPY's binary format by pgrecover when the
+  // table's column types allow (copy_convert.hpp), else sent as they are.
+  StepOutcome load_converted(const model::Step& step, const archive::TocEntry& e, pg::Connection& c,
+                             const std::string& start, const std::string& copy, const std::string& own, bool freeze,
+                             bool replica, StepContext& ctx) {
+    std::string why;
+    std::optional<copyfmt::RowConverter> conv;
+    if (!own.empty()) conv = binary_converter(c, copy, own, &why);
+    ConvertingLoad load(c, start, copy, freeze, std::move(conv));
+    archive::ReadAhead reader(r_.archive().open_data(e));
+    std::vector<char> buf(kChunk);
+    std::int64_t bytes = 0;
+    for (;;) {
+      if (cancelled_) {
+        load.abort("cancelled by pgrecover");
+        fail(ErrorKind::cancelled, fmt::format("loading {} was cancelled", step.object));
+      }
+      size_t n = reader.read(buf.data(), buf.size());
+      if (n == 0) break;
+      std::string_view chunk(buf.data(), n);
+      load.put(chunk);
+      bytes += static_cast<std::int64_t>(n);
+      ctx.progress->rows += std::count(chunk.begin(), chunk.end(), '\n');
+      ctx.progress->bytes += static_cast<std::int64_t>(n);
+    }
+    std::int64_t rows = load.finish(step.object);
+    if (replica) c.exec("SET LOCAL session_replication_role = DEFAULT");
+    commit(c);
+    r_.record_rows(step.id, rows);
+    return {rows, bytes, load.note()};
   }
 
   // A big table loaded by several sessions in chunks (split_load.hpp).
@@ -371,6 +400,7 @@ class RestoreWorker : public Worker {
     job.binary = e.data.binary;
     job.copy_sql = job.binary ? copy + " WITH (FORMAT binary)" : copy;
     if (!truncated) job.truncate_sql = "TRUNCATE ONLY " + pg::qualified(e.namespace_, e.tag);
+    if (!job.binary) job.converter = binary_converter(target(), copy, pg::qualified(e.namespace_, e.tag));
     job.replica = step.params.count("replication_role") > 0;
     job.sessions = model::sessions_of(step);
     if (auto it = step.params.find("chunk_bytes"); it != step.params.end()) job.chunk_bytes = std::stoll(it->second);

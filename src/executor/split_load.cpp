@@ -95,6 +95,7 @@ class Pipeline {
 
   std::int64_t rows() const { return rows_.load(); }
   std::int64_t bytes() const { return bytes_.load(); }
+  int converted() const { return converted_.load(); }
 
  private:
   // The sessions the step may run now: the slots the executor grants it, up to the plan's.
@@ -156,8 +157,20 @@ class Pipeline {
     c.exec(job_.replica ? "BEGIN; SET LOCAL session_replication_role = replica" : "BEGIN");
     std::string xid = c.exec("SELECT pg_catalog.txid_current()::text").str(0, 0);
     std::int64_t size = static_cast<std::int64_t>(chunk.data.size());
+    // An archive's text rows: converted to COPY's binary format here, on this session's thread,
+    // when the converter takes every row of the chunk; else sent as text.
+    std::string binary;
+    bool converted = false;
+    if (job_.converter && !work.open && !job_.binary) {
+      if (auto n = job_.converter->convert(chunk.data, binary); n && *n == chunk.rows) {
+        converted = true;
+        ++converted_;
+      } else {
+        binary.clear();
+      }
+    }
     {
-      auto in = c.copy_in(job_.copy_sql);
+      auto in = c.copy_in(converted ? job_.copy_sql + " WITH (FORMAT binary)" : job_.copy_sql);
       auto stop = [&] {
         in.abort("cancelled by pgrecover");
         c.exec("ROLLBACK");
@@ -178,10 +191,16 @@ class Pipeline {
         }
         if (job_.binary) chunk.rows = sent_rows(*reader);
       } else {
-        for (std::size_t pos = 0; pos < chunk.data.size(); pos += kPiece) {
-          if (cancelled_ || failed()) return stop();  // another session failed: its error is reported
-          in.put(std::string_view(chunk.data).substr(pos, kPiece));
+        std::string_view data = chunk.data;
+        if (converted) {
+          in.put(copyfmt::binary_header());
+          data = binary;
         }
+        for (std::size_t pos = 0; pos < data.size(); pos += kPiece) {
+          if (cancelled_ || failed()) return stop();  // another session failed: its error is reported
+          in.put(data.substr(pos, kPiece));
+        }
+        if (converted) in.put(copyfmt::binary_trailer());
       }
       check_loaded(in.finish(), chunk.rows, fmt::format("chunk {}", chunk.index));
     }
@@ -211,6 +230,7 @@ class Pipeline {
   int active_ = 0;  // sessions started and not ended (guarded by mu_)
   std::atomic<std::int64_t> rows_{0}, bytes_{0};
   std::atomic<int> committed_{0};
+  std::atomic<int> converted_{0};  // chunks sent in COPY's binary format
   int kill_after_ = 0;
 };
 
@@ -298,6 +318,10 @@ StepOutcome split_load(const SplitLoad& job, archive::RowReader& reader,
     pipe.finish();
     StepOutcome out{skipped_rows + pipe.rows(), pipe.bytes(),
                     fmt::format("{} chunks by up to {} sessions", total, job.sessions)};
+    if (job.converter) {
+      out.note += fmt::format("; {} of {} chunks in COPY's binary format, converted by pgrecover", pipe.converted(),
+                              total - skipped);
+    }
     if (skipped) out.note += fmt::format(" ({} loaded by an earlier run)", skipped);
     return out;
   }

@@ -23,9 +23,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "archive/archive.hpp"
+#include "copyfmt/text_to_binary.hpp"
 #include "executor/runner.hpp"
 #include "pg/pg.hpp"
 
@@ -38,6 +40,10 @@ struct SplitLoad {
   bool replica = false;      // SET LOCAL session_replication_role = replica in each chunk
   std::int64_t chunk_bytes = 16 << 20;
   int sessions = 2;          // at most
+  // Text rows (an archive's) converted to COPY's binary format chunk by chunk, in each session,
+  // when the table's column types allow (executor/copy_convert.hpp); a chunk holding a row the
+  // converter refuses goes as text.
+  std::optional<copyfmt::RowConverter> converter;
 };
 
 // Fails unless the target's COPY loaded (its command tag; -1: not said) the rows that were sent.
