@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -41,28 +42,34 @@ std::optional<copyfmt::RowConverter> binary_converter(pg::Connection& c, const s
   auto names = copy_column_names(copy_sql);
   if (!names) return say("the archive's COPY statement names no columns");
   auto r = c.exec(
-      "SELECT a.attname, a.atttypid::int8, pg_catalog.pg_client_encoding() FROM pg_catalog.pg_attribute a "
+      "SELECT a.attname, a.atttypid::int8, pg_catalog.pg_client_encoding(), "
+      "pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a "
       "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped",
       {table});
   if (r.rows() == 0) return say("the table has no columns");
   static const std::set<std::string> kUnsafe = {"SJIS", "SHIFT_JIS_2004", "BIG5", "GBK", "UHC", "GB18030", "JOHAB"};
   if (kUnsafe.count(r.str(0, 2))) return say("client_encoding " + r.str(0, 2) + " can hide a backslash in a character");
-  std::map<std::string, std::int64_t> type_of;
-  for (int i = 0; i < r.rows(); ++i) type_of[r.str(i, 0)] = r.int64(i, 1);
+  std::map<std::string, std::pair<std::int64_t, std::string>> type_of;
+  for (int i = 0; i < r.rows(); ++i) type_of[r.str(i, 0)] = {r.int64(i, 1), r.str(i, 3)};
   std::vector<copyfmt::Type> types;
   for (const auto& n : *names) {
     auto t = type_of.find(n);
     if (t == type_of.end()) return say(fmt::format("column {} is not in the target's table", pg::quote_ident(n)));
-    auto bt = copyfmt::binary_type(static_cast<std::uint32_t>(t->second));
-    if (!bt) return say(fmt::format("column {} is of a type sent as text", pg::quote_ident(n)));
+    auto bt = copyfmt::binary_type(static_cast<std::uint32_t>(t->second.first));
+    if (!bt) return say(fmt::format("column {} is {}, which pgrecover does not convert", pg::quote_ident(n), t->second.second));
     types.push_back(*bt);
   }
   return copyfmt::RowConverter(std::move(types));
 }
 
 ConvertingLoad::ConvertingLoad(pg::Connection& c, std::string start, std::string copy_sql, bool freeze,
-                               std::optional<copyfmt::RowConverter> converter)
-    : c_(c), start_(std::move(start)), copy_sql_(std::move(copy_sql)), freeze_(freeze), conv_(std::move(converter)) {
+                               std::optional<copyfmt::RowConverter> converter, std::string why_text)
+    : c_(c),
+      start_(std::move(start)),
+      copy_sql_(std::move(copy_sql)),
+      freeze_(freeze),
+      conv_(std::move(converter)),
+      why_(std::move(why_text)) {
   open(conv_.has_value(), true);
 }
 
@@ -164,7 +171,7 @@ void ConvertingLoad::abort(const std::string& reason) {
 }
 
 std::string ConvertingLoad::note() const {
-  if (!conv_) return "";
+  if (!conv_) return why_.empty() ? "" : "rows as text: " + why_;
   if (!refusal_) return "rows in COPY's binary format, converted by pgrecover";
   std::string where = refusal_->column >= 0 ? fmt::format("column {}: ", refusal_->column + 1) : "";
   return fmt::format("{} rows in COPY's binary format, converted by pgrecover; from row {} on as text ({}{})",

@@ -34,16 +34,18 @@ std::optional<copyfmt::RowConverter> binary_converter(pg::Connection& c, const s
 class ConvertingLoad {
  public:
   // `start` runs first, in the same round trip (BEGIN, TRUNCATE, ...); `copy_sql` is the COPY
-  // without options; `freeze` adds FREEZE to every COPY.
+  // without options; `freeze` adds FREEZE to every COPY. Without a converter, `why_text` says
+  // why the rows go as text (binary_converter's `why`).
   ConvertingLoad(pg::Connection& c, std::string start, std::string copy_sql, bool freeze,
-                 std::optional<copyfmt::RowConverter> converter);
+                 std::optional<copyfmt::RowConverter> converter, std::string why_text = "");
   ~ConvertingLoad();
   // Any bytes of the table's text stream, rows cut anywhere.
   void put(std::string_view data);
   // Ends the COPY (or COPYs); fails unless the target loaded every row sent. Returns the rows.
   std::int64_t finish(const std::string& what);
   void abort(const std::string& reason);
-  // "rows in COPY's binary format, converted by pgrecover", or what made it fall back to text.
+  // "rows in COPY's binary format, converted by pgrecover", where it fell back to text, or why
+  // the rows went as text.
   std::string note() const;
   std::int64_t rows_binary() const { return binary_rows_; }
 
@@ -57,6 +59,7 @@ class ConvertingLoad {
   std::string start_, copy_sql_;
   bool freeze_;
   std::optional<copyfmt::RowConverter> conv_;
+  std::string why_;
   std::optional<pg::CopyIn> in_;
   bool binary_ = false;
   std::string pending_;                     // a row begun but not yet ended

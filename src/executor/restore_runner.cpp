@@ -369,7 +369,7 @@ class RestoreWorker : public Worker {
     std::string why;
     std::optional<copyfmt::RowConverter> conv;
     if (!own.empty()) conv = binary_converter(c, copy, own, &why);
-    ConvertingLoad load(c, start, copy, freeze, std::move(conv));
+    ConvertingLoad load(c, start, copy, freeze, std::move(conv), why);
     archive::ReadAhead reader(r_.archive().open_data(e));
     std::vector<char> buf(kChunk);
     std::int64_t bytes = 0;
