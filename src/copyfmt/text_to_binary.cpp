@@ -191,10 +191,8 @@ bool put_bytes(std::string& out, std::string_view data) {
   return true;
 }
 
-// One non-NULL field; `raw` is as it stands in the row (escapes not yet applied).
-bool convert_field(Type t, std::string_view raw, std::string& out, std::string& scratch) {
-  // Values of numbers, dates and the like never hold a backslash in PostgreSQL's output.
-  auto plain = [&] { return raw.find('\\') == std::string_view::npos; };
+// bool, integers and floats.
+bool convert_number(Type t, std::string_view raw, std::string& out) {
   switch (t) {
     case Type::boolean:
       if (raw != "t" && raw != "f") return false;
@@ -248,37 +246,14 @@ bool convert_field(Type t, std::string_view raw, std::string& out, std::string& 
       put64(out, bits);
       return true;
     }
-    case Type::text:
-    case Type::json:
-      if (plain()) return put_bytes(out, raw);
-      return unescape(raw, scratch) && put_bytes(out, scratch);
-    case Type::jsonb: {
-      std::string_view v = raw;
-      if (!plain()) {
-        if (!unescape(raw, scratch)) return false;
-        v = scratch;
-      }
-      if (v.size() >= static_cast<size_t>(std::numeric_limits<std::int32_t>::max())) return false;
-      put32(out, static_cast<std::uint32_t>(v.size() + 1));
-      out.push_back(1);  // jsonb's binary format version, then its text
-      out.append(v);
-      return true;
-    }
-    case Type::bytea: {
-      // "\\x0a1b..." in COPY text: the hex format, its backslash escaped.
-      if (raw.size() < 3 || raw.substr(0, 3) != "\\\\x" || (raw.size() - 3) % 2 != 0) return false;
-      const size_t n = (raw.size() - 3) / 2;
-      if (n > static_cast<size_t>(std::numeric_limits<std::int32_t>::max())) return false;
-      put32(out, static_cast<std::uint32_t>(n));
-      const size_t at = out.size();
-      out.resize(at + n);
-      for (size_t i = 0; i < n; ++i) {
-        int hi = hex_value(raw[3 + 2 * i]), lo = hex_value(raw[4 + 2 * i]);
-        if (hi < 0 || lo < 0) return false;
-        out[at + i] = static_cast<char>(hi << 4 | lo);
-      }
-      return true;
-    }
+    default:
+      return false;
+  }
+}
+
+// date, timestamp and timestamptz: days or microseconds from 2000-01-01, or the infinities.
+bool convert_temporal(Type t, std::string_view raw, std::string& out) {
+  switch (t) {
     case Type::date: {
       std::int32_t v;
       if (raw == "infinity") {
@@ -314,6 +289,58 @@ bool convert_field(Type t, std::string_view raw, std::string& out, std::string& 
       }
       put32(out, 8);
       put64(out, static_cast<std::uint64_t>(v));
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+// One non-NULL field; `raw` is as it stands in the row (escapes not yet applied).
+bool convert_field(Type t, std::string_view raw, std::string& out, std::string& scratch) {
+  // No backslash: the value stands as it is, with no escape to undo.
+  auto plain = [&] { return raw.find('\\') == std::string_view::npos; };
+  switch (t) {
+    case Type::boolean:
+    case Type::int2:
+    case Type::int4:
+    case Type::int8:
+    case Type::float4:
+    case Type::float8:
+      return convert_number(t, raw, out);
+    case Type::date:
+    case Type::timestamp:
+    case Type::timestamptz:
+      return convert_temporal(t, raw, out);
+    case Type::text:
+    case Type::json:
+      if (plain()) return put_bytes(out, raw);
+      return unescape(raw, scratch) && put_bytes(out, scratch);
+    case Type::jsonb: {
+      std::string_view v = raw;
+      if (!plain()) {
+        if (!unescape(raw, scratch)) return false;
+        v = scratch;
+      }
+      if (v.size() >= static_cast<size_t>(std::numeric_limits<std::int32_t>::max())) return false;
+      put32(out, static_cast<std::uint32_t>(v.size() + 1));
+      out.push_back(1);  // jsonb's binary format version, then its text
+      out.append(v);
+      return true;
+    }
+    case Type::bytea: {
+      // "\\x0a1b..." in COPY text: the hex format, its backslash escaped.
+      if (raw.size() < 3 || raw.substr(0, 3) != "\\\\x" || (raw.size() - 3) % 2 != 0) return false;
+      const size_t n = (raw.size() - 3) / 2;
+      if (n > static_cast<size_t>(std::numeric_limits<std::int32_t>::max())) return false;
+      put32(out, static_cast<std::uint32_t>(n));
+      const size_t at = out.size();
+      out.resize(at + n);
+      for (size_t i = 0; i < n; ++i) {
+        int hi = hex_value(raw[3 + 2 * i]), lo = hex_value(raw[4 + 2 * i]);
+        if (hi < 0 || lo < 0) return false;
+        out[at + i] = static_cast<char>(hi << 4 | lo);
+      }
       return true;
     }
     case Type::uuid:
