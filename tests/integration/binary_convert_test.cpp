@@ -65,17 +65,7 @@ struct Fixture {
     must(server().run_client({"pg_dump", "-Fd", "-f", archive, "-d", source}), "pg_dump");
   }
   std::string doc(const std::string& db, const std::string& extra = "") {
-    auto& s = server();
-    return w.write(db + ".yaml", fmt::format(R"(apiVersion: pgrecover/v1
-kind: Restore
-metadata: {{name: {}}}
-spec:
-  from: {{archive: "{}"}}
-  to: {{conninfo: "host={} port={} user=postgres dbname=postgres", database: {}, create: true}}
-  jobs: 2
-{})",
-                                             db, archive, s.socket_dir().string(), s.port(), db, extra))
-        .string();
+    return w.write(db + ".yaml", test::restore_yaml(archive, db, extra)).string();
   }
 };
 

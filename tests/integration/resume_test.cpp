@@ -70,19 +70,8 @@ Fixture& fx() {
 }
 
 std::string doc_for(const std::string& db) {
-  auto& s = server();
   std::string path = (fx().dir.path() / (db + ".yaml")).string();
-  std::string name = db;
-  std::replace(name.begin(), name.end(), '_', '-');
-  write_file_atomic(path, fmt::format(R"(apiVersion: pgrecover/v1
-kind: Restore
-metadata: {{name: {}}}
-spec:
-  from: {{archive: "{}"}}
-  to: {{conninfo: "host={} port={} user=postgres dbname=postgres", database: {}, create: true}}
-  jobs: 2
-)",
-                                      name, fx().archive, s.socket_dir().string(), s.port(), db));
+  write_file_atomic(path, test::restore_yaml(fx().archive, db));
   return path;
 }
 

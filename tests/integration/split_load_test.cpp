@@ -48,19 +48,7 @@ struct Fixture {
     must(server().run_client({"pg_restore", "-d", reference, archive}), "pg_restore");
   }
   std::string doc(const std::string& db) {
-    auto& s = server();
-    return w.write(db + ".yaml", fmt::format(R"(apiVersion: pgrecover/v1
-kind: Restore
-metadata: {{name: {}}}
-spec:
-  from: {{archive: "{}"}}
-  to: {{conninfo: "host={} port={} user=postgres dbname=postgres", database: {}, create: true}}
-  jobs: 2
-  split_tables_larger_than: 1MB
-)",
-                                             std::regex_replace(db, std::regex("_"), "-"), archive,
-                                             s.socket_dir().string(), s.port(), db))
-        .string();
+    return w.write(db + ".yaml", test::restore_yaml(archive, db, "  split_tables_larger_than: 1MB\n")).string();
   }
   std::string journal_text() const {
     std::string all;

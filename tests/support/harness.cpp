@@ -76,6 +76,22 @@ std::string server_conninfo(const std::string& db) {
   return fmt::format("host={} port={} user=postgres dbname={}", server().socket_dir().string(), server().port(), db);
 }
 
+std::string restore_yaml(const std::string& archive, const std::string& db, const std::string& extra) {
+  std::string name = db;
+  for (char& c : name) {
+    if (c == '_') c = '-';
+  }
+  return fmt::format(R"(apiVersion: pgrecover/v1
+kind: Restore
+metadata: {{name: {}}}
+spec:
+  from: {{archive: "{}"}}
+  to: {{conninfo: "{}", database: {}, create: true}}
+  jobs: 2
+{})",
+                     name, archive, instance_conninfo(server()), db, extra);
+}
+
 std::string instance_conninfo(const instance::Instance& inst) {
   return fmt::format("host={} port={} user=postgres dbname=postgres", inst.socket_dir().string(), inst.port());
 }

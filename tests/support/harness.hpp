@@ -41,6 +41,9 @@ std::string schema_of(const std::string& db);
 
 // conninfo of server() for settings and documents (host, port, user postgres, dbname).
 std::string server_conninfo(const std::string& db = "postgres");
+// A Restore document: ARCHIVE into a new database DB of server() with jobs 2, named after DB
+// ('_' becomes '-'), with `extra` lines appended to its spec (each "  key: value\n").
+std::string restore_yaml(const std::string& archive, const std::string& db, const std::string& extra = "");
 // The same for any instance of the tests (dbname postgres).
 std::string instance_conninfo(const instance::Instance& inst);
 // Every row of every user table and materialized view of a database, as "relation count:md5"
