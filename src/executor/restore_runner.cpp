@@ -337,19 +337,9 @@ class RestoreWorker : public Worker {
     std::string options = freeze ? "FORMAT binary, FREEZE" : "FORMAT binary";
     auto in = c.copy_in(start + copy + " WITH (" + options + ")");
     archive::ReadAhead reader(r_.archive().open_data(e));  // the source read while the target loads
-    std::vector<char> buf(kChunk);
-    std::int64_t bytes = 0;
-    for (;;) {
-      if (cancelled_) {
-        in.abort("cancelled by pgrecover");
-        fail(ErrorKind::cancelled, fmt::format("loading {} was cancelled", step.object));
-      }
-      size_t n = reader.read(buf.data(), buf.size());
-      if (n == 0) break;
-      in.put(std::string_view(buf.data(), n));
-      bytes += static_cast<std::int64_t>(n);
-      ctx.progress->bytes += static_cast<std::int64_t>(n);
-    }
+    auto put = [&](std::string_view d) { in.put(d); };
+    auto abort = [&](const std::string& reason) { in.abort(reason); };
+    std::int64_t bytes = stream(reader, step, ctx, false, put, abort);
     // No newline to count: the rows the source's COPY says it sent.
     std::int64_t rows = reader.rows_sent();
     if (rows < 0) fail(ErrorKind::database, fmt::format("{}: the source did not say how many rows it sent", step.object));
@@ -359,6 +349,29 @@ class RestoreWorker : public Worker {
     commit(c);
     r_.record_rows(step.id, rows);
     return {rows, bytes, "rows in COPY's binary format"};
+  }
+
+  // Streams a table's bytes from `reader` into `put` to the end, in kChunk pieces; with `text`
+  // its newlines count as rows in the progress. On cancellation calls `abort` and fails.
+  // Returns the bytes.
+  template <typename Put, typename Abort>
+  std::int64_t stream(archive::RowReader& reader, const model::Step& step, StepContext& ctx, bool text, Put put,
+                      Abort abort) {
+    std::vector<char> buf(kChunk);
+    std::int64_t bytes = 0;
+    for (;;) {
+      if (cancelled_) {
+        abort("cancelled by pgrecover");
+        fail(ErrorKind::cancelled, fmt::format("loading {} was cancelled", step.object));
+      }
+      size_t n = reader.read(buf.data(), buf.size());
+      if (n == 0) return bytes;
+      std::string_view chunk(buf.data(), n);
+      put(chunk);
+      bytes += static_cast<std::int64_t>(n);
+      if (text) ctx.progress->rows += std::count(chunk.begin(), chunk.end(), '\n');
+      ctx.progress->bytes += static_cast<std::int64_t>(n);
+    }
   }
 
   // COPY text rows (an archive's), converted to COPY's binary format by pgrecover when the
@@ -371,21 +384,9 @@ class RestoreWorker : public Worker {
     if (!own.empty()) conv = binary_converter(c, copy, own, &why);
     ConvertingLoad load(c, start, copy, freeze, std::move(conv), why);
     archive::ReadAhead reader(r_.archive().open_data(e));
-    std::vector<char> buf(kChunk);
-    std::int64_t bytes = 0;
-    for (;;) {
-      if (cancelled_) {
-        load.abort("cancelled by pgrecover");
-        fail(ErrorKind::cancelled, fmt::format("loading {} was cancelled", step.object));
-      }
-      size_t n = reader.read(buf.data(), buf.size());
-      if (n == 0) break;
-      std::string_view chunk(buf.data(), n);
-      load.put(chunk);
-      bytes += static_cast<std::int64_t>(n);
-      ctx.progress->rows += std::count(chunk.begin(), chunk.end(), '\n');
-      ctx.progress->bytes += static_cast<std::int64_t>(n);
-    }
+    auto put = [&](std::string_view d) { load.put(d); };
+    auto abort = [&](const std::string& reason) { load.abort(reason); };
+    std::int64_t bytes = stream(reader, step, ctx, true, put, abort);
     std::int64_t rows = load.finish(step.object);
     if (replica) c.exec("SET LOCAL session_replication_role = DEFAULT");
     commit(c);
