@@ -21,7 +21,7 @@ bool reads_source(const std::string& desc) {
 
 // Steps that check or describe the data: done again after it is reloaded.
 bool checks_data(const std::string& kind) {
-  return kind == "analyze" || kind == "verify" || kind == "sequence-fix" || kind == "fk-validate";
+  return kind == "analyze" || kind == "verify" || kind == "row-count" || kind == "sequence-fix" || kind == "fk-validate";
 }
 
 }  // namespace

@@ -103,7 +103,7 @@ nlohmann::json run_json(const std::string& state_dir, const std::string& id) {
     if (rec.type == "done") {
       done.push_back(rec);
       const model::Step* st = d.plan.find(rec.step);
-      if (st && (st->kind == "verify" || st->kind == "sequence-fix" || st->kind == "drill") && !rec.note.empty()) {
+      if (st && (st->kind == "verify" || st->kind == "row-count" || st->kind == "sequence-fix" || st->kind == "drill") && !rec.note.empty()) {
         checks.push_back({{"step", rec.step}, {"note", rec.note}});
       }
     }

@@ -492,7 +492,7 @@ void Planner::add_single_transaction() {
   // Verification runs its checks in read-only transactions of their own: after the commit.
   for (auto& s : steps_) {
     if (s.id == database_step_) continue;
-    if (s.kind == "verify") {
+    if (s.kind == "verify" || s.kind == "row-count") {
       s.depends_on.push_back(c.id);
       s.reason += " (after the commit)";
       continue;

@@ -45,6 +45,7 @@ class Planner {
   void add_roles();
   std::set<std::string> database_roles() const;
   void add_post_restore_steps();
+  Step row_count_step(const Step& data, const std::string& qualified) const;
   Action present_action(const TocEntry& e, std::string& reason);
   Action data_action(const TocEntry& e, std::string& reason);
   bool db_exists() const { return in_.database && in_.database->exists; }

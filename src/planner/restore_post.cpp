@@ -62,6 +62,9 @@ void Planner::add_post_restore_steps() {
     if (s.kind != "table-data") continue;  // a refreshed view has no archived row count
     verified_tables.push_back(qualified);
     verify_deps.push_back(s.id);
+    // The row count as soon as the rows are in, beside the table's index builds (which leave it
+    // its rows; a count only shares the table with them) instead of at the end of the run.
+    if (doc_.spec.verify_row_counts) extra.push_back(row_count_step(s, qualified));
   }
   // sequence-fix: a sequence must not be behind the column it feeds (serial and identity).
   if (doc_.spec.fix_sequences) {
@@ -130,26 +133,37 @@ void Planner::add_post_restore_steps() {
     v.object = doc_.spec.database;
     for (const auto& s : steps_) v.depends_on.push_back(s.id);
     v.action = any_change ? Action::run : Action::no_op;
-    v.reason = any_change ? fmt::format("check row counts of {} tables and {} SQL checks",
-                                        doc_.spec.verify_row_counts ? verified_tables.size() : 0,
-                                        doc_.spec.verify_sql.size())
+    const size_t counted = doc_.spec.verify_row_counts ? verified_tables.size() : 0;
+    v.reason = any_change ? fmt::format("{} SQL checks, after the row counts of {} tables (each counted as soon as "
+                                        "its rows are in)",
+                                        doc_.spec.verify_sql.size(), counted)
                           : "nothing changed";
-    if (doc_.spec.verify_row_counts) {
-      nlohmann::json tables = nlohmann::json::array();
-      for (const auto& s : steps_) {
-        if (s.kind != "table-data") continue;
-        const TocEntry* e = idx_.by_id(s.toc_id);
-        nlohmann::json t = {{"table", pg::qualified(e->namespace_, e->tag)}, {"step", s.id}};
-        auto ex = in_.expected_rows.find(catalog::key(e->namespace_, e->tag));
-        if (ex != in_.expected_rows.end()) t["expected"] = ex->second;
-        tables.push_back(t);
-      }
-      v.params["tables"] = tables.dump();
-    }
+    v.params["row_counts"] = std::to_string(counted);
     v.params["sql"] = nlohmann::json(doc_.spec.verify_sql).dump();
     steps_.push_back(std::move(v));
   }
 }
 
+
+Step Planner::row_count_step(const Step& data, const std::string& qualified) const {
+  const TocEntry* e = idx_.by_id(data.toc_id);
+  Step c;
+  c.id = "row-count:" + data.object;
+  c.kind = "row-count";
+  c.phase = "post-restore";
+  c.object = data.object;
+  c.depends_on = {data.id};
+  c.action = data.action != Action::no_op ? Action::run : Action::no_op;
+  c.params = {{"table", qualified}, {"step", data.id}};
+  auto ex = in_.expected_rows.find(catalog::key(e->namespace_, e->tag));
+  if (ex != in_.expected_rows.end()) c.params["expected"] = std::to_string(ex->second);
+  c.reason = c.action == Action::no_op ? "table data unchanged"
+             : ex != in_.expected_rows.end()
+                 ? fmt::format("count the rows: {} expected (the backup's count)", ex->second)
+                 : "count the rows: as many as the load copied";
+  c.locks = {{qualified, LockMode::share}};
+  c.estimate.bytes = 1;
+  return c;
+}
 
 }  // namespace pgr::planner::detail

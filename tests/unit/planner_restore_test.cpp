@@ -147,6 +147,12 @@ TEST_CASE("planner: a full restore into a missing database creates everything wi
   // verification waits for everything it checks
   CHECK(depends(p, "verify:target", "analyze:shop.orders"));
   CHECK(depends(p, "verify:target", "table-data:shop.logs"));
+  // each table's rows are counted as soon as they are in, beside its index builds, before verify
+  CHECK(m.at("row-count:shop.orders")->params.at("table") == "\"shop\".\"orders\"");
+  CHECK(depends(p, "row-count:shop.orders", "table-data:shop.orders"));
+  CHECK_FALSE(depends(p, "row-count:shop.orders", "index:shop.orders_customer_idx"));
+  CHECK(m.at("row-count:shop.orders")->locks.at(0).mode == model::LockMode::share);
+  CHECK(depends(p, "verify:target", "row-count:shop.orders"));
   // locks: data exclusive on its table; an index shares it
   auto lock = m.at("table-data:shop.orders")->locks.at(0);
   CHECK(lock.table == "\"shop\".\"orders\"");
