@@ -8,6 +8,7 @@
 #include <exception>
 #include <functional>
 #include <future>
+#include <map>
 #include <optional>
 #include <mutex>
 #include <thread>
@@ -318,15 +319,37 @@ std::map<std::string, std::int64_t> archive_row_counts(const fs::path& path, con
 
 }  // namespace
 
+namespace {
+
+// pg_dump's folder and `pg_dump --version`: Debian's pg_config wrapper, then one process, about
+// 0.09 s measured (strace of a backup apply: pg_config 55 ms, --version 35 ms). Looked up once per
+// process and bin_dir, on a thread started as early as the plan (prefetch_pg_dump), so that the
+// backup finds it done instead of waiting for it before pg_dump can start.
+using DumpTool = std::pair<fs::path, ProcessResult>;
+std::mutex dump_tool_mu;
+std::map<std::string, std::shared_future<DumpTool>> dump_tools;
+
+std::shared_future<DumpTool> dump_tool(const fs::path& bin_dir) {
+  std::lock_guard lock(dump_tool_mu);
+  auto& f = dump_tools[bin_dir.string()];
+  if (!f.valid()) {
+    f = std::async(std::launch::async, [bin_dir] {
+          fs::path pg_dump = instance::tool_path("pg_dump", bin_dir);
+          return DumpTool(pg_dump, version_of(pg_dump));
+        }).share();
+  }
+  return f;
+}
+
+}  // namespace
+
+void prefetch_pg_dump(const fs::path& bin_dir) { dump_tool(bin_dir); }
+
 repository::BackupInfo take_logical_backup(const repository::Repository& repo, const BackupRequest& req,
                                            ProgressCounters* progress) {
   const auto& s = req.spec;
-  // pg_dump's folder and `pg_dump --version` (Debian's pg_config wrapper, then one process: about
-  // 0.1 s) are looked up while the source is connected to and asked about itself.
-  auto tool = std::async(std::launch::async, [&req] {
-    fs::path pg_dump = instance::tool_path("pg_dump", req.bin_dir);
-    return std::pair<fs::path, ProcessResult>(pg_dump, version_of(pg_dump));
-  });
+  // Looked up while the source is connected to and asked about itself, if the plan did not already.
+  auto tool = dump_tool(req.bin_dir);
   pg::SplitConninfo src = pg::split_password(pg::with_dbname(req.source_conninfo, s.database));
   auto conn = pg::Connection::open(req.source_conninfo.empty() ? "" : pg::with_dbname(req.source_conninfo, s.database),
                                    "pgrecover backup");
@@ -355,7 +378,7 @@ repository::BackupInfo take_logical_backup(const repository::Repository& repo, c
 
   const auto t_start = std::chrono::steady_clock::now();
   // One `pg_dump --version` for the manifest's line and the major version.
-  auto [pg_dump, version] = tool.get();
+  const auto& [pg_dump, version] = tool.get();
   m.tool = version_line(version);
   m.pg_dump_options = pg_dump_options(s, major_of(pg_dump, version));
   // A plain script's rows are the lines of its COPY blocks, counted after pg_dump.

@@ -30,6 +30,10 @@ std::vector<std::string> pg_dump_options(const config::BackupPolicySpec& spec, i
 // Takes the backup; on any failure or cancellation the partial folder is removed and the error
 // names what failed (the object pg_dump could not read and the rights the role needs, or the lost
 // connection); a cancelled backup throws Error(cancelled).
+// Starts looking up pg_dump (its path in bin_dir or the found PostgreSQL folder, and its version)
+// on a thread, for a take_logical_backup of this process to find done. Errors surface there.
+void prefetch_pg_dump(const std::filesystem::path& bin_dir);
+
 repository::BackupInfo take_logical_backup(const repository::Repository& repo, const BackupRequest& req,
                                            ProgressCounters* progress);
 

@@ -8,6 +8,7 @@
 #include "catalog/server_place.hpp"
 #include "engine/access_check.hpp"
 #include "engine/cluster_backup.hpp"
+#include "engine/logical.hpp"
 #include "engine/physical.hpp"
 #include "pg/pg.hpp"
 #include "repository/physical.hpp"
@@ -135,6 +136,8 @@ planner::BackupFacts gather_backup_facts(const config::BackupPolicy& policy, con
   f.now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
   f.created_at = now_iso8601();
   if (policy.spec.method == config::BackupMethod::physical) gather_physical(policy, settings, repo, f);
+  // pg_dump's path and version, looked up beside the planning: an apply's backup finds them done.
+  if (policy.spec.method == config::BackupMethod::logical) engine::prefetch_pg_dump(settings.instance.bin_dir);
   if (policy.spec.whole_cluster()) {
     // Read at plan time so that the plan lists what it will dump; a database the list names but
     // the source lacks is an error now, not halfway through the backup.
