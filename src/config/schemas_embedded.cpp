@@ -300,7 +300,7 @@ const std::map<std::string_view, std::string_view>& embedded_schemas() {
               "type": "object",
               "additionalProperties": false,
               "properties": {
-                "row_counts": {"description": "Count every restored table's rows as soon as its data is in (one row-count step per table, beside its index builds) and compare them with the backup's manifest or, without one, with the rows the load copied (for a live clone: read in the snapshot).", "type": "boolean", "default": true},
+                "row_counts": {"description": "Count every restored table's rows and compare them with the backup's manifest or, without one, with the rows the load copied (for a live clone: read in the snapshot): a table with at least 1 MB of data as soon as its data is in (a row-count step, beside its index builds), the others together at the end (verify).", "type": "boolean", "default": true},
                 "sql": {"$ref": "common.schema.json#/definitions/sqlList", "description": "Checks run read-only in the target database; each must return exactly one row holding true."}
               }
             }

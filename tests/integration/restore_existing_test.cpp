@@ -324,3 +324,41 @@ TEST_CASE("single_transaction: a restore that fails mid-way leaves the target ex
   CHECK(schema_of(db) == schema_of(fx().reference));
   CHECK(data_of(db) == data_of(fx().reference));
 }
+
+TEST_CASE("a row count that differs from what the load copied stops the run: a big table at its own row-count "
+          "step, small tables at verify",
+          "[existing][verify]") {
+  // big: over 1 MB in the archive, so it has a row-count step of its own; small: counted by verify.
+  psql("postgres", "CREATE DATABASE ex_rc_source");
+  psql("ex_rc_source", "CREATE TABLE big (id int PRIMARY KEY, t text);"
+                       "INSERT INTO big SELECT g, md5(g::text) || md5((g * 7)::text) FROM generate_series(1, 100000) g;"
+                       "CREATE TABLE small (id int PRIMARY KEY); INSERT INTO small SELECT generate_series(1, 10)");
+  std::string archive = (fx().dir.path() / "rc.dump").string();
+  must(server().run_client({"pg_dump", "-Fc", "-f", archive, "-d", "ex_rc_source"}), "pg_dump -Fc");
+  // A trigger of the target's own adds a row for every row loaded: the table ends with twice the
+  // rows COPY sent, which only counting the table after the load can see.
+  auto prepare = [&](const std::string& db, const std::string& table) {
+    psql("postgres", "CREATE DATABASE " + db);
+    must(server().run_client({"pg_restore", "-d", db, archive}), "pg_restore");
+    psql(db, fmt::format("INSERT INTO {0} VALUES (-1);"  // differs from the archive: reloaded
+                         "CREATE FUNCTION shadow() RETURNS trigger LANGUAGE plpgsql AS "
+                         "$$BEGIN INSERT INTO public.{0} (id) VALUES (NEW.id + 1000000); RETURN NULL; END$$;"
+                         "CREATE TRIGGER shadow AFTER INSERT ON {0} FOR EACH ROW WHEN (NEW.id < 1000000) "
+                         "EXECUTE FUNCTION shadow()",
+                         table));
+  };
+  prepare("ex_rc_big", "big");
+  auto a = cli({"apply", "--auto-approve", doc("rc-big", archive, "ex_rc_big", "  existing: truncate\n")});
+  INFO(a.out << a.err);
+  CHECK(a.exit_code == 1);
+  CHECK(a.err.find("step row-count:public.big failed") != std::string::npos);
+  CHECK(a.err.find("verification failed: \"public\".\"big\" has 200000 rows, expected 100000") != std::string::npos);
+  CHECK(psql("ex_rc_big", "select count(*) from big") == "200000\n");
+
+  prepare("ex_rc_small", "small");
+  auto b = cli({"apply", "--auto-approve", doc("rc-small", archive, "ex_rc_small", "  existing: truncate\n")});
+  INFO(b.out << b.err);
+  CHECK(b.exit_code == 1);
+  CHECK(b.err.find("step verify:ex_rc_small failed") != std::string::npos);
+  CHECK(b.err.find("\"public\".\"small\" has 20 rows, expected 10") != std::string::npos);
+}
