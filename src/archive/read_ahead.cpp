@@ -24,9 +24,17 @@ ReadAhead::~ReadAhead() {
 void ReadAhead::run() {
   try {
     for (;;) {
-      std::string b(block_, '\0');
-      std::size_t n = inner_->read(b.data(), b.size());
-      b.resize(n);
+      Block b;
+      {
+        std::lock_guard lock(mu_);
+        if (!free_.empty()) {
+          b.data = std::move(free_.back());
+          free_.pop_back();
+        }
+      }
+      if (!b.data) b.data.reset(new char[block_]);  // not zeroed: read() fills what is used
+      b.size = inner_->read(b.data.get(), block_);
+      const std::size_t n = b.size;
       std::unique_lock lock(mu_);
       if (n == 0) {
         eof_ = true;
@@ -50,8 +58,9 @@ bool ReadAhead::next_row(std::string&) {
 }
 
 size_t ReadAhead::read(char* buf, size_t cap) {
-  if (used_ == current_.size()) {
+  if (used_ == current_.size) {
     std::unique_lock lock(mu_);
+    if (current_.data) free_.push_back(std::move(current_.data));
     cv_.wait(lock, [&] { return !ready_.empty() || eof_ || error_; });
     if (ready_.empty()) {
       if (error_) std::rethrow_exception(error_);
@@ -62,8 +71,8 @@ size_t ReadAhead::read(char* buf, size_t cap) {
     used_ = 0;
     cv_.notify_all();
   }
-  std::size_t n = std::min(cap, current_.size() - used_);
-  std::memcpy(buf, current_.data() + used_, n);
+  std::size_t n = std::min(cap, current_.size - used_);
+  std::memcpy(buf, current_.data.get() + used_, n);
   used_ += n;
   return n;
 }

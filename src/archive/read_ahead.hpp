@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "archive/archive.hpp"
 
@@ -36,10 +37,17 @@ class ReadAhead : public RowReader {
   const std::size_t block_, depth_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::string> ready_;
+  // Blocks are allocated without being zeroed and recycled through free_: a table of a few rows
+  // touches one page, and a big one does not map and fault in a fresh megabyte per block.
+  struct Block {
+    std::unique_ptr<char[]> data;
+    std::size_t size = 0;
+  };
+  std::deque<Block> ready_;
+  std::vector<std::unique_ptr<char[]>> free_;
   bool eof_ = false, stop_ = false;
   std::exception_ptr error_;
-  std::string current_;
+  Block current_;
   std::size_t used_ = 0;  // of current_
   std::thread thread_;
 };

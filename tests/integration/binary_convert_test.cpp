@@ -59,6 +59,8 @@ struct Fixture {
         FROM generate_series(1, 6000) g;
       CREATE TABLE other (id int, n numeric);
       INSERT INTO other SELECT g, g * 1.25 FROM generate_series(1, 1000) g;
+      CREATE TABLE few (id int, t text);
+      INSERT INTO few VALUES (1, 'one'), (2, 'two');
     )SQL");
     archive = w.folder("conv.dir").string();
     std::filesystem::remove(archive);
@@ -105,6 +107,9 @@ TEST_CASE("binary conversion: every value pg_dump wrote comes back exactly as th
         "PostgreSQL writes this type)");
   // numeric is not converted: the whole table as text.
   CHECK(load_note(apply.out, "other") == "rows as text: column \"n\" is numeric, which pgrecover does not convert");
+  // A table of a few rows goes as text: converting would cost a catalog query and a thread.
+  CHECK(load_note(apply.out, "few").find("rows as text: a table of ") == 0);
+  CHECK(load_note(apply.out, "few").find(" bytes in the archive, not worth converting") != std::string::npos);
   CHECK(schema_of(db) == schema_of(f.source));
   CHECK(data_of(server(), db) == data_of(server(), f.source));
   // Values compared in their binary forms too (text output could hide a float's last bit).
