@@ -140,7 +140,7 @@ nlohmann::json run_json(const std::string& state_dir, const std::string& id) {
 
 std::optional<Throughput> newest_throughput(const std::vector<RunInfo>& runs, const std::string& kind) {
   for (const auto& r : runs) {
-    if (r.kind != kind || r.status != "ok" || r.bytes <= 0 || r.ms <= 0) continue;
+    if (r.kind != kind || r.status != "ok" || r.bytes < kMinMeasuredBytes || r.ms <= 0) continue;
     return Throughput{static_cast<double>(r.bytes) * 1000.0 / static_cast<double>(r.ms),
                       fmt::format("run {} of {} at {}", r.id, r.document, r.finished_at)};
   }
