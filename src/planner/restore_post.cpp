@@ -17,6 +17,17 @@ namespace {
 // Tables with at least this much data (as stored in the archive) get a row-count step of their own.
 constexpr std::int64_t kOwnRowCountBytes = std::int64_t{1} << 20;
 
+// A post-restore step of `kind` on the table that `data` loads, after it.
+Step after_load(const std::string& kind, const Step& data) {
+  Step s;
+  s.id = kind + ":" + data.object;
+  s.kind = kind;
+  s.phase = "post-restore";
+  s.object = data.object;
+  s.depends_on = {data.id};
+  return s;
+}
+
 }  // namespace
 
 void Planner::add_post_restore_steps() {
@@ -44,12 +55,7 @@ void Planner::add_post_restore_steps() {
     std::string qualified = pg::qualified(e->namespace_, e->tag);
     // ANALYZE as soon as the table's rows and indexes are in.
     if (doc_.spec.analyze) {
-      Step a;
-      a.id = "analyze:" + s.object;
-      a.kind = "analyze";
-      a.phase = "post-restore";
-      a.object = s.object;
-      a.depends_on = {s.id};
+      Step a = after_load("analyze", s);
       if (rel) {
         auto it = post_data_of.find(rel->id);
         if (it != post_data_of.end()) a.depends_on.insert(a.depends_on.end(), it->second.begin(), it->second.end());
@@ -174,12 +180,7 @@ void Planner::add_post_restore_steps() {
 
 Step Planner::row_count_step(const Step& data, const std::string& qualified) const {
   const TocEntry* e = idx_.by_id(data.toc_id);
-  Step c;
-  c.id = "row-count:" + data.object;
-  c.kind = "row-count";
-  c.phase = "post-restore";
-  c.object = data.object;
-  c.depends_on = {data.id};
+  Step c = after_load("row-count", data);
   c.action = data.action != Action::no_op ? Action::run : Action::no_op;
   c.params = {{"table", qualified}, {"step", data.id}};
   auto ex = in_.expected_rows.find(catalog::key(e->namespace_, e->tag));
