@@ -5,15 +5,14 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "archive/read_ahead.hpp"
 #include "executor/copy_convert.hpp"
 #include "executor/live_copy.hpp"
+#include "executor/restore_checks.hpp"
 #include "executor/session_settings.hpp"
 #include "executor/split_load.hpp"
 #include "model/dag.hpp"
-#include "pg/check.hpp"
 #include "pg/pg.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -156,9 +155,7 @@ class RestoreWorker : public Worker {
     }
     if (step.kind == "barrier") return {};
     if (step.kind == "analyze") return run_sql(fmt::format("ANALYZE {}", step.params.at("table")));
-    if (step.kind == "sequence-fix") return sequence_fix(step);
-    if (step.kind == "verify") return verify(step);
-    if (step.kind == "row-count") return row_count(step);
+    if (step.kind == "sequence-fix" || step.kind == "row-count" || step.kind == "verify") return check(step);
     if (step.kind == "fk-validate") return fk_validate(step);
     if (step.kind == "constraint-attach") return attach_constraint(step);
     const archive::TocEntry* e = r_.archive().find(step.toc_id);
@@ -490,95 +487,14 @@ class RestoreWorker : public Worker {
     return run_sql(fmt::format("ALTER TABLE ONLY {} VALIDATE CONSTRAINT {}", table, pg::quote_ident(*name)));
   }
 
-  StepOutcome sequence_fix(const model::Step& step) {
+  // The steps after the loads (restore_checks.hpp), on the target session.
+  StepOutcome check(const model::Step& step) {
     auto& c = target();
     Active a(*this, c);
-    const std::string& seq = step.params.at("sequence");
-    const std::string& table = step.params.at("table");
-    const std::string& column = step.params.at("column");
-    auto info = c.exec(fmt::format("SELECT s.last_value, s.is_called, q.increment_by, "
-                                   "(SELECT max({}) FROM {})::text FROM {} s, pg_catalog.pg_sequences q "
-                                   "WHERE q.schemaname || '.' || q.sequencename = "
-                                   "(SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c JOIN "
-                                   "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::regclass)",
-                                   column, table, seq),
-                       {seq});
-    if (info.rows() == 0 || info.is_null(0, 3)) return {0, 0, "table is empty: nothing to check"};
-    long long last = info.int64(0, 0);
-    bool called = info.boolean(0, 1);
-    long long inc = info.int64(0, 2);
-    long long max = std::stoll(info.str(0, 3));
-    bool behind = inc > 0 && (last < max || (last == max && !called));
-    if (!behind) return {0, 0, fmt::format("ok: {} is at {} (max {} = {})", seq, last, column, max)};
-    c.exec("SELECT pg_catalog.setval($1::regclass, $2::bigint, true)", {seq, std::to_string(max)});
-    log::warn("sequence {} was behind max({}) of {}: set from {} to {}", seq, column, table, last, max);
-    return {0, 0, fmt::format("fixed: {} moved from {} to {}", seq, last, max)};
-  }
-
-  // The table's rows against the backup's count (or, without one, the rows its load copied);
-  // the failure, or "" when they match or there is nothing to compare with (existing: skip).
-  std::string count_rows(pg::Connection& c, const std::string& table, std::int64_t want, std::int64_t* have = nullptr) {
-    if (want < 0) return "";
-    std::int64_t n = c.exec(fmt::format("SELECT count(*) FROM ONLY {}", table)).int64(0, 0);
-    if (have) *have = n;
-    return n == want ? "" : fmt::format("{} has {} rows, expected {}", table, n, want);
-  }
-
-  std::int64_t expected_rows(const std::string& expected, const std::string& load_step) const {
-    return expected.empty() ? r_.rows_loaded(load_step) : std::stoll(expected);
-  }
-
-  // A big table's row count, as soon as its rows are in.
-  StepOutcome row_count(const model::Step& step) {
-    auto ex = step.params.find("expected");
-    std::int64_t want = expected_rows(ex == step.params.end() ? "" : ex->second, step.params.at("step"));
-    if (want < 0) return {0, 0, "kept as it was: nothing to compare with"};
-    auto& c = target();
-    Active a(*this, c);
-    std::int64_t have = 0;
-    if (auto failure = count_rows(c, step.params.at("table"), want, &have); !failure.empty()) {
-      fail(ErrorKind::database, "verification failed: " + failure,
-           "the restored data does not match the backup; look at the table named above");
-    }
-    return {0, 0, fmt::format("{} rows, as expected", have)};
-  }
-
-  // The other tables' row counts and the document's SQL checks, once everything else is done.
-  StepOutcome verify(const model::Step& step) {
-    auto& c = target();
-    Active a(*this, c);
-    std::vector<std::string> failures;
-    int checked = 0;
-    if (auto it = step.params.find("tables"); it != step.params.end()) {
-      for (const auto& t : nlohmann::json::parse(it->second)) {
-        std::int64_t want = expected_rows(t.contains("expected") ? std::to_string(t.at("expected").get<std::int64_t>()) : "",
-                                          t.at("step").get<std::string>());
-        if (want < 0) continue;  // kept as it was (existing: skip): nothing to compare with
-        ++checked;
-        if (auto failure = count_rows(c, t.at("table"), want); !failure.empty()) failures.push_back(failure);
-      }
-    }
-    int sql_checks = 0;
-    if (auto it = step.params.find("sql"); it != step.params.end()) {
-      // The document's checks, as every check runs (pg/check.hpp).
-      for (const auto& q : nlohmann::json::parse(it->second)) {
-        std::string sql = q.get<std::string>();
-        ++sql_checks;
-        auto verdict = pg::run_check(c, sql);
-        if (!verdict.passed) failures.push_back(fmt::format("check \"{}\" {}", sql, verdict.problem));
-      }
-    }
-    if (!failures.empty()) {
-      std::string list;
-      for (auto& f : failures) list += "\n  - " + f;
-      fail(ErrorKind::database, fmt::format("verification failed:{}", list),
-           "the restored data does not match the backup; look at the tables named above");
-    }
-    auto alone = step.params.find("counted_alone");
-    std::string more = alone == step.params.end() || alone->second == "0"
-                           ? ""
-                           : fmt::format(" ({} more tables counted by their row-count steps)", alone->second);
-    return {0, 0, fmt::format("{} row counts and {} SQL checks passed{}", checked, sql_checks, more)};
+    if (step.kind == "sequence-fix") return fix_sequence(c, step);
+    auto rows_loaded = [this](const std::string& id) { return r_.rows_loaded(id); };
+    if (step.kind == "row-count") return check_row_count(c, step, rows_loaded);
+    return check_restore(c, step, rows_loaded);
   }
 
   RestoreRunner& r_;
